@@ -1,0 +1,227 @@
+import { z } from 'zod';
+
+/**
+ * The pipeline spec: the one contract between a user's YAML, the engine and the CDK stacks.
+ * lib/ (CDK) imports only this module from functions/.
+ */
+
+/** SQL identifiers we create: lower snake case, so they never need quoting and never carry SQL. */
+export const identifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier: a-z, 0-9 and _, at most 63 characters, not starting with a digit');
+
+/** Column types Sluice knows how to parse, validate and load. */
+export const COLUMN_TYPE_PATTERN =
+  /^(text|varchar\(\d{1,5}\)|smallint|integer|bigint|numeric(\(\d{1,3}(,\s*\d{1,3})?\))?|real|double precision|boolean|date|timestamp|timestamptz|uuid|jsonb)$/;
+
+export const columnSchema = z.strictObject({
+  type: z
+    .string()
+    .regex(
+      COLUMN_TYPE_PATTERN,
+      'must be one of text, varchar(n), smallint, integer, bigint, numeric, numeric(p,s), real, double precision, boolean, date, timestamp, timestamptz, uuid, jsonb',
+    ),
+  nullable: z.boolean().default(true),
+  description: z.string().optional(),
+});
+
+const csvOptions = z.strictObject({
+  delimiter: z.string().min(1).max(4).default(','),
+  quote: z.string().length(1).default('"'),
+  escape: z.string().length(1).default('"'),
+  header: z.boolean().default(true),
+  /** Column names when the file has no header row. */
+  columns: z.array(z.string().min(1)).optional(),
+  encoding: z.enum(['utf8', 'latin1']).default('utf8'),
+});
+
+export const filesSourceConfig = z.strictObject({
+  /** A local folder (relative to the spec file) or s3://bucket/prefix. */
+  location: z.string().min(1),
+  /** Glob on the object key below location, e.g. `*.csv` or `**\/*.jsonl.gz`. */
+  pattern: z.string().min(1).default('**/*'),
+  format: z.enum(['csv', 'jsonl']),
+  compression: z.enum(['auto', 'gzip', 'none']).default('auto'),
+  csv: csvOptions.default({ delimiter: ',', quote: '"', escape: '"', header: true, encoding: 'utf8' }),
+});
+export type FilesSourceConfig = z.infer<typeof filesSourceConfig>;
+
+export const sourceSchema = z.strictObject({
+  connector: z.string().min(1),
+  /** Connector-specific; validated by the connector's own schema. */
+  config: z.record(z.string(), z.unknown()).default({}),
+  /** Names of secrets (never values): resolved through the secrets adapter at run time. */
+  credentials: z.record(z.string(), z.string().min(1)).optional(),
+});
+
+const byteSize = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)$/i, 'must be a size such as 64MiB or 500KB')
+    .transform(parseByteSize),
+]);
+
+export const chunkingSchema = z.strictObject({
+  /** Target size of one chunk of uncompressed input; a record is never split. */
+  targetBytes: byteSize.default(32 * 1024 * 1024),
+  /** How many chunks one Map iteration (one Lambda invocation) processes. */
+  chunksPerBatch: z.number().int().min(1).max(100).default(1),
+});
+
+const expression = z.string().min(1);
+
+export const transformSchema = z.union([
+  z.strictObject({ select: z.array(z.string().min(1)).min(1) }),
+  z.strictObject({ drop: z.array(z.string().min(1)).min(1) }),
+  z.strictObject({ rename: z.record(z.string(), z.string().min(1)) }),
+  z.strictObject({
+    cast: z.strictObject({
+      column: z.string().min(1),
+      to: z.enum(['integer', 'number', 'boolean', 'date', 'timestamp', 'text']),
+      /** date-fns format for dates, e.g. dd/MM/yyyy; decimal/thousands separators for numbers. */
+      format: z.string().optional(),
+      decimal: z.string().length(1).optional(),
+      thousands: z.string().max(1).optional(),
+      trueValues: z.array(z.string()).optional(),
+      falseValues: z.array(z.string()).optional(),
+    }),
+  }),
+  z.strictObject({ default: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) }),
+  z.strictObject({ derive: z.record(z.string(), expression) }),
+  z.strictObject({ filter: expression }),
+  z.strictObject({ trim: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]) }),
+  z.strictObject({
+    case: z.strictObject({ columns: z.array(z.string().min(1)).min(1), to: z.enum(['lower', 'upper']) }),
+  }),
+  z.strictObject({
+    hash: z.strictObject({
+      columns: z.array(z.string().min(1)).min(1),
+      /** Name of the secret holding the HMAC key. */
+      keySecret: z.string().min(1),
+    }),
+  }),
+  z.strictObject({
+    dedupe: z.strictObject({
+      /** Defaults to destination.key. */
+      key: z.array(z.string().min(1)).optional(),
+      keep: z.enum(['first', 'last']).default('last'),
+    }),
+  }),
+]);
+export type TransformSpec = z.infer<typeof transformSchema>;
+
+export const partitioningSchema = z.strictObject({
+  column: identifier,
+  by: z.enum(['day', 'week', 'month', 'year']).default('month'),
+});
+
+export const destinationSchema = z.strictObject({
+  schema: identifier.default('public'),
+  table: identifier,
+  mode: z.enum(['append', 'upsert', 'replace-partitions']).default('append'),
+  columns: z.record(identifier, columnSchema).refine((c) => Object.keys(c).length > 0, 'needs at least one column'),
+  key: z.array(identifier).optional(),
+  partitioning: partitioningSchema,
+  /** Partitions older than this many partition units (e.g. 24 with `by: month`) are detached and dropped. */
+  retention: z.strictObject({ keep: z.number().int().positive() }).optional(),
+});
+
+export const qualitySchema = z.strictObject({
+  /** Fraction of read rows that may be rejected before the run fails (0 = none, 1 = all). */
+  maxRejectRatio: z.number().min(0).max(1).default(0.05),
+  minRows: z.number().int().min(0).optional(),
+  maxRows: z.number().int().positive().optional(),
+});
+
+export const triggersSchema = z.strictObject({
+  /** EventBridge Scheduler expression: cron(...), rate(...) or at(...). */
+  schedule: z
+    .string()
+    .regex(/^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\(.+\))$/, 'must be cron(...), rate(n unit) or at(...)')
+    .optional(),
+  s3: z.strictObject({ prefix: z.string().min(1), suffix: z.string().optional() }).optional(),
+});
+
+export const runtimeSchema = z.strictObject({
+  compute: z.enum(['lambda', 'fargate', 'auto']).default('auto'),
+  /** With `auto`, chunks larger than this (uncompressed estimate) go to Fargate. */
+  lambdaMaxBytes: byteSize.default(256 * 1024 * 1024),
+  memoryMb: z.number().int().min(128).max(10240).default(1024),
+  timeoutSeconds: z.number().int().min(10).max(900).default(900),
+  concurrency: z.number().int().min(1).max(1000).default(8),
+  toleratedFailurePercentage: z.number().min(0).max(100).default(0),
+});
+
+export const pipelineSpecSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,47}$/, 'must be kebab-case: a-z, 0-9 and -, at most 48 characters'),
+    version: z.number().int().positive().default(1),
+    description: z.string().optional(),
+    source: sourceSchema,
+    chunking: chunkingSchema.default({ targetBytes: 32 * 1024 * 1024, chunksPerBatch: 1 }),
+    transforms: z.array(transformSchema).default([]),
+    destination: destinationSchema,
+    quality: qualitySchema.default({ maxRejectRatio: 0.05 }),
+    triggers: triggersSchema.default({}),
+    runtime: runtimeSchema.default({
+      compute: 'auto',
+      lambdaMaxBytes: 256 * 1024 * 1024,
+      memoryMb: 1024,
+      timeoutSeconds: 900,
+      concurrency: 8,
+      toleratedFailurePercentage: 0,
+    }),
+  })
+  .superRefine((spec, ctx) => {
+    const columns = spec.destination.columns;
+    const part = spec.destination.partitioning.column;
+    const partColumn = columns[part];
+    if (!partColumn) {
+      ctx.addIssue({ code: 'custom', path: ['destination', 'partitioning', 'column'], message: `"${part}" is not a destination column` });
+    } else {
+      if (!/^(date|timestamp|timestamptz)$/.test(partColumn.type)) {
+        ctx.addIssue({ code: 'custom', path: ['destination', 'columns', part, 'type'], message: `partition column "${part}" must be date, timestamp or timestamptz, not ${partColumn.type}` });
+      }
+      if (partColumn.nullable) {
+        ctx.addIssue({ code: 'custom', path: ['destination', 'columns', part, 'nullable'], message: `partition column "${part}" must be nullable: false (a row without it has no partition)` });
+      }
+    }
+    const key = spec.destination.key;
+    if (key) {
+      key.forEach((k, i) => {
+        if (!columns[k]) ctx.addIssue({ code: 'custom', path: ['destination', 'key', i], message: `"${k}" is not a destination column` });
+        else if (columns[k].nullable) ctx.addIssue({ code: 'custom', path: ['destination', 'columns', k, 'nullable'], message: `key column "${k}" must be nullable: false` });
+      });
+      if (!key.includes(part)) {
+        ctx.addIssue({ code: 'custom', path: ['destination', 'key'], message: `must include the partition column "${part}": PostgreSQL requires unique keys of a partitioned table to contain it` });
+      }
+    }
+    if (spec.destination.mode === 'upsert' && !key) {
+      ctx.addIssue({ code: 'custom', path: ['destination', 'key'], message: 'is required when mode is upsert' });
+    }
+    spec.transforms.forEach((t, i) => {
+      if ('dedupe' in t && !t.dedupe.key && !key) {
+        ctx.addIssue({ code: 'custom', path: ['transforms', i, 'dedupe', 'key'], message: 'is required when destination.key is not set' });
+      }
+    });
+    if (spec.quality.minRows !== undefined && spec.quality.maxRows !== undefined && spec.quality.minRows > spec.quality.maxRows) {
+      ctx.addIssue({ code: 'custom', path: ['quality', 'minRows'], message: 'must not exceed quality.maxRows' });
+    }
+  });
+
+export type PipelineSpec = z.infer<typeof pipelineSpecSchema>;
+export type ColumnSpec = z.infer<typeof columnSchema>;
+export type DestinationSpec = PipelineSpec['destination'];
+
+export function parseByteSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)$/i.exec(text.trim());
+  if (!m) throw new Error(`not a size: ${text}`);
+  const units: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
+  return Math.round(Number(m[1]) * (units[m[2]!.toLowerCase()] ?? 1));
+}
+
+/** JSON Schema of the spec, for editors (`sluice schema`). */
+export function pipelineJsonSchema(): unknown {
+  return z.toJSONSchema(pipelineSpecSchema, { io: 'input', unrepresentable: 'any' });
+}
