@@ -14,6 +14,16 @@ export interface ByteRange {
   end: number;
 }
 
+/** Options of a read. */
+export interface ReadOptions {
+  /**
+   * Fail with ObjectChangedError unless the object's etag is this one, so a chunk planned on one
+   * version of a file is never read from another. S3 checks it atomically (If-Match); the folder twin
+   * compares the MD5 it computes (cached per path, size and mtime).
+   */
+  ifMatch?: string;
+}
+
 /**
  * Object storage as the engine needs it. Two twins implement it: a local folder and S3.
  * Keys are always '/'-separated and relative to the storage's root; they never escape it.
@@ -26,7 +36,7 @@ export interface Storage {
   /** Metadata of one object, or undefined when it does not exist. */
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Streams an object, or a byte range of it. Fails with NotFoundError when it does not exist. */
-  read(key: string, range?: ByteRange): Promise<Readable>;
+  read(key: string, range?: ByteRange, options?: ReadOptions): Promise<Readable>;
   /** Reads an object (or range) fully into memory: for small things (manifests, samples). */
   readBytes(key: string, range?: ByteRange): Promise<Buffer>;
   /** Writes an object atomically: readers see the old object or the whole new one. */
@@ -39,5 +49,19 @@ export class NotFoundError extends Error {
   constructor(readonly location: string) {
     super(`not found: ${location}`);
     this.name = 'NotFoundError';
+  }
+}
+
+/** The object is not the version the caller expected (its etag changed since it was listed). */
+export class ObjectChangedError extends Error {
+  constructor(
+    readonly location: string,
+    readonly expectedEtag: string,
+    readonly actualEtag: string | undefined,
+  ) {
+    super(
+      `${location} changed since it was listed: etag ${actualEtag ?? '(unknown)'}, expected ${expectedEtag}`,
+    );
+    this.name = 'ObjectChangedError';
   }
 }

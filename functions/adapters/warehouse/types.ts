@@ -5,12 +5,20 @@ export interface QueryResult<T> {
   rowCount: number;
 }
 
-/** Statements inside one open transaction. */
+/**
+ * Statements inside one open transaction.
+ *
+ * Both twins return the same JavaScript values: bigint → number (a string beyond 2^53, never lossy),
+ * numeric → string, date and timestamp (without time zone) → the text PostgreSQL prints
+ * (`2024-01-31`, `2024-01-31 10:00:00`), timestamptz → Date, json/jsonb → parsed.
+ * Without params, `sql` may hold several statements; the result is the last statement's.
+ */
 export interface WarehouseTx {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
   /**
    * Runs `COPY <table> (<columns>) FROM STDIN WITH (FORMAT csv)` with the given CSV body and returns
    * the number of rows copied. The body is PostgreSQL CSV (NULL is an unquoted empty field).
+   * `table` (`name` or `schema.name`) and `columns` are plain identifiers: the adapter quotes them.
    */
   copyCsv(table: string, columns: string[], body: Readable | Buffer): Promise<number>;
 }
@@ -32,7 +40,10 @@ export interface Warehouse {
 
 export class WarehouseUnavailableError extends Error {
   constructor(description: string, cause: unknown) {
-    super(`cannot reach the database at ${description}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(
+      `cannot reach the database at ${description}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
     this.name = 'WarehouseUnavailableError';
   }
 }

@@ -41,13 +41,20 @@ export function parseSpec(text: string, file = '<inline>'): LoadedSpec {
     return { line: pos.line, column: pos.col };
   };
   if (doc.errors.length > 0) {
-    throw new SpecError(doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '', message: `YAML: ${e.message.split('\n')[0]}` })));
+    throw new SpecError(
+      doc.errors.map((e) => ({
+        file,
+        ...at(e.pos[0]),
+        path: '',
+        message: `YAML: ${e.message.split('\n')[0]}`,
+      })),
+    );
   }
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
   const result = pipelineSpecSchema.safeParse(raw);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
-      const path = issue.path.map(String);
+      const path = issuePath(issue);
       const node = nearestNode(doc.contents as Node | null, path);
       return { file, ...at(node?.range?.[0]), path: path.join('.'), message: describeIssue(issue) };
     });
@@ -58,13 +65,30 @@ export function parseSpec(text: string, file = '<inline>'): LoadedSpec {
   return { spec, file, contentHash };
 }
 
+/** Line and column of a field path in YAML text (the nearest existing node), for errors found after parsing. */
+export function locateInYaml(text: string, path: (string | number)[]): { line: number; column: number } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  const node = nearestNode(doc.contents as Node | null, path.map(String));
+  const pos = lineCounter.linePos(node?.range?.[0] ?? 0);
+  return { line: pos.line, column: pos.col };
+}
+
 export async function loadSpecFile(file: string): Promise<LoadedSpec> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new SpecError([{ file, line: 0, column: 0, path: '', message: code === 'ENOENT' ? 'spec file not found' : `cannot read spec: ${String(err)}` }]);
+    throw new SpecError([
+      {
+        file,
+        line: 0,
+        column: 0,
+        path: '',
+        message: code === 'ENOENT' ? 'spec file not found' : `cannot read spec: ${String(err)}`,
+      },
+    ]);
   }
   return parseSpec(text, file);
 }
@@ -88,7 +112,13 @@ function nearestNode(root: Node | null, path: string[]): Node | null {
   return node;
 }
 
-interface IssueLike {
+/** The field an issue is about; for an unknown field, the field itself rather than the object holding it. */
+export function issuePath(issue: IssueLike): string[] {
+  const path = issue.path.map(String);
+  return issue.code === 'unrecognized_keys' && issue.keys?.length ? [...path, issue.keys[0]!] : path;
+}
+
+export interface IssueLike {
   code: string;
   message: string;
   path: PropertyKey[];
@@ -97,11 +127,13 @@ interface IssueLike {
   input?: unknown;
 }
 
-function describeIssue(issue: IssueLike): string {
+export function describeIssue(issue: IssueLike): string {
   if (issue.code === 'unrecognized_keys' && issue.keys) {
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `is required (${issue.expected ?? 'value'})`;
-  if (issue.code === 'invalid_union') return 'is not a known form (see `sluice schema` for the accepted shapes)';
+  if (issue.code === 'invalid_type' && issue.input === undefined)
+    return `is required (${issue.expected ?? 'value'})`;
+  if (issue.code === 'invalid_union')
+    return 'is not a known form (see `sluice schema` for the accepted shapes)';
   return issue.message;
 }

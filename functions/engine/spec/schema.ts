@@ -8,11 +8,15 @@ import { z } from 'zod';
 /** SQL identifiers we create: lower snake case, so they never need quoting and never carry SQL. */
 export const identifier = z
   .string()
-  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier: a-z, 0-9 and _, at most 63 characters, not starting with a digit');
+  .regex(
+    /^[a-z_][a-z0-9_]{0,62}$/,
+    'must be a lower-case SQL identifier: a-z, 0-9 and _, at most 63 characters, not starting with a digit',
+  )
+  .refine((name) => !['__proto__', 'constructor', 'prototype'].includes(name), 'is reserved');
 
 /** Column types Sluice knows how to parse, validate and load. */
 export const COLUMN_TYPE_PATTERN =
-  /^(text|varchar\(\d{1,5}\)|smallint|integer|bigint|numeric(\(\d{1,3}(,\s*\d{1,3})?\))?|real|double precision|boolean|date|timestamp|timestamptz|uuid|jsonb)$/;
+  /^(text|varchar\([1-9]\d{0,4}\)|smallint|integer|bigint|numeric(\([1-9]\d{0,2}(,\s*\d{1,3})?\))?|real|double precision|boolean|date|timestamp|timestamptz|uuid|jsonb)$/;
 
 export const columnSchema = z.strictObject({
   type: z
@@ -120,7 +124,13 @@ export const destinationSchema = z.strictObject({
   schema: identifier.default('public'),
   table: identifier,
   mode: z.enum(['append', 'upsert', 'replace-partitions']).default('append'),
-  columns: z.record(identifier, columnSchema).refine((c) => Object.keys(c).length > 0, 'needs at least one column'),
+  /** `name: { type, nullable }`, or the shorthand `name: type` (nullable). */
+  columns: z
+    .record(
+      identifier,
+      z.preprocess((v) => (typeof v === 'string' ? { type: v } : v), columnSchema),
+    )
+    .refine((c) => Object.keys(c).length > 0, 'needs at least one column'),
   key: z.array(identifier).optional(),
   partitioning: partitioningSchema,
   /** Partitions older than this many partition units (e.g. 24 with `by: month`) are detached and dropped. */
@@ -138,7 +148,10 @@ export const triggersSchema = z.strictObject({
   /** EventBridge Scheduler expression: cron(...), rate(...) or at(...). */
   schedule: z
     .string()
-    .regex(/^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\(.+\))$/, 'must be cron(...), rate(n unit) or at(...)')
+    .regex(
+      /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\(.+\))$/,
+      'must be cron(...), rate(n unit) or at(...)',
+    )
     .optional(),
   s3: z.strictObject({ prefix: z.string().min(1), suffix: z.string().optional() }).optional(),
 });
@@ -155,7 +168,9 @@ export const runtimeSchema = z.strictObject({
 
 export const pipelineSpecSchema = z
   .strictObject({
-    name: z.string().regex(/^[a-z][a-z0-9-]{0,47}$/, 'must be kebab-case: a-z, 0-9 and -, at most 48 characters'),
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,47}$/, 'must be kebab-case: a-z, 0-9 and -, at most 48 characters'),
     version: z.number().int().positive().default(1),
     description: z.string().optional(),
     source: sourceSchema,
@@ -178,35 +193,77 @@ export const pipelineSpecSchema = z
     const part = spec.destination.partitioning.column;
     const partColumn = columns[part];
     if (!partColumn) {
-      ctx.addIssue({ code: 'custom', path: ['destination', 'partitioning', 'column'], message: `"${part}" is not a destination column` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['destination', 'partitioning', 'column'],
+        message: `"${part}" is not a destination column`,
+      });
     } else {
       if (!/^(date|timestamp|timestamptz)$/.test(partColumn.type)) {
-        ctx.addIssue({ code: 'custom', path: ['destination', 'columns', part, 'type'], message: `partition column "${part}" must be date, timestamp or timestamptz, not ${partColumn.type}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['destination', 'columns', part, 'type'],
+          message: `partition column "${part}" must be date, timestamp or timestamptz, not ${partColumn.type}`,
+        });
       }
       if (partColumn.nullable) {
-        ctx.addIssue({ code: 'custom', path: ['destination', 'columns', part, 'nullable'], message: `partition column "${part}" must be nullable: false (a row without it has no partition)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['destination', 'columns', part, 'nullable'],
+          message: `partition column "${part}" must be nullable: false (a row without it has no partition)`,
+        });
       }
     }
     const key = spec.destination.key;
     if (key) {
       key.forEach((k, i) => {
-        if (!columns[k]) ctx.addIssue({ code: 'custom', path: ['destination', 'key', i], message: `"${k}" is not a destination column` });
-        else if (columns[k].nullable) ctx.addIssue({ code: 'custom', path: ['destination', 'columns', k, 'nullable'], message: `key column "${k}" must be nullable: false` });
+        if (!columns[k])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['destination', 'key', i],
+            message: `"${k}" is not a destination column`,
+          });
+        else if (columns[k].nullable)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['destination', 'columns', k, 'nullable'],
+            message: `key column "${k}" must be nullable: false`,
+          });
       });
       if (!key.includes(part)) {
-        ctx.addIssue({ code: 'custom', path: ['destination', 'key'], message: `must include the partition column "${part}": PostgreSQL requires unique keys of a partitioned table to contain it` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['destination', 'key'],
+          message: `must include the partition column "${part}": PostgreSQL requires unique keys of a partitioned table to contain it`,
+        });
       }
     }
     if (spec.destination.mode === 'upsert' && !key) {
-      ctx.addIssue({ code: 'custom', path: ['destination', 'key'], message: 'is required when mode is upsert' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['destination', 'key'],
+        message: 'is required when mode is upsert',
+      });
     }
     spec.transforms.forEach((t, i) => {
       if ('dedupe' in t && !t.dedupe.key && !key) {
-        ctx.addIssue({ code: 'custom', path: ['transforms', i, 'dedupe', 'key'], message: 'is required when destination.key is not set' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['transforms', i, 'dedupe', 'key'],
+          message: 'is required when destination.key is not set',
+        });
       }
     });
-    if (spec.quality.minRows !== undefined && spec.quality.maxRows !== undefined && spec.quality.minRows > spec.quality.maxRows) {
-      ctx.addIssue({ code: 'custom', path: ['quality', 'minRows'], message: 'must not exceed quality.maxRows' });
+    if (
+      spec.quality.minRows !== undefined &&
+      spec.quality.maxRows !== undefined &&
+      spec.quality.minRows > spec.quality.maxRows
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quality', 'minRows'],
+        message: 'must not exceed quality.maxRows',
+      });
     }
   });
 
@@ -217,7 +274,15 @@ export type DestinationSpec = PipelineSpec['destination'];
 export function parseByteSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)$/i.exec(text.trim());
   if (!m) throw new Error(`not a size: ${text}`);
-  const units: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
+  const units: Record<string, number> = {
+    b: 1,
+    kb: 1e3,
+    kib: 1024,
+    mb: 1e6,
+    mib: 1024 ** 2,
+    gb: 1e9,
+    gib: 1024 ** 3,
+  };
   return Math.round(Number(m[1]) * (units[m[2]!.toLowerCase()] ?? 1));
 }
 

@@ -1,0 +1,235 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { storageFromLocation } from '../functions/adapters/storage/index.js';
+import { openWarehouse } from '../functions/adapters/warehouse/index.js';
+import { ensureInternalSchema } from '../functions/engine/load/migrations.js';
+import { listRuns, loadedFiles } from '../functions/engine/load/runs.js';
+import { planChunks } from '../functions/engine/run/prepare.js';
+import { formatProblem, SpecError } from '../functions/engine/spec/load.js';
+import { pipelineJsonSchema } from '../functions/engine/spec/schema.js';
+import { validateSpecFile } from '../functions/engine/spec/validate.js';
+import { runPipelineLocally } from '../functions/local/runner.js';
+import { formatSummary, ProgressDisplay } from './cli/progress.js';
+
+const program = new Command('sluice')
+  .description(
+    'Sluice: load files and databases into partitioned PostgreSQL, exactly once, locally or on AWS',
+  )
+  .showHelpAfterError()
+  .configureOutput({ outputError: (str, write) => write(str) });
+
+const homeOption = () =>
+  new Option('--home <dir>', 'local state: staging, embedded database, logs').default('.sluice');
+const databaseOption = () =>
+  new Option('--database-url <url>', 'load into this PostgreSQL instead of the embedded PGlite').env(
+    'DATABASE_URL',
+  );
+
+/** A pipeline argument is a spec path, or a name looked up as pipelines/<name>.yaml. */
+export function resolvePipeline(arg: string): string {
+  if (/\.(ya?ml|json)$/.test(arg)) return arg;
+  for (const ext of ['yaml', 'yml']) {
+    const candidate = join('pipelines', `${arg}.${ext}`);
+    if (existsSync(candidate)) return candidate;
+  }
+  const known = existsSync('pipelines') ? readdirSync('pipelines').filter((f) => /\.ya?ml$/.test(f)) : [];
+  throw new InvalidArgumentError(
+    `no pipeline "${arg}": pipelines/${arg}.yaml does not exist (found: ${known.join(', ') || 'none'})`,
+  );
+}
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+};
+
+program
+  .command('validate')
+  .description('check specs: YAML, schema, connector config; every problem with file, line and field')
+  .argument('[paths...]', 'spec files (default: pipelines/*.yaml)')
+  .action(async (paths: string[]) => {
+    const files = paths.length
+      ? paths
+      : readdirSync('pipelines')
+          .filter((f) => /\.ya?ml$/.test(f))
+          .map((f) => join('pipelines', f));
+    let failed = 0;
+    for (const file of files) {
+      const { problems } = await validateSpecFile(file);
+      if (problems.length === 0) {
+        process.stdout.write(`ok  ${file}\n`);
+      } else {
+        failed++;
+        for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
+      }
+    }
+    if (failed) {
+      process.stdout.write(`${failed} of ${files.length} spec(s) invalid\n`);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command('schema')
+  .description('print the JSON Schema of a pipeline spec (for editors)')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`);
+  });
+
+program
+  .command('plan')
+  .description('show the chunks a run would load, without running it')
+  .argument('<pipeline>', 'pipeline name or spec path', resolvePipeline)
+  .option('--full-refresh', 'plan as if nothing had been loaded before')
+  .addOption(homeOption())
+  .addOption(databaseOption())
+  .action(async (file: string, opts: { fullRefresh?: boolean; home: string; databaseUrl?: string }) => {
+    const loaded = await loadValidSpec(file);
+    const wh = await openWarehouse(
+      opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
+    );
+    try {
+      await ensureInternalSchema(wh);
+      const seen = opts.fullRefresh ? new Set<string>() : await loadedFiles(wh, loaded.spec.name);
+      const plan = await planChunks(loaded.spec, {
+        openStorage: (location) => storageFromLocation(location, { baseDir: resolve(file, '..') }),
+        alreadyLoaded: (u) => seen.has(`${u.key}\u0000${u.etag}`),
+      });
+      for (const c of plan.chunks) {
+        const src = c.source as { key?: string; start?: number; end?: number };
+        const where = src.key
+          ? `${src.key} [${src.start ?? 0}, ${src.end ?? '?'})`
+          : JSON.stringify(c.source);
+        process.stdout.write(`${c.id}  ${c.route.padEnd(7)}  ${String(c.bytes).padStart(12)} B  ${where}\n`);
+      }
+      process.stdout.write(
+        `${plan.chunks.length} chunk(s) from ${plan.units.length} source file(s); ${plan.skipped} already loaded and skipped\n`,
+      );
+    } finally {
+      await wh.close();
+    }
+  });
+
+program
+  .command('run')
+  .description('run a pipeline locally through the same state machine AWS runs (PGlite unless DATABASE_URL)')
+  .argument('<pipeline>', 'pipeline name or spec path', resolvePipeline)
+  .option('--full-refresh', 'reload every source file and replace what earlier runs loaded (atomically)')
+  .option(
+    '--concurrency <n>',
+    'chunks in flight at once (default: runtime.concurrency of the spec)',
+    positiveInt,
+  )
+  .option('--json', 'print the summary as JSON on stdout')
+  .addOption(homeOption())
+  .addOption(databaseOption())
+  .action(
+    async (
+      file: string,
+      opts: {
+        fullRefresh?: boolean;
+        concurrency?: number;
+        json?: boolean;
+        home: string;
+        databaseUrl?: string;
+      },
+    ) => {
+      await loadValidSpec(file);
+      const display = new ProgressDisplay();
+      const result = await runPipelineLocally({
+        specFile: file,
+        home: opts.home,
+        ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+        ...(opts.fullRefresh ? { fullRefresh: true } : {}),
+        ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        onEvent: (e) => {
+          if (e.type === 'planned') display.planned(e);
+          else display.chunkDone(e.chunkId, e.counts, e.status);
+        },
+      }).finally(() => display.stop());
+      if (result.status === 'succeeded' && result.summary) {
+        if (opts.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
+        else process.stdout.write(`${formatSummary(result.summary)}\n`);
+        return;
+      }
+      process.stderr.write(`run ${result.runId ?? '(not started)'} failed: ${result.error}\n`);
+      process.exitCode = 1;
+    },
+  );
+
+program
+  .command('runs')
+  .description('run history from the run ledger')
+  .argument('[pipeline]', 'only this pipeline')
+  .option('--limit <n>', 'how many runs', positiveInt, 20)
+  .addOption(homeOption())
+  .addOption(databaseOption())
+  .action(
+    async (pipeline: string | undefined, opts: { limit: number; home: string; databaseUrl?: string }) => {
+      const wh = await openWarehouse(
+        opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
+      );
+      try {
+        await ensureInternalSchema(wh);
+        const runs = await listRuns(wh, { ...(pipeline ? { pipeline } : {}), limit: opts.limit });
+        if (runs.length === 0) {
+          process.stdout.write('no runs yet\n');
+          return;
+        }
+        const header = [
+          'started',
+          'pipeline',
+          'run',
+          'status',
+          'read',
+          'loaded',
+          'rejected',
+          'filtered',
+          'seconds',
+          'error',
+        ];
+        const rows = runs.map((r) => [
+          new Date(r.startedAt).toISOString().replace('T', ' ').slice(0, 19),
+          r.pipeline,
+          r.runId,
+          r.status,
+          String(r.read ?? ''),
+          String(r.loaded ?? ''),
+          String(r.rejected ?? ''),
+          String(r.filtered ?? ''),
+          r.finishedAt ? ((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1) : '',
+          (r.error ?? '').slice(0, 60),
+        ]);
+        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+        const line = (cells: string[]) =>
+          cells
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd();
+        process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
+      } finally {
+        await wh.close();
+      }
+    },
+  );
+
+async function loadValidSpec(file: string) {
+  const { loaded, problems } = await validateSpecFile(file);
+  if (problems.length > 0 || !loaded) throw new SpecError(problems);
+  return loaded;
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof SpecError) {
+    process.stderr.write(`invalid spec:\n${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const e = err as Error;
+  process.stderr.write(
+    `sluice: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}\n`,
+  );
+  process.exitCode = 1;
+});

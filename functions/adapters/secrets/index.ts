@@ -1,0 +1,12 @@
+export { EnvSecretStore, type EnvSecretStoreProps, FallbackSecretStore, toUpperSnake } from './env.js';
+export {
+  generateSecretsKey,
+  LocalSecretStore,
+  type LocalSecretStoreProps,
+  parseSecretsKey,
+  type ReadSecretsKeyOptions,
+  readSecretsKey,
+  SecretsFileError,
+} from './local-file.js';
+export { SecretsManagerStore, type SecretsManagerStoreProps } from './secrets-manager.js';
+export { SecretNotFoundError, type SecretStore } from './types.js';

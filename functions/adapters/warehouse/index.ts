@@ -1,0 +1,45 @@
+import { openPgWarehouse } from './pg.js';
+import { PgliteWarehouse } from './pglite.js';
+import { type Warehouse, WarehouseUnavailableError } from './types.js';
+
+export { describePgTarget, openPgWarehouse, PgWarehouse, type PgWarehouseConfig } from './pg.js';
+export { PgliteWarehouse } from './pglite.js';
+export { quoteIdent, quoteQualified } from './sql.js';
+export type { QueryResult, Warehouse, WarehouseTx } from './types.js';
+export { WarehouseUnavailableError } from './types.js';
+
+export interface OpenWarehouseOptions {
+  /** postgres:// or postgresql:// URL: use PostgreSQL (Aurora, a local server). Wins over pgliteDir. */
+  databaseUrl?: string;
+  /** Folder of the embedded PGlite database (created if missing); in memory when neither is set. */
+  pgliteDir?: string;
+  /** Pool size for PostgreSQL. @default 4 */
+  max?: number;
+}
+
+/**
+ * Opens the warehouse a run loads into and checks it answers (`SELECT 1`).
+ *
+ * @example
+ * const wh = await openWarehouse({ databaseUrl: process.env.DATABASE_URL, pgliteDir: '.sluice/db' });
+ * @throws WarehouseUnavailableError when it cannot be reached (the message never carries a password).
+ */
+export async function openWarehouse(options: OpenWarehouseOptions): Promise<Warehouse> {
+  const url = options.databaseUrl;
+  if (url !== undefined && url !== '' && !/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error('databaseUrl must start with postgres:// or postgresql://');
+  }
+  if (url)
+    return openPgWarehouse({
+      connectionString: url,
+      ...(options.max !== undefined ? { max: options.max } : {}),
+    });
+  const wh = await PgliteWarehouse.open(options.pgliteDir);
+  try {
+    await wh.query('SELECT 1');
+  } catch (err) {
+    await wh.close().catch(() => undefined);
+    throw new WarehouseUnavailableError(wh.description, err);
+  }
+  return wh;
+}

@@ -1,0 +1,74 @@
+import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
+import type { DestinationSpec } from '../spec/schema.js';
+import { asPartitionColumnType, boundLiteral } from './partition-units.js';
+import { targetTableName } from './target.js';
+
+/** Staging columns after the destination's: the chunk's seq and the row's ordinal within the chunk. */
+export const SEQ_COLUMN = '_sluice_seq';
+export const ORD_COLUMN = '_sluice_ord';
+
+/**
+ * The run's rows reduced to what gets merged: with a key, one row per key, the latest of the run
+ * (highest chunk seq, then highest ordinal within the chunk); without a key, every row.
+ */
+export function dedupedRowsSql(dest: DestinationSpec, stagingTable: string): string {
+  const cols = Object.keys(dest.columns).map(quoteIdent).join(', ');
+  const staging = quoteQualified(stagingTable);
+  if (!dest.key || dest.key.length === 0) return `SELECT ${cols} FROM ${staging}`;
+  const keys = dest.key.map(quoteIdent).join(', ');
+  return `SELECT DISTINCT ON (${keys}) ${cols} FROM ${staging}
+     ORDER BY ${keys}, ${quoteIdent(SEQ_COLUMN)} DESC, ${quoteIdent(ORD_COLUMN)} DESC`;
+}
+
+/**
+ * One statement that merges the staged rows into the target and returns one row:
+ * `staged_rows` (rows in staging), `distinct_rows` (after key dedupe) and `written` (rows inserted or
+ * actually changed; an upsert skips rows equal to what the table holds).
+ * `append` and `replace-partitions` insert; `upsert` inserts or updates on the key.
+ */
+export function mergeSql(dest: DestinationSpec, stagingTable: string): string {
+  const target = quoteQualified(targetTableName(dest));
+  const names = Object.keys(dest.columns);
+  const cols = names.map(quoteIdent).join(', ');
+  let conflict = '';
+  if (dest.mode === 'upsert') {
+    const key = dest.key ?? [];
+    if (key.length === 0) throw new Error('mode upsert needs destination.key');
+    const rest = names.filter((n) => !key.includes(n));
+    conflict =
+      rest.length === 0
+        ? `ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO NOTHING`
+        : `ON CONFLICT (${key.map(quoteIdent).join(', ')}) DO UPDATE SET ${rest
+            .map((n) => `${quoteIdent(n)} = EXCLUDED.${quoteIdent(n)}`)
+            .join(', ')}
+           WHERE (${rest.map((n) => `t.${quoteIdent(n)}`).join(', ')}) IS DISTINCT FROM (${rest
+             .map((n) => `EXCLUDED.${quoteIdent(n)}`)
+             .join(', ')})`;
+  }
+  return `WITH d AS MATERIALIZED (${dedupedRowsSql(dest, stagingTable)}),
+     w AS (INSERT INTO ${target} AS t (${cols}) SELECT ${cols} FROM d ${conflict} RETURNING 1)
+SELECT (SELECT count(*) FROM ${quoteQualified(stagingTable)}) AS staged_rows,
+       (SELECT count(*) FROM d) AS distinct_rows,
+       (SELECT count(*) FROM w) AS written`;
+}
+
+/**
+ * replace-partitions: deletes the target's rows in the given units `[start, end)`, i.e. the units
+ * the staged rows cover. Bounds are params; the OR of ranges lets PostgreSQL prune partitions.
+ */
+export function deleteUnitsSql(
+  dest: DestinationSpec,
+  units: { start: string; end: string }[],
+): { sql: string; params: string[] } {
+  const column = quoteIdent(dest.partitioning.column);
+  const type = asPartitionColumnType(dest.columns[dest.partitioning.column]?.type ?? '');
+  const params: string[] = [];
+  const ranges = units.map((u) => {
+    params.push(boundLiteral(u.start, type).slice(1, -1), boundLiteral(u.end, type).slice(1, -1));
+    return `(${column} >= $${params.length - 1} AND ${column} < $${params.length})`;
+  });
+  return {
+    sql: `DELETE FROM ${quoteQualified(targetTableName(dest))} WHERE ${ranges.length > 0 ? ranges.join(' OR ') : 'false'}`,
+    params,
+  };
+}

@@ -1,0 +1,175 @@
+import type { Warehouse } from '../../adapters/warehouse/types.js';
+
+/**
+ * Sluice's own tables, in schema `sluice`, as versioned migrations. A migration never changes once
+ * released: add a new one. Each runs in the transaction that records it.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const INTERNAL_SCHEMA = 'sluice';
+export const STAGING_SCHEMA = 'sluice_staging';
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    name: 'runs, chunk ledger, pipeline locks, bookmarks, cursors, table versions',
+    sql: `
+CREATE SCHEMA IF NOT EXISTS sluice_staging;
+
+CREATE TABLE sluice.runs (
+  run_id            uuid PRIMARY KEY,
+  pipeline          text NOT NULL CHECK (pipeline ~ '^[a-z][a-z0-9-]{0,47}$'),
+  status            text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'abandoned')),
+  spec_version      integer NOT NULL CHECK (spec_version > 0),
+  spec_hash         text NOT NULL CHECK (spec_hash <> ''),
+  trigger           jsonb NOT NULL DEFAULT '{}'::jsonb,
+  full_refresh      boolean NOT NULL DEFAULT false,
+  holder            text NOT NULL CHECK (holder <> ''),
+  started_at        timestamptz NOT NULL DEFAULT now(),
+  planned_at        timestamptz,
+  finished_at       timestamptz,
+  chunk_count       integer CHECK (chunk_count >= 0),
+  skipped_sources   integer CHECK (skipped_sources >= 0),
+  rows_read         bigint CHECK (rows_read >= 0),
+  rows_loaded       bigint CHECK (rows_loaded >= 0),
+  rows_rejected     bigint CHECK (rows_rejected >= 0),
+  rows_filtered     bigint CHECK (rows_filtered >= 0),
+  rows_deduplicated bigint CHECK (rows_deduplicated >= 0),
+  partitions        text[] NOT NULL DEFAULT '{}',
+  summary           jsonb,
+  error             text,
+  -- A run is finished exactly when it is no longer running.
+  CONSTRAINT runs_finished_iff_not_running CHECK ((status = 'running') = (finished_at IS NULL)),
+  CONSTRAINT runs_finished_after_start CHECK (finished_at IS NULL OR finished_at >= started_at),
+  CONSTRAINT runs_planned_together CHECK ((planned_at IS NULL) = (chunk_count IS NULL)),
+  -- Failed and abandoned runs say why; succeeded runs carry no error.
+  CONSTRAINT runs_error_iff_unsuccessful CHECK ((status IN ('failed', 'abandoned')) = (error IS NOT NULL)),
+  -- A succeeded run has its counts, and they add up: every row read is loaded, rejected, filtered or deduplicated.
+  CONSTRAINT runs_succeeded_counts CHECK (
+    status <> 'succeeded' OR (
+      chunk_count IS NOT NULL AND rows_read IS NOT NULL AND rows_loaded IS NOT NULL AND rows_rejected IS NOT NULL
+      AND rows_filtered IS NOT NULL AND rows_deduplicated IS NOT NULL
+      AND rows_read = rows_loaded + rows_rejected + rows_filtered + rows_deduplicated))
+);
+-- One running run per pipeline, whatever the lock table says.
+CREATE UNIQUE INDEX runs_one_running_per_pipeline ON sluice.runs (pipeline) WHERE status = 'running';
+CREATE INDEX runs_by_pipeline_started ON sluice.runs (pipeline, started_at DESC);
+CREATE INDEX runs_by_started ON sluice.runs (started_at DESC);
+
+-- A row exists iff the chunk's rows are in the run's staging table: both are written in one transaction.
+CREATE TABLE sluice.run_chunks (
+  run_id        uuid NOT NULL REFERENCES sluice.runs (run_id) ON DELETE CASCADE,
+  chunk_id      text NOT NULL CHECK (chunk_id <> ''),
+  seq           integer NOT NULL CHECK (seq >= 0),
+  route         text NOT NULL CHECK (route IN ('lambda', 'fargate')),
+  rows_read     bigint NOT NULL CHECK (rows_read >= 0),
+  rows_staged   bigint NOT NULL CHECK (rows_staged >= 0),
+  rows_rejected bigint NOT NULL CHECK (rows_rejected >= 0),
+  rows_filtered bigint NOT NULL CHECK (rows_filtered >= 0),
+  bytes         bigint NOT NULL CHECK (bytes >= 0),
+  loaded_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (run_id, chunk_id),
+  -- seq orders rows for "latest wins": two chunks of a run never share one.
+  CONSTRAINT run_chunks_seq_unique UNIQUE (run_id, seq),
+  CONSTRAINT run_chunks_counts_add_up CHECK (rows_read = rows_staged + rows_rejected + rows_filtered)
+);
+
+-- One row per pipeline that ever ran; free when run_id is null. Locked with SELECT … FOR UPDATE.
+CREATE TABLE sluice.pipeline_locks (
+  pipeline    text PRIMARY KEY,
+  run_id      uuid REFERENCES sluice.runs (run_id),
+  holder      text,
+  acquired_at timestamptz,
+  expires_at  timestamptz,
+  CONSTRAINT pipeline_locks_held_fully CHECK (
+    (run_id IS NULL AND holder IS NULL AND acquired_at IS NULL AND expires_at IS NULL)
+    OR (run_id IS NOT NULL AND holder IS NOT NULL AND acquired_at IS NOT NULL AND expires_at > acquired_at))
+);
+
+-- "Already loaded" for file sources: an object is skipped while its key and ETag are unchanged.
+CREATE TABLE sluice.file_bookmarks (
+  pipeline   text NOT NULL,
+  object_key text NOT NULL CHECK (object_key <> ''),
+  etag       text NOT NULL CHECK (etag <> ''),
+  size       bigint NOT NULL CHECK (size >= 0),
+  run_id     uuid NOT NULL REFERENCES sluice.runs (run_id),
+  loaded_at  timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (pipeline, object_key, etag)
+);
+
+-- Incremental sources' position; moves in the same transaction as the data it covers.
+CREATE TABLE sluice.cursors (
+  pipeline   text PRIMARY KEY,
+  state      jsonb NOT NULL,
+  run_id     uuid NOT NULL REFERENCES sluice.runs (run_id),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Target DDL Sluice applied or verified, per spec version: the schema history of every target table.
+CREATE TABLE sluice.table_versions (
+  table_schema text NOT NULL,
+  table_name   text NOT NULL,
+  pipeline     text NOT NULL,
+  spec_version integer NOT NULL CHECK (spec_version > 0),
+  spec_hash    text NOT NULL CHECK (spec_hash <> ''),
+  action       text NOT NULL CHECK (action IN ('created', 'verified')),
+  definition   jsonb NOT NULL,
+  applied_at   timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (table_schema, table_name, spec_hash)
+);
+`,
+  },
+]);
+
+/** Lock key of the migration transaction (any int8 works; this one reads as "sluice.migrations"). */
+const MIGRATION_LOCK = "hashtext('sluice.migrations')";
+
+/**
+ * Brings schema `sluice` up to the latest migration. Idempotent and safe to call from many processes
+ * at once: they queue on one transaction-scoped advisory lock, and each migration is recorded in
+ * `sluice.schema_migrations` in the transaction that applies it.
+ *
+ * @returns the versions this call applied (empty when already up to date).
+ */
+export async function ensureInternalSchema(wh: Warehouse): Promise<number[]> {
+  // Cheap check first, so the common case takes no lock at all.
+  const current = await appliedVersions(wh);
+  if (MIGRATIONS.every((m) => current.has(m.version))) return [];
+
+  return wh.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    await tx.query(`CREATE SCHEMA IF NOT EXISTS sluice`);
+    await tx.query(`CREATE TABLE IF NOT EXISTS sluice.schema_migrations (
+      version    integer PRIMARY KEY CHECK (version > 0),
+      name       text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    // Read after taking the lock: a caller that waited sees what the one before it applied.
+    const { rows } = await tx.query<{ version: number }>('SELECT version FROM sluice.schema_migrations');
+    const done = new Set(rows.map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
+      if (done.has(m.version)) continue;
+      await tx.query(m.sql);
+      await tx.query('INSERT INTO sluice.schema_migrations (version, name) VALUES ($1, $2)', [
+        m.version,
+        m.name,
+      ]);
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}
+
+async function appliedVersions(wh: Warehouse): Promise<Set<number>> {
+  const { rows } = await wh.query<{ exists: boolean }>(
+    `SELECT to_regclass('sluice.schema_migrations') IS NOT NULL AS exists`,
+  );
+  if (!rows[0]?.exists) return new Set();
+  const res = await wh.query<{ version: number }>('SELECT version FROM sluice.schema_migrations');
+  return new Set(res.rows.map((r) => Number(r.version)));
+}

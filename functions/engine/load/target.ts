@@ -1,0 +1,379 @@
+import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
+import type { Warehouse, WarehouseTx } from '../../adapters/warehouse/types.js';
+import { COLUMN_TYPE_PATTERN, type DestinationSpec } from '../spec/schema.js';
+import { catalogType, specTypeName } from './column-types.js';
+import { PartitionLimitError, SchemaMismatchError } from './errors.js';
+import {
+  asPartitionColumnType,
+  boundLiteral,
+  defaultPartitionName,
+  nextUnitStart,
+  type PartitionColumnType,
+  partitionName,
+  shiftUnitStart,
+  unitStartExpression,
+  unitStartFromPartitionName,
+  unitStartOf,
+} from './partition-units.js';
+
+/** Which spec a DDL change came from, recorded in `sluice.table_versions`. */
+export interface SpecMeta {
+  pipeline: string;
+  version: number;
+  hash: string;
+}
+
+/** A bad date column could otherwise create thousands of partitions in one run. */
+export const MAX_NEW_PARTITIONS_PER_RUN = 1000;
+
+/** `schema.table` of the destination, unquoted (as users write it). */
+export function targetTableName(dest: DestinationSpec): string {
+  return `${dest.schema}.${dest.table}`;
+}
+
+/** One range partition of the target: the unit `[start, end)` and its table name. */
+export interface TargetPartition {
+  name: string;
+  start: string;
+  end: string;
+}
+
+export interface EnsureTargetResult {
+  /** `schema.table`. */
+  table: string;
+  /** True when this call created it (false: it existed and matches the spec). */
+  created: boolean;
+}
+
+/**
+ * Creates the destination table (range-partitioned on the spec's column, with a primary key on the
+ * spec's key and a `<table>_default` partition) or checks that the existing one matches the spec.
+ * Records the applied or verified definition in `sluice.table_versions`. Needs `ensureInternalSchema`.
+ *
+ * @throws SchemaMismatchError listing every difference (missing column, other type, other key, …).
+ */
+export async function ensureTargetTable(
+  wh: Warehouse,
+  dest: DestinationSpec,
+  meta: SpecMeta,
+): Promise<EnsureTargetResult> {
+  const table = targetTableName(dest);
+  return wh.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sluice.table.${table}`]);
+    const existing = await tx.query<{ kind: string }>(
+      'SELECT c.relkind AS kind FROM pg_class c WHERE c.oid = to_regclass($1)',
+      [quoteQualified(table)],
+    );
+    const kind = existing.rows[0]?.kind;
+    if (kind === undefined) {
+      await createTargetTable(tx, dest);
+      await recordTableVersion(tx, dest, meta, 'created');
+      return { table, created: true };
+    }
+    const differences =
+      kind === 'p'
+        ? await compareWithSpec(tx, dest)
+        : [`is not a partitioned table (relkind ${kind}); Sluice loads only range-partitioned tables`];
+    if (differences.length > 0) throw new SchemaMismatchError(table, differences);
+    await ensureDefaultPartition(tx, dest);
+    await recordTableVersion(tx, dest, meta, 'verified');
+    return { table, created: false };
+  });
+}
+
+function columnDdl(dest: DestinationSpec, name: string): string {
+  const col = dest.columns[name]!;
+  if (!COLUMN_TYPE_PATTERN.test(col.type)) throw new Error(`column "${name}": unsupported type ${col.type}`);
+  return `${quoteIdent(name)} ${col.type}${col.nullable ? '' : ' NOT NULL'}`;
+}
+
+async function createTargetTable(tx: WarehouseTx, dest: DestinationSpec): Promise<void> {
+  // Two tables of one new schema may be created at once: serialise the schema's creation too.
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sluice.schema.${dest.schema}`]);
+  await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(dest.schema)}`);
+  const parts = Object.keys(dest.columns).map((name) => columnDdl(dest, name));
+  if (dest.key && dest.key.length > 0) parts.push(`PRIMARY KEY (${dest.key.map(quoteIdent).join(', ')})`);
+  await tx.query(
+    `CREATE TABLE ${quoteQualified(targetTableName(dest))} (\n  ${parts.join(',\n  ')}\n) PARTITION BY RANGE (${quoteIdent(dest.partitioning.column)})`,
+  );
+  await ensureDefaultPartition(tx, dest);
+}
+
+async function ensureDefaultPartition(tx: WarehouseTx, dest: DestinationSpec): Promise<void> {
+  const partitions = await listPartitions(tx, targetTableName(dest));
+  if (partitions.some((p) => p.isDefault)) return;
+  await tx.query(
+    `CREATE TABLE ${quoteIdent(dest.schema)}.${quoteIdent(defaultPartitionName(dest.table))} PARTITION OF ${quoteQualified(targetTableName(dest))} DEFAULT`,
+  );
+}
+
+async function recordTableVersion(
+  tx: WarehouseTx,
+  dest: DestinationSpec,
+  meta: SpecMeta,
+  action: 'created' | 'verified',
+): Promise<void> {
+  const definition = { columns: dest.columns, key: dest.key ?? null, partitioning: dest.partitioning };
+  await tx.query(
+    `INSERT INTO sluice.table_versions (table_schema, table_name, pipeline, spec_version, spec_hash, action, definition)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+     ON CONFLICT (table_schema, table_name, spec_hash) DO NOTHING`,
+    [dest.schema, dest.table, meta.pipeline, meta.version, meta.hash, action, JSON.stringify(definition)],
+  );
+}
+
+interface CatalogColumn {
+  name: string;
+  type: string;
+  not_null: boolean;
+  has_default: boolean;
+}
+
+/** Every column of a table in order, as the catalog has it. */
+async function tableColumns(tx: WarehouseTx, table: string): Promise<CatalogColumn[]> {
+  const { rows } = await tx.query<CatalogColumn>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+            (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '') AS has_default
+       FROM pg_attribute a
+      WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attnum`,
+    [quoteQualified(table)],
+  );
+  return rows;
+}
+
+/** What differs between the table and the spec, in the user's words; empty when they match. */
+async function compareWithSpec(tx: WarehouseTx, dest: DestinationSpec): Promise<string[]> {
+  const table = targetTableName(dest);
+  const differences: string[] = [];
+  const columns = new Map((await tableColumns(tx, table)).map((c) => [c.name, c]));
+
+  for (const [name, spec] of Object.entries(dest.columns)) {
+    const actual = columns.get(name);
+    if (!actual) {
+      differences.push(`column "${name}": missing from the table (spec says ${spec.type})`);
+      continue;
+    }
+    if (actual.type !== catalogType(spec.type)) {
+      differences.push(`column "${name}": table has ${specTypeName(actual.type)}, spec says ${spec.type}`);
+    }
+    if (actual.not_null && spec.nullable) {
+      differences.push(`column "${name}": table has NOT NULL, spec allows null (loading a null would fail)`);
+    }
+  }
+  for (const actual of columns.values()) {
+    if (actual.name in dest.columns) continue;
+    if (actual.not_null && !actual.has_default) {
+      differences.push(
+        `column "${actual.name}": in the table as NOT NULL without a default but not in the spec (every insert would fail)`,
+      );
+    }
+  }
+
+  const keys = await tx.query<{ name: string }>(
+    `SELECT a.attname AS name
+       FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+      WHERE i.indrelid = to_regclass($1) AND i.indisprimary`,
+    [quoteQualified(table)],
+  );
+  const tableKey = keys.rows.map((r) => r.name).sort();
+  const specKey = [...(dest.key ?? [])].sort();
+  if (specKey.length > 0 && tableKey.join(',') !== specKey.join(',')) {
+    differences.push(
+      `primary key: table has ${tableKey.length > 0 ? `(${tableKey.join(', ')})` : 'none'}, spec says (${specKey.join(', ')})`,
+    );
+  }
+
+  const partKey = await tx.query<{ strategy: string; name: string | null }>(
+    `SELECT pt.partstrat AS strategy, a.attname AS name
+       FROM pg_partitioned_table pt
+       LEFT JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = ANY (pt.partattrs)
+      WHERE pt.partrelid = to_regclass($1)`,
+    [quoteQualified(table)],
+  );
+  const partColumns = partKey.rows.map((r) => r.name ?? '(expression)');
+  if (partKey.rows[0]?.strategy !== 'r' || partColumns.join(',') !== dest.partitioning.column) {
+    differences.push(
+      `partitioning: table is partitioned ${partKey.rows[0]?.strategy === 'r' ? 'by range' : 'otherwise'} on (${partColumns.join(', ')}), spec says range on (${dest.partitioning.column})`,
+    );
+  }
+
+  const recorded = await tx.query<{ by: string | null }>(
+    `SELECT definition -> 'partitioning' ->> 'by' AS by
+       FROM sluice.table_versions WHERE table_schema = $1 AND table_name = $2
+      ORDER BY applied_at DESC LIMIT 1`,
+    [dest.schema, dest.table],
+  );
+  const recordedBy = recorded.rows[0]?.by;
+  if (recordedBy && recordedBy !== dest.partitioning.by) {
+    differences.push(
+      `partitioning: table is partitioned by ${recordedBy}, spec says by ${dest.partitioning.by}`,
+    );
+  }
+  return differences;
+}
+
+interface ExistingPartition {
+  name: string;
+  isDefault: boolean;
+}
+
+async function listPartitions(tx: WarehouseTx, table: string): Promise<ExistingPartition[]> {
+  const { rows } = await tx.query<{ name: string; bound: string }>(
+    `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = to_regclass($1)`,
+    [quoteQualified(table)],
+  );
+  return rows.map((r) => ({ name: r.name, isDefault: r.bound === 'DEFAULT' }));
+}
+
+/** Bound value as a $n param: the text PostgreSQL parses into the column's type. */
+function boundParam(day: string, type: PartitionColumnType): string {
+  return boundLiteral(day, type).slice(1, -1);
+}
+
+function partitionLockKey(dest: DestinationSpec): string {
+  return `sluice.partitions.${targetTableName(dest)}`;
+}
+
+/**
+ * Creates the partitions the staged rows need, in its own short transaction under an advisory lock
+ * on the table, and returns every partition the staged rows touch (existing or new), in date order.
+ * Rows already sitting in the default partition for a new partition's range are moved into it.
+ *
+ * @param stagingTable `schema.table` holding the rows about to be merged (see createStagingTable).
+ * @throws PartitionLimitError when more than {@link MAX_NEW_PARTITIONS_PER_RUN} would be created.
+ */
+export async function ensurePartitions(
+  wh: Warehouse,
+  dest: DestinationSpec,
+  stagingTable: string,
+): Promise<string[]> {
+  return (await preparePartitions(wh, dest, stagingTable)).map((p) => p.name);
+}
+
+/** ensurePartitions, with each partition's unit bounds (used by replace-partitions). */
+export async function preparePartitions(
+  wh: Warehouse,
+  dest: DestinationSpec,
+  stagingTable: string,
+): Promise<TargetPartition[]> {
+  const table = targetTableName(dest);
+  const { column, by } = dest.partitioning;
+  const type = asPartitionColumnType(dest.columns[column]?.type ?? '');
+  return wh.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [partitionLockKey(dest)]);
+    const units = await tx.query<{ unit: string }>(
+      `SELECT DISTINCT ${unitStartExpression(quoteIdent(column), type, by)} AS unit
+         FROM ${quoteQualified(stagingTable)} WHERE ${quoteIdent(column)} IS NOT NULL ORDER BY 1`,
+    );
+    const wanted: TargetPartition[] = units.rows.map(({ unit }) => ({
+      name: partitionName(dest.table, unit, by),
+      start: unit,
+      end: nextUnitStart(unit, by),
+    }));
+    const existing = await listPartitions(tx, table);
+    const existingNames = new Set(existing.map((p) => p.name));
+    const missing = wanted.filter((p) => !existingNames.has(p.name));
+    if (missing.length === 0) return wanted;
+    if (missing.length > MAX_NEW_PARTITIONS_PER_RUN) {
+      throw new PartitionLimitError(
+        table,
+        missing.length,
+        MAX_NEW_PARTITIONS_PER_RUN,
+        missing[0]!.start,
+        missing.at(-1)!.start,
+      );
+    }
+
+    const defaultPartition = existing.find((p) => p.isDefault);
+    const stranded = defaultPartition
+      ? await unitsInDefault(tx, dest, type, defaultPartition.name)
+      : new Set<string>();
+    const toMove = missing.filter((p) => stranded.has(p.start));
+    const parent = quoteQualified(table);
+    const qualifiedDefault = defaultPartition
+      ? `${quoteIdent(dest.schema)}.${quoteIdent(defaultPartition.name)}`
+      : undefined;
+
+    // PostgreSQL refuses a new partition while the default holds rows of its range: detach the
+    // default, create, move those rows through the parent (so they route to the new partitions), reattach.
+    if (toMove.length > 0 && qualifiedDefault)
+      await tx.query(`ALTER TABLE ${parent} DETACH PARTITION ${qualifiedDefault}`);
+    for (const p of missing) {
+      await tx.query(
+        `CREATE TABLE ${quoteIdent(dest.schema)}.${quoteIdent(p.name)} PARTITION OF ${parent}
+           FOR VALUES FROM (${boundLiteral(p.start, type)}) TO (${boundLiteral(p.end, type)})`,
+      );
+    }
+    if (toMove.length > 0 && qualifiedDefault) {
+      const cols = (await tableColumns(tx, table)).map((c) => quoteIdent(c.name)).join(', ');
+      const col = quoteIdent(column);
+      for (const p of toMove) {
+        await tx.query(
+          `WITH moved AS (
+             DELETE FROM ${qualifiedDefault} WHERE ${col} >= $1 AND ${col} < $2 RETURNING ${cols}
+           )
+           INSERT INTO ${parent} (${cols}) SELECT ${cols} FROM moved`,
+          [boundParam(p.start, type), boundParam(p.end, type)],
+        );
+      }
+      await tx.query(`ALTER TABLE ${parent} ATTACH PARTITION ${qualifiedDefault} DEFAULT`);
+    }
+    return wanted;
+  });
+}
+
+async function unitsInDefault(
+  tx: WarehouseTx,
+  dest: DestinationSpec,
+  type: PartitionColumnType,
+  defaultName: string,
+): Promise<Set<string>> {
+  const { column, by } = dest.partitioning;
+  const { rows } = await tx.query<{ unit: string }>(
+    `SELECT DISTINCT ${unitStartExpression(quoteIdent(column), type, by)} AS unit
+       FROM ${quoteIdent(dest.schema)}.${quoteIdent(defaultName)} WHERE ${quoteIdent(column)} IS NOT NULL`,
+  );
+  return new Set(rows.map((r) => r.unit));
+}
+
+export interface RetentionOptions {
+  /** The current time, for tests. @default new Date() */
+  now?: Date;
+}
+
+/**
+ * Detaches and drops the partitions that ended `retention.keep` units or more before the current
+ * unit (the current unit plus `keep` earlier ones stay). Only partitions named the way Sluice names
+ * them are considered; the default partition is never dropped. No-op without `retention`.
+ *
+ * @returns names of the dropped partitions, oldest first.
+ */
+export async function applyRetention(
+  wh: Warehouse,
+  dest: DestinationSpec,
+  options: RetentionOptions = {},
+): Promise<string[]> {
+  const keep = dest.retention?.keep;
+  if (keep === undefined) return [];
+  const { by } = dest.partitioning;
+  const cutoff = shiftUnitStart(unitStartOf(options.now ?? new Date(), by), by, -keep);
+  const table = targetTableName(dest);
+  return wh.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [partitionLockKey(dest)]);
+    const expired = (await listPartitions(tx, table))
+      .filter((p) => !p.isDefault)
+      .map((p) => ({ name: p.name, start: unitStartFromPartitionName(dest.table, p.name, by) }))
+      .filter((p): p is { name: string; start: string } => p.start !== undefined)
+      .filter((p) => nextUnitStart(p.start, by) <= cutoff)
+      .sort((a, b) => a.start.localeCompare(b.start));
+    for (const p of expired) {
+      const qualified = `${quoteIdent(dest.schema)}.${quoteIdent(p.name)}`;
+      await tx.query(`ALTER TABLE ${quoteQualified(table)} DETACH PARTITION ${qualified}`);
+      await tx.query(`DROP TABLE ${qualified}`);
+    }
+    return expired.map((p) => p.name);
+  });
+}

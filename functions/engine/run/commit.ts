@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { commitRun, getRun } from '../load/runs.js';
+import { applyRetention } from '../load/target.js';
+import type { RunSummary } from '../types.js';
+import type { EngineDeps } from './deps.js';
+import { stagingLayout } from './layout.js';
+import type { RunManifest } from './prepare.js';
+import { readRunSpec } from './run-spec.js';
+
+export const commitInputSchema = z.object({ runId: z.string().uuid() });
+
+/**
+ * Commit: quality checks, then one transaction merges the run's staging table into the target, bookmarks
+ * the source units, marks the run succeeded and releases the lock. Retrying a commit that already
+ * happened returns the recorded summary (the response may have been lost, the commit was not).
+ */
+export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Promise<RunSummary> {
+  const { runId } = commitInputSchema.parse(rawInput);
+  const { spec } = await readRunSpec(deps.staging, runId);
+  const manifest = JSON.parse(
+    (await deps.staging.readBytes(stagingLayout.manifest(runId))).toString('utf8'),
+  ) as RunManifest;
+
+  const merged = await commitRun(deps.warehouse, {
+    runId,
+    spec,
+    files: manifest.units,
+    expectedChunks: manifest.chunks.length,
+    fullRefresh: manifest.fullRefresh,
+  });
+  const dropped = await applyRetention(deps.warehouse, spec.destination);
+  if (dropped.length > 0) deps.logger.info('retention dropped partitions', { runId, partitions: dropped });
+
+  const run = await getRun(deps.warehouse, runId);
+  const topRejectReasons = await collectRejectReasons(deps, runId, manifest);
+  const startedAt = run?.startedAt ?? manifest.plannedAt;
+  const finishedAt = run?.finishedAt ?? new Date().toISOString();
+  const summary: RunSummary = {
+    runId,
+    pipeline: spec.name,
+    status: 'succeeded',
+    read: merged.read,
+    loaded: merged.loaded,
+    rejected: merged.rejected,
+    filtered: merged.filtered + merged.deduplicated,
+    filteredByRule: merged.filtered,
+    deduplicated: merged.deduplicated,
+    chunks: manifest.chunks.length,
+    skippedSources: manifest.skippedSources,
+    partitions: merged.partitions,
+    topRejectReasons,
+    ...(merged.rejected > 0
+      ? { rejectsLocation: `${deps.staging.url}/${stagingLayout.rejectsPrefix(runId)}` }
+      : {}),
+    startedAt,
+    finishedAt,
+    durationMs: Date.parse(finishedAt) - Date.parse(startedAt),
+  };
+  await deps.staging.write(stagingLayout.summary(runId), JSON.stringify(summary, null, 2));
+  await deps.events.emit('RunSucceeded', {
+    runId,
+    pipeline: spec.name,
+    read: summary.read,
+    loaded: summary.loaded,
+    rejected: summary.rejected,
+    filtered: summary.filtered,
+    partitions: summary.partitions,
+  });
+  deps.logger.info('run committed', { ...summary, topRejectReasons: undefined });
+  return summary;
+}
+
+async function collectRejectReasons(deps: EngineDeps, runId: string, manifest: RunManifest) {
+  const totals = new Map<string, number>();
+  for (const chunk of manifest.chunks) {
+    const key = stagingLayout.rejectReasons(runId, chunk.id);
+    const info = await deps.staging.head(key);
+    if (!info) continue;
+    const reasons = JSON.parse((await deps.staging.readBytes(key)).toString('utf8')) as Record<
+      string,
+      number
+    >;
+    for (const [reason, count] of Object.entries(reasons))
+      totals.set(reason, (totals.get(reason) ?? 0) + count);
+  }
+  return [...totals.entries()]
+    .map(([reason, count]) => ({ reason, count }))
+    .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason))
+    .slice(0, 5);
+}

@@ -1,0 +1,44 @@
+import type { SecretStore } from '../../adapters/secrets/types.js';
+import type { Storage } from '../../adapters/storage/types.js';
+import type { Warehouse } from '../../adapters/warehouse/types.js';
+import type { ChunkCounts } from '../types.js';
+
+/** The logging surface the engine needs; Powertools' Logger satisfies it, and so does a test double. */
+export interface EngineLogger {
+  debug(message: string, extra?: Record<string, unknown>): void;
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** Where RunSucceeded / RunFailed go: EventBridge in AWS, the run log locally. */
+export interface RunEventSink {
+  emit(detailType: 'RunSucceeded' | 'RunFailed', detail: Record<string, unknown>): Promise<void>;
+}
+
+export interface ChunkProgress {
+  runId: string;
+  chunkId: string;
+  status: 'loaded' | 'already-loaded';
+  counts: ChunkCounts;
+  bytes: number;
+}
+
+/**
+ * Everything a run step touches, passed in: the engine reads no environment and creates no clients.
+ * Handlers build it from the environment (AWS); the local runner builds it from the CLI options.
+ */
+export interface EngineDeps {
+  staging: Storage;
+  warehouse: Warehouse;
+  secrets: SecretStore;
+  /** Opens source storage: a folder (relative paths resolve against baseDir) or s3://bucket/prefix. */
+  openStorage(location: string, baseDir: string): Storage;
+  events: RunEventSink;
+  logger: EngineLogger;
+  /** Who holds the pipeline lock while this run is alive: the execution id in AWS, host+pid locally. */
+  holder: string;
+  /** Lets a new run take over from a holder that is known to be dead (a killed local process). */
+  isHolderAlive?(holder: string): boolean;
+  onChunkDone?(progress: ChunkProgress): void;
+}

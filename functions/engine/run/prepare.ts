@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Storage } from '../../adapters/storage/types.js';
+import { getSourceConnector } from '../../connectors/registry.js';
+import type { SourceUnit } from '../../sdk/source.js';
+import { ensureInternalSchema } from '../load/migrations.js';
+import { beginRun, createStagingTable, failRun, loadedFiles, recordPlan } from '../load/runs.js';
+import { ensureTargetTable } from '../load/target.js';
+import type { PipelineSpec } from '../spec/schema.js';
+import type { ChunkDescriptor, ChunkRoute } from '../types.js';
+import type { EngineDeps } from './deps.js';
+import { stagingLayout } from './layout.js';
+import { readSpecAt, writeRunSpec } from './run-spec.js';
+
+/** What a run is started with (the state machine input, plus what the ASL adds). */
+export const prepareInputSchema = z.object({
+  pipeline: z.string().min(1),
+  specLocation: z.string().min(1),
+  executionId: z.string().min(1).optional(),
+  options: z
+    .object({
+      fullRefresh: z.boolean().optional(),
+      trigger: z.record(z.string(), z.unknown()).optional(),
+    })
+    .passthrough()
+    .default({}),
+});
+export type PrepareInput = z.input<typeof prepareInputSchema>;
+
+/** Pointers and numbers only: this goes into the state (well under 256 KB whatever the data size). */
+export interface PrepareOutput {
+  runId: string;
+  manifests: { lambda: string; fargate: string };
+  lambdaChunks: number;
+  fargateChunks: number;
+  skippedSources: number;
+  map: {
+    chunksPerBatch: number;
+    maxConcurrency: number;
+    fargateConcurrency: number;
+    toleratedFailurePercentage: number;
+  };
+}
+
+/** Everything commit needs to know about the plan, kept in staging (not in the state). */
+export interface RunManifest {
+  runId: string;
+  pipeline: string;
+  chunks: ChunkDescriptor[];
+  units: SourceUnit[];
+  skippedSources: number;
+  fullRefresh: boolean;
+  plannedAt: string;
+}
+
+export class PipelineMismatchError extends Error {
+  constructor(expected: string, found: string) {
+    super(`the state machine is for pipeline "${expected}" but the spec says "${found}"`);
+    this.name = 'SpecError';
+  }
+}
+
+/**
+ * Prepare: lock the pipeline, ensure schema and target, plan chunks, write the manifests to staging and
+ * record the run. On any failure after the run is recorded, the run is marked failed before rethrowing.
+ */
+export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Promise<PrepareOutput> {
+  const input = prepareInputSchema.parse(rawInput);
+  const loaded = await readSpecAt(input.specLocation, deps.staging);
+  const spec = loaded.spec;
+  if (spec.name !== input.pipeline) throw new PipelineMismatchError(input.pipeline, spec.name);
+  // Fail on a bad connector config before anything is locked or recorded.
+  parseConnectorConfig(getSourceConnector(spec.source.connector).configSchema, spec);
+  const fullRefresh = input.options.fullRefresh ?? false;
+
+  const wh = deps.warehouse;
+  await ensureInternalSchema(wh);
+  await ensureTargetTable(wh, spec.destination, {
+    pipeline: spec.name,
+    version: spec.version,
+    hash: loaded.contentHash,
+  });
+
+  const runId = randomUUID();
+  await beginRun(wh, {
+    runId,
+    pipeline: spec.name,
+    specVersion: spec.version,
+    specHash: loaded.contentHash,
+    trigger: input.options.trigger ?? { type: 'manual' },
+    fullRefresh,
+    holder: deps.holder,
+    leaseSeconds: spec.runtime.timeoutSeconds * 4 + 3600,
+    ...(deps.isHolderAlive ? { isHolderAlive: deps.isHolderAlive } : {}),
+  });
+  deps.logger.info('run started', { runId, pipeline: spec.name, fullRefresh, specHash: loaded.contentHash });
+
+  try {
+    const seen = fullRefresh ? undefined : await loadedFiles(wh, spec.name);
+    const plan = await planChunks(spec, {
+      openStorage: (location) => deps.openStorage(location, loaded.baseDir),
+      alreadyLoaded: (unit) => (seen ? seen.has(`${unit.key}\u0000${unit.etag}`) : false),
+    });
+    const chunks = plan.chunks;
+    const lambdaItems = chunks.filter((c) => c.route === 'lambda');
+    const fargateItems = chunks.filter((c) => c.route === 'fargate');
+
+    await writeRunSpec(deps.staging, runId, {
+      spec,
+      specHash: loaded.contentHash,
+      specLocation: input.specLocation,
+      baseDir: loaded.baseDir,
+    });
+    const manifest: RunManifest = {
+      runId,
+      pipeline: spec.name,
+      chunks,
+      units: plan.units,
+      skippedSources: plan.skipped,
+      fullRefresh,
+      plannedAt: new Date().toISOString(),
+    };
+    await deps.staging.write(stagingLayout.manifest(runId), JSON.stringify(manifest));
+    await deps.staging.write(stagingLayout.lambdaItems(runId), JSON.stringify(lambdaItems));
+    await deps.staging.write(stagingLayout.fargateItems(runId), JSON.stringify(fargateItems));
+    await createStagingTable(wh, runId, spec.destination);
+    await recordPlan(wh, runId, { chunkCount: chunks.length, skippedSources: plan.skipped });
+    deps.logger.info('run planned', {
+      runId,
+      chunks: chunks.length,
+      lambdaChunks: lambdaItems.length,
+      fargateChunks: fargateItems.length,
+      skippedSources: plan.skipped,
+    });
+    return {
+      runId,
+      manifests: { lambda: stagingLayout.lambdaItems(runId), fargate: stagingLayout.fargateItems(runId) },
+      lambdaChunks: lambdaItems.length,
+      fargateChunks: fargateItems.length,
+      skippedSources: plan.skipped,
+      map: {
+        chunksPerBatch: spec.chunking.chunksPerBatch,
+        maxConcurrency: spec.runtime.concurrency,
+        fargateConcurrency: Math.max(1, Math.min(spec.runtime.concurrency, 16)),
+        toleratedFailurePercentage: spec.runtime.toleratedFailurePercentage,
+      },
+    };
+  } catch (err) {
+    await failRun(wh, runId, `prepare failed: ${errorMessage(err)}`).catch((failErr: unknown) =>
+      deps.logger.error('could not mark the run failed', { runId, error: errorMessage(failErr) }),
+    );
+    throw err;
+  }
+}
+
+/**
+ * Plans a run's chunks: the connector splits the source, the engine numbers and routes the pieces.
+ * Pure apart from reading the source; `sluice plan` shows exactly what a run would do.
+ */
+export async function planChunks(
+  spec: PipelineSpec,
+  ctx: {
+    openStorage(location: string): Storage;
+    alreadyLoaded(unit: { key: string; etag: string }): boolean;
+  },
+): Promise<{ chunks: ChunkDescriptor[]; units: SourceUnit[]; skipped: number }> {
+  const connector = getSourceConnector(spec.source.connector);
+  const config = parseConnectorConfig(connector.configSchema, spec);
+  const plan = await connector.plan({
+    config,
+    openStorage: ctx.openStorage,
+    targetBytes: spec.chunking.targetBytes,
+    alreadyLoaded: ctx.alreadyLoaded,
+  });
+  const chunks: ChunkDescriptor[] = plan.chunks.map((c, seq) => ({
+    id: `chunk-${String(seq).padStart(5, '0')}`,
+    seq,
+    bytes: c.bytes,
+    route: routeChunk(c.bytes, spec),
+    source: c.source,
+  }));
+  return { chunks, units: plan.units, skipped: plan.skipped };
+}
+
+/** Chunks too big for one Lambda invocation go to Fargate (with `auto`), or all go where the spec says. */
+export function routeChunk(bytes: number, spec: PipelineSpec): ChunkRoute {
+  const compute = spec.runtime.compute;
+  if (compute === 'lambda' || compute === 'fargate') return compute;
+  return bytes > spec.runtime.lambdaMaxBytes ? 'fargate' : 'lambda';
+}
+
+export class ConnectorConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpecError';
+  }
+}
+
+export function parseConnectorConfig<C>(schema: z.ZodType<C>, spec: PipelineSpec): C {
+  const result = schema.safeParse(spec.source.config);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `source.config.${i.path.join('.')}: ${i.message}`);
+  throw new ConnectorConfigError(
+    `pipeline "${spec.name}", connector "${spec.source.connector}":\n  ${problems.join('\n  ')}`,
+  );
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,177 @@
+import { z } from 'zod';
+import { getSourceConnector } from '../../connectors/registry.js';
+import { chunkLedgerEntry, loadChunkExactlyOnce } from '../load/runs.js';
+import { compileTransforms, createDeduper, secretsNeededBy } from '../transforms/index.js';
+import type { ChunkCounts, ChunkDescriptor, RejectRecord, Row } from '../types.js';
+import { compileRowValidator, encodeCopyCsvLine } from '../validate/index.js';
+import type { EngineDeps } from './deps.js';
+import { stagingLayout } from './layout.js';
+import { parseConnectorConfig } from './prepare.js';
+import { type RunSpec, readRunSpec } from './run-spec.js';
+
+const chunkDescriptorSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be a safe chunk id'),
+  seq: z.number().int().min(0),
+  bytes: z.number().min(0),
+  route: z.enum(['lambda', 'fargate']),
+  source: z.record(z.string(), z.unknown()),
+});
+
+/** The Map's batch (ItemBatcher shape): the chunks of one run. */
+export const chunkBatchSchema = z.object({
+  Items: z.array(chunkDescriptorSchema).min(1),
+  BatchInput: z.object({ runId: z.string().uuid() }),
+});
+
+export interface ChunkResult {
+  id: string;
+  status: 'loaded' | 'already-loaded';
+  counts: ChunkCounts;
+}
+
+/** Processes a batch of chunks one after the other; a chunk already in the ledger is a no-op. */
+export async function processChunkBatch(
+  rawInput: unknown,
+  deps: EngineDeps,
+): Promise<{ chunks: ChunkResult[] }> {
+  const input = chunkBatchSchema.parse(rawInput);
+  const runId = input.BatchInput.runId;
+  const runSpec = await readRunSpec(deps.staging, runId);
+  const results: ChunkResult[] = [];
+  for (const chunk of input.Items) {
+    results.push(await processChunk(runId, chunk, runSpec, deps));
+  }
+  return { chunks: results };
+}
+
+/**
+ * extract → parse → transform → validate → stage (COPY-ready CSV + rejects) → load exactly once.
+ * `read = staged + rejected + filtered` holds for every chunk; the rejects file says why for each row.
+ */
+export async function processChunk(
+  runId: string,
+  chunk: ChunkDescriptor,
+  runSpec: RunSpec,
+  deps: EngineDeps,
+): Promise<ChunkResult> {
+  const done = await chunkLedgerEntry(deps.warehouse, runId, chunk.id);
+  if (done) {
+    deps.onChunkDone?.({
+      runId,
+      chunkId: chunk.id,
+      status: 'already-loaded',
+      counts: done,
+      bytes: chunk.bytes,
+    });
+    return { id: chunk.id, status: 'already-loaded', counts: done };
+  }
+  const { spec, baseDir } = runSpec;
+  const connector = getSourceConnector(spec.source.connector);
+  const config = parseConnectorConfig(connector.configSchema, spec);
+
+  const hashKeys: Record<string, Buffer> = {};
+  for (const name of secretsNeededBy(spec.transforms))
+    hashKeys[name] = Buffer.from(await deps.secrets.get(name), 'utf8');
+  const transform = compileTransforms(spec.transforms, { hashKeys });
+  const deduper = createDeduper(spec.transforms, spec.destination.key);
+  const columns = Object.keys(spec.destination.columns);
+  const validate = compileRowValidator(spec.destination.columns);
+
+  const counts = { read: 0, staged: 0, rejected: 0, filtered: 0 };
+  const staged: string[] = [];
+  const rejects: string[] = [];
+  const reasons = new Map<string, number>();
+  const reject = (r: Omit<RejectRecord, 'chunk'>) => {
+    counts.rejected++;
+    rejects.push(JSON.stringify({ chunk: chunk.id, ...r }));
+    const reason = reasonTemplate(r.column, r.reason);
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  };
+  const suffix = `,${chunk.seq},`;
+  let ordinal = 0;
+
+  for await (const record of connector.read(chunk, {
+    config,
+    openStorage: (loc) => deps.openStorage(loc, baseDir),
+  })) {
+    counts.read++;
+    if (record.kind === 'unparseable') {
+      reject({ location: record.location, reason: record.reason, row: record.raw });
+      continue;
+    }
+    const outcome = transform(record.row);
+    if (outcome.kind === 'filtered') {
+      counts.filtered++;
+      continue;
+    }
+    if (outcome.kind === 'rejected') {
+      reject({
+        location: record.location,
+        ...(outcome.column ? { column: outcome.column } : {}),
+        reason: outcome.reason,
+        row: record.row,
+      });
+      continue;
+    }
+    const valid = validate(outcome.row);
+    if (!valid.ok) {
+      reject({ location: record.location, column: valid.column, reason: valid.reason, row: record.row });
+      continue;
+    }
+    ordinal++;
+    if (deduper) {
+      deduper.add({ ...outcome.row, __sluice_values: valid.values } as Row, ordinal);
+    } else {
+      staged.push(withOrdinal(encodeCopyCsvLine(valid.values), suffix, ordinal));
+    }
+  }
+  if (deduper) {
+    const kept = deduper.finish();
+    counts.filtered += kept.dropped;
+    for (const { row, ordinal: ord } of kept.rows) {
+      staged.push(withOrdinal(encodeCopyCsvLine(row.__sluice_values as (string | null)[]), suffix, ord));
+    }
+  }
+  counts.staged = staged.length;
+
+  const body = Buffer.from(staged.join(''), 'utf8');
+  await deps.staging.write(stagingLayout.stagedChunk(runId, chunk.id), body);
+  await deps.staging.write(
+    stagingLayout.rejects(runId, chunk.id),
+    rejects.length ? `${rejects.join('\n')}\n` : '',
+  );
+  await deps.staging.write(
+    stagingLayout.rejectReasons(runId, chunk.id),
+    JSON.stringify(Object.fromEntries(reasons)),
+  );
+
+  const result = await loadChunkExactlyOnce(deps.warehouse, {
+    runId,
+    chunk: { id: chunk.id, seq: chunk.seq, route: chunk.route, bytes: chunk.bytes },
+    counts,
+    columns: [...columns, '_sluice_seq', '_sluice_ord'],
+    stagedCsv: body,
+  });
+  deps.logger.info('chunk processed', { runId, chunk: chunk.id, status: result.status, ...result.counts });
+  deps.onChunkDone?.({
+    runId,
+    chunkId: chunk.id,
+    status: result.status,
+    counts: result.counts,
+    bytes: chunk.bytes,
+  });
+  return { id: chunk.id, status: result.status, counts: result.counts };
+}
+
+/** Appends `,seq,ordinal` to a COPY line (which ends with \n). */
+function withOrdinal(line: string, suffix: string, ordinal: number): string {
+  return `${line.slice(0, -1)}${suffix}${ordinal}\n`;
+}
+
+/** Groups reasons that differ only by the offending value, for the "top reasons" in the summary. */
+export function reasonTemplate(column: string | undefined, reason: string): string {
+  const generic = reason.replace(/"(?:[^"\\]|\\.)*"/g, (quoted) =>
+    column && quoted === `"${column}"` ? quoted : '"…"',
+  );
+  return column ? `${column}: ${generic}` : generic;
+}

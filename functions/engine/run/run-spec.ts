@@ -1,0 +1,50 @@
+import { dirname, resolve } from 'node:path';
+import type { Storage } from '../../adapters/storage/types.js';
+import { type LoadedSpec, loadSpecFile, parseSpec } from '../spec/load.js';
+import type { PipelineSpec } from '../spec/schema.js';
+import { stagingLayout } from './layout.js';
+
+/** The spec a run was prepared with, frozen in staging so every step of the run uses the same one. */
+export interface RunSpec {
+  spec: PipelineSpec;
+  specHash: string;
+  specLocation: string;
+  /** Directory relative source locations resolve against (the spec file's folder). */
+  baseDir: string;
+}
+
+/**
+ * Reads the spec a run starts from: a local YAML/JSON file, or `s3://bucket/key` through the staging
+ * storage when the key is inside it (CDK ships specs to `specs/<pipeline>/<hash>.json` in staging).
+ */
+export async function readSpecAt(
+  location: string,
+  staging: Storage,
+): Promise<LoadedSpec & { baseDir: string }> {
+  if (location.startsWith('s3://')) {
+    const key = location.replace(/^s3:\/\/[^/]+\//, '');
+    const text = (await staging.readBytes(key)).toString('utf8');
+    return { ...parseSpec(text, location), baseDir: '/' };
+  }
+  const loaded = await loadSpecFile(location);
+  return { ...loaded, baseDir: dirname(resolve(location)) };
+}
+
+const cache = new Map<string, RunSpec>();
+
+export async function writeRunSpec(staging: Storage, runId: string, runSpec: RunSpec): Promise<void> {
+  await staging.write(stagingLayout.spec(runId), JSON.stringify(runSpec));
+  cache.set(runId, runSpec);
+}
+
+/** The run's frozen spec; cached per warm container since a run's spec never changes. */
+export async function readRunSpec(staging: Storage, runId: string): Promise<RunSpec> {
+  const hit = cache.get(runId);
+  if (hit) return hit;
+  const runSpec = JSON.parse(
+    (await staging.readBytes(stagingLayout.spec(runId))).toString('utf8'),
+  ) as RunSpec;
+  if (cache.size > 100) cache.clear();
+  cache.set(runId, runSpec);
+  return runSpec;
+}

@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import { getSourceConnector, sourceConnectors } from '../../connectors/registry.js';
+import { compileTransforms, secretsNeededBy, TransformConfigError } from '../transforms/index.js';
+import { compileRowValidator } from '../validate/index.js';
+import {
+  describeIssue,
+  issuePath,
+  type LoadedSpec,
+  locateInYaml,
+  parseSpec,
+  SpecError,
+  type SpecProblem,
+} from './load.js';
+
+/**
+ * Everything `sluice validate` checks, with file, line and field path for each problem: the YAML, the
+ * spec schema, the connector's own config schema, and references between sections.
+ */
+export async function validateSpecFile(
+  file: string,
+): Promise<{ loaded?: LoadedSpec; problems: SpecProblem[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return {
+      problems: [
+        {
+          file,
+          line: 0,
+          column: 0,
+          path: '',
+          message: code === 'ENOENT' ? 'spec file not found' : String(err),
+        },
+      ],
+    };
+  }
+  let loaded: LoadedSpec;
+  try {
+    loaded = parseSpec(text, file);
+  } catch (err) {
+    if (err instanceof SpecError) return { problems: err.problems };
+    throw err;
+  }
+  const problems: SpecProblem[] = [];
+  const at = (path: (string | number)[], message: string) =>
+    problems.push({ file, ...locateInYaml(text, path), path: path.join('.'), message });
+
+  const { spec } = loaded;
+  if (!sourceConnectors.has(spec.source.connector)) {
+    at(
+      ['source', 'connector'],
+      `unknown connector "${spec.source.connector}" (known: ${[...sourceConnectors.keys()].join(', ')})`,
+    );
+  } else {
+    const result = getSourceConnector(spec.source.connector).configSchema.safeParse(spec.source.config);
+    if (!result.success) {
+      for (const issue of result.error.issues)
+        at(['source', 'config', ...issuePath(issue)], describeIssue(issue));
+    }
+  }
+  // Compile transforms and the row validator as a chunk would, so bad expressions, date formats and
+  // column types surface here, not in the middle of a run. Hash keys are stand-ins: only their presence matters.
+  try {
+    const hashKeys = Object.fromEntries(
+      secretsNeededBy(spec.transforms).map((name) => [name, Buffer.alloc(32)]),
+    );
+    compileTransforms(spec.transforms, { hashKeys });
+  } catch (err) {
+    if (!(err instanceof TransformConfigError)) throw err;
+    const path = String(err.path ?? 'transforms')
+      .split(/[.[\]]+/)
+      .filter(Boolean)
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    at(path, err.detail ?? err.message);
+  }
+  try {
+    compileRowValidator(spec.destination.columns);
+  } catch (err) {
+    at(['destination', 'columns'], err instanceof Error ? err.message : String(err));
+  }
+  return { loaded, problems };
+}

@@ -1,0 +1,163 @@
+/**
+ * ISO 8601 dates and timestamps as PostgreSQL reads them, checked against the real calendar with plain
+ * integer arithmetic: no `Date`, so results never depend on the machine's time zone.
+ */
+
+export interface CivilDate {
+  year: number;
+  month: number;
+  day: number;
+}
+
+export interface CivilTimestamp extends CivilDate {
+  hour: number;
+  minute: number;
+  second: number;
+  /** Digits after the decimal point as written ('' when none), so microseconds survive unrounded. */
+  fraction: string;
+  /** Offset east of UTC in minutes; undefined when the text carries no offset. */
+  offsetMinutes: number | undefined;
+}
+
+const ISO_DATE = /^\s*(\d{4})-(\d{2})-(\d{2})\s*$/;
+const ISO_TIMESTAMP =
+  /^\s*(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?)?\s*$/;
+
+const MONTH_NAMES = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+export function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+export function daysInMonth(year: number, month: number): number {
+  if (month === 2) return isLeapYear(year) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** Why year-month-day is not a date PostgreSQL stores (years 1 to 9999), or undefined when it is one. */
+export function calendarProblem(year: number, month: number, day: number): string | undefined {
+  if (year < 1 || year > 9999) return `year ${year} is outside 1-9999`;
+  if (month < 1 || month > 12) return `month ${month} does not exist`;
+  const days = daysInMonth(year, month);
+  if (day < 1 || day > days) return `${MONTH_NAMES[month - 1]} ${year} has ${days} days`;
+  return undefined;
+}
+
+/**
+ * Parses `YYYY-MM-DD` (surrounding blanks allowed); returns the date or, as a string, why it is not one
+ * (a phrase to follow the quoted value, e.g. `is not a real date: February 2026 has 28 days`).
+ */
+export function parseIsoDate(text: string): CivilDate | string {
+  const m = ISO_DATE.exec(text);
+  if (!m) return 'is not a date in the form YYYY-MM-DD';
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const problem = calendarProblem(year, month, day);
+  return problem ? `is not a real date: ${problem}` : { year, month, day };
+}
+
+/**
+ * Parses an ISO 8601 timestamp: `YYYY-MM-DD`, then optionally `T` or a space, `HH:MM[:SS[.fraction]]`
+ * and an offset (`Z`, `+HH`, `+HHMM`, `+HH:MM`). A date alone means midnight. Returns the parts or, as
+ * a string, why the text is not a real timestamp.
+ */
+export function parseIsoTimestamp(text: string): CivilTimestamp | string {
+  const m = ISO_TIMESTAMP.exec(text);
+  if (!m) return 'is not an ISO 8601 timestamp (YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM])';
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const problem = calendarProblem(year, month, day);
+  if (problem) return `is not a real date: ${problem}`;
+  const hour = m[4] === undefined ? 0 : Number(m[4]);
+  const minute = m[5] === undefined ? 0 : Number(m[5]);
+  const second = m[6] === undefined ? 0 : Number(m[6]);
+  if (hour > 23) return `is not a real time: hour ${hour} does not exist`;
+  if (minute > 59) return `is not a real time: minute ${minute} does not exist`;
+  if (second > 59) return `is not a real time: second ${second} does not exist`;
+  let offsetMinutes: number | undefined;
+  const offset = m[8];
+  if (offset !== undefined) {
+    if (offset === 'Z' || offset === 'z') offsetMinutes = 0;
+    else {
+      const digits = offset.replace(':', '');
+      const hours = Number(digits.slice(1, 3));
+      const minutes = digits.length > 3 ? Number(digits.slice(3, 5)) : 0;
+      if (hours > 15 || minutes > 59) return `has an impossible offset ${offset}`;
+      offsetMinutes = (offset[0] === '-' ? -1 : 1) * (hours * 60 + minutes);
+    }
+  }
+  return { year, month, day, hour, minute, second, fraction: m[7] ?? '', offsetMinutes };
+}
+
+/** The same instant in UTC (offset 0); a timestamp without an offset is taken as UTC already. */
+export function toUtc(ts: CivilTimestamp): CivilTimestamp {
+  if (!ts.offsetMinutes) return ts.offsetMinutes === 0 ? ts : { ...ts, offsetMinutes: 0 };
+  const total = daysFromCivil(ts.year, ts.month, ts.day) * 1440 + ts.hour * 60 + ts.minute - ts.offsetMinutes;
+  const days = Math.floor(total / 1440);
+  const minuteOfDay = total - days * 1440;
+  const date = civilFromDays(days);
+  return {
+    ...date,
+    hour: Math.floor(minuteOfDay / 60),
+    minute: minuteOfDay % 60,
+    second: ts.second,
+    fraction: ts.fraction,
+    offsetMinutes: 0,
+  };
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146097 + dayOfEra - 719468;
+}
+
+/** The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's civil_from_days). */
+export function civilFromDays(days: number): CivilDate {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const dayOfEra = z - era * 146097;
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) /
+      365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const mp = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return { year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day };
+}
+
+/** `YYYY-MM-DD`. */
+export function formatIsoDate(date: CivilDate): string {
+  return `${pad(date.year, 4)}-${pad(date.month, 2)}-${pad(date.day, 2)}`;
+}
+
+/** `YYYY-MM-DD<separator>HH:MM:SS[.fraction]`, without an offset. */
+export function formatIsoTimestamp(ts: CivilTimestamp, separator: ' ' | 'T'): string {
+  const time = `${pad(ts.hour, 2)}:${pad(ts.minute, 2)}:${pad(ts.second, 2)}`;
+  return `${formatIsoDate(ts)}${separator}${time}${ts.fraction ? `.${ts.fraction}` : ''}`;
+}
+
+function pad(value: number, width: number): string {
+  return String(value).padStart(width, '0');
+}

@@ -1,0 +1,122 @@
+import { hostname } from 'node:os';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EnvSecretStore } from '../adapters/secrets/env.js';
+import { SecretsManagerStore } from '../adapters/secrets/secrets-manager.js';
+import type { SecretStore } from '../adapters/secrets/types.js';
+import { FolderStorage } from '../adapters/storage/folder.js';
+import { storageFromLocation } from '../adapters/storage/index.js';
+import { createS3Client, S3Storage } from '../adapters/storage/s3.js';
+import type { Storage } from '../adapters/storage/types.js';
+import { openPgWarehouse } from '../adapters/warehouse/pg.js';
+import type { Warehouse } from '../adapters/warehouse/types.js';
+import type { EngineDeps, EngineLogger, RunEventSink } from '../engine/run/deps.js';
+import type { HandlerEnv } from './env.js';
+
+/**
+ * Builds the engine's dependencies from the handler environment, once per cold start. Lambda and the
+ * Fargate worker use the same function; so does a local child worker (with folder + DATABASE_URL).
+ */
+export async function depsFromEnv(
+  env: HandlerEnv,
+  logger: EngineLogger,
+  holder?: string,
+): Promise<EngineDeps> {
+  let s3: S3Client | undefined;
+  const s3Client = () => {
+    s3 ??= createS3Client();
+    return s3;
+  };
+  const staging: Storage = env.SLUICE_STAGING_BUCKET
+    ? new S3Storage({ client: s3Client(), bucket: env.SLUICE_STAGING_BUCKET })
+    : new FolderStorage(env.SLUICE_STAGING_DIR ?? '.sluice/staging');
+
+  let secrets: SecretStore;
+  let secretsManager: SecretsManagerClient | undefined;
+  if (env.SLUICE_DATABASE_SECRET_ARN || env.SLUICE_STAGING_BUCKET) {
+    secretsManager = new SecretsManagerClient({});
+    secrets = new SecretsManagerStore({ client: secretsManager, prefix: env.SLUICE_SECRET_PREFIX });
+  } else {
+    secrets = new EnvSecretStore();
+  }
+
+  const warehouse = await openWarehouseFromEnv(env, secretsManager);
+  return {
+    staging,
+    warehouse,
+    secrets,
+    openStorage: (location, baseDir) =>
+      storageFromLocation(location, {
+        baseDir,
+        s3Client: location.startsWith('s3://') ? s3Client() : undefined,
+      }),
+    events: eventSinkFromEnv(env, logger),
+    logger,
+    holder: holder ?? `${hostname()}:${process.pid}`,
+  };
+}
+
+async function openWarehouseFromEnv(
+  env: HandlerEnv,
+  client: SecretsManagerClient | undefined,
+): Promise<Warehouse> {
+  if (env.DATABASE_URL) return openPgWarehouse({ connectionString: env.DATABASE_URL, max: 2 });
+  if (!env.SLUICE_DATABASE_SECRET_ARN || !client) throw new Error('no database configured');
+  const store = new SecretsManagerStore({ client, prefix: '' });
+  const secret = JSON.parse(await store.get(env.SLUICE_DATABASE_SECRET_ARN)) as {
+    host: string;
+    port?: number;
+    username: string;
+    password: string;
+    dbname?: string;
+  };
+  return openPgWarehouse({
+    host: env.SLUICE_DATABASE_HOST ?? secret.host,
+    port: secret.port ?? 5432,
+    user: secret.username,
+    password: secret.password,
+    database: secret.dbname ?? 'sluice',
+    // RDS Proxy and Aurora present the RDS CA; Lambda ships it via NODE_EXTRA_CA_CERTS.
+    ssl: { rejectUnauthorized: true },
+    max: 2,
+  });
+}
+
+function eventSinkFromEnv(env: HandlerEnv, logger: EngineLogger): RunEventSink {
+  if (!env.SLUICE_STAGING_BUCKET) {
+    return { emit: async (detailType, detail) => logger.info(`event ${detailType}`, detail) };
+  }
+  const client = new EventBridgeClient({});
+  return {
+    async emit(detailType, detail) {
+      const out = await client.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              Source: 'sluice',
+              DetailType: detailType,
+              Detail: JSON.stringify(detail),
+              ...(env.SLUICE_EVENT_BUS_NAME ? { EventBusName: env.SLUICE_EVENT_BUS_NAME } : {}),
+            },
+          ],
+        }),
+      );
+      if (out.FailedEntryCount) logger.warn('event not delivered', { detailType, entries: out.Entries });
+    },
+  };
+}
+
+let shared: Promise<EngineDeps> | undefined;
+
+/**
+ * The warm container's dependencies: created on first use and kept (pool, clients), rebuilt after a
+ * failure to create them so one bad cold start does not poison the container.
+ */
+export function sharedDeps(env: HandlerEnv, logger: EngineLogger): Promise<EngineDeps> {
+  shared ??= depsFromEnv(env, logger).catch((err: unknown) => {
+    shared = undefined;
+    throw err;
+  });
+  return shared;
+}

@@ -1,0 +1,73 @@
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { EnvSecretStore, FallbackSecretStore } from '../adapters/secrets/env.js';
+import { LocalSecretStore, readSecretsKey } from '../adapters/secrets/local-file.js';
+import type { SecretStore } from '../adapters/secrets/types.js';
+import { FolderStorage } from '../adapters/storage/folder.js';
+import { storageFromLocation } from '../adapters/storage/index.js';
+import { openWarehouse } from '../adapters/warehouse/index.js';
+import type { Warehouse } from '../adapters/warehouse/types.js';
+import type { EngineDeps, EngineLogger } from '../engine/run/deps.js';
+import { isLocalHolderAlive, localHolder } from './holder.js';
+
+export interface LocalEnvironment {
+  /** Folder for local state: staging/, pglite/, logs/, secrets. @default .sluice */
+  home?: string;
+  /** A PostgreSQL to load instead of the embedded PGlite. @default process.env.DATABASE_URL */
+  databaseUrl?: string;
+  /** An already open warehouse (tests); not closed by the runner. */
+  warehouse?: Warehouse;
+  logger?: EngineLogger;
+}
+
+/** The local twins: staging in a folder, PGlite or DATABASE_URL, secrets from a local encrypted file or env. */
+export async function createLocalDeps(
+  options: LocalEnvironment,
+): Promise<{ deps: EngineDeps; stagingDir: string; close(): Promise<void> }> {
+  const home = resolve(options.home ?? '.sluice');
+  const stagingDir = join(home, 'staging');
+  mkdirSync(stagingDir, { recursive: true });
+  const logger = options.logger ?? fileLogger(join(home, 'logs', 'sluice.log'));
+  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+  const warehouse =
+    options.warehouse ??
+    (await openWarehouse(databaseUrl ? { databaseUrl } : { pgliteDir: join(home, 'pglite') }));
+  const deps: EngineDeps = {
+    staging: new FolderStorage(stagingDir),
+    warehouse,
+    secrets: await localSecretStore(home),
+    openStorage: (location, baseDir) => storageFromLocation(location, { baseDir }),
+    events: { emit: async (detailType, detail) => logger.info(`event ${detailType}`, detail) },
+    logger,
+    holder: localHolder(),
+    isHolderAlive: isLocalHolderAlive,
+  };
+  return {
+    deps,
+    stagingDir,
+    close: async () => {
+      if (!options.warehouse) await warehouse.close();
+    },
+  };
+}
+
+/**
+ * `.sluice/secrets.enc` (key in `.sluice/secrets.key`, or SLUICE_SECRETS_KEY) when it exists, then
+ * SLUICE_SECRET_<NAME> variables: the local twins of Secrets Manager + KMS.
+ */
+async function localSecretStore(home: string): Promise<SecretStore> {
+  const file = join(home, 'secrets.enc');
+  const keyFile = join(home, 'secrets.key');
+  const env = new EnvSecretStore();
+  if (!existsSync(file)) return env;
+  const key = await readSecretsKey(existsSync(keyFile) && !process.env.SLUICE_SECRETS_KEY ? { keyFile } : {});
+  return new FallbackSecretStore([new LocalSecretStore({ file, key }), env]);
+}
+
+/** JSON lines to a file: the console belongs to the progress bar and the summary. */
+export function fileLogger(file: string): EngineLogger {
+  mkdirSync(join(file, '..'), { recursive: true });
+  const write = (level: string) => (message: string, extra?: Record<string, unknown>) =>
+    appendFileSync(file, `${JSON.stringify({ time: new Date().toISOString(), level, message, ...extra })}\n`);
+  return { debug: () => {}, info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
+}

@@ -1,0 +1,278 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { getRun } from '../engine/load/runs.js';
+import { commitPreparedRun } from '../engine/run/commit.js';
+import type { ChunkProgress, EngineDeps, EngineLogger } from '../engine/run/deps.js';
+import { markRunFailed } from '../engine/run/fail.js';
+import { type PrepareOutput, prepareRun } from '../engine/run/prepare.js';
+import { processChunkBatch } from '../engine/run/process-chunks.js';
+import { loadSpecFile } from '../engine/spec/load.js';
+import type { PipelineSpec } from '../engine/spec/schema.js';
+import type { ChunkDescriptor, RunSummary } from '../engine/types.js';
+import {
+  readAsl,
+  retryingStateNames,
+  rewriteDistributedMaps,
+  type Substitutions,
+  substitute,
+} from './asl.js';
+import { createLocalDeps, type LocalEnvironment } from './environment.js';
+import './polyfills.js';
+
+export interface LocalRunOptions extends LocalEnvironment {
+  /** Path of the pipeline's YAML spec. */
+  specFile: string;
+  /** Reload every source file, replacing what earlier runs loaded (atomically, at commit). */
+  fullRefresh?: boolean;
+  /** Override the spec's Map concurrency for this run. */
+  concurrency?: number;
+  /** How a chunk routed to Fargate runs: the container's entry as a child process (default with DATABASE_URL), or in this process (PGlite, which one process owns). */
+  fargateWorker?: 'child-process' | 'in-process';
+  /** Called as the run moves: planned, then once per chunk. */
+  onEvent?: (event: LocalRunEvent) => void;
+  /** Extra fields for the execution input (trigger, ...). */
+  input?: Record<string, unknown>;
+}
+
+export type LocalRunEvent =
+  | {
+      type: 'planned';
+      runId: string;
+      chunks: number;
+      lambdaChunks: number;
+      fargateChunks: number;
+      skippedSources: number;
+      bytes: number;
+    }
+  | ({ type: 'chunk' } & ChunkProgress);
+
+export interface LocalRunResult {
+  status: 'succeeded' | 'failed';
+  runId?: string;
+  summary?: RunSummary;
+  /** What went wrong, as recorded in the run ledger (or the error itself when no run was recorded). */
+  error?: string;
+  errorName?: string;
+}
+
+/** Where the local "ARNs" point: nothing in AWS; each task is mapped to its handler by state name. */
+export function localSubstitutions(spec: PipelineSpec, specFile: string): Substitutions {
+  const fn = (name: string) => `arn:aws:lambda:local:000000000000:function:sluice-${spec.name}-${name}`;
+  return {
+    PipelineName: spec.name,
+    SpecLocation: resolve(specFile),
+    PrepareFunctionArn: fn('prepare'),
+    ProcessChunksFunctionArn: fn('process-chunks'),
+    CommitFunctionArn: fn('commit'),
+    FailFunctionArn: fn('fail'),
+    StagingBucket: 'sluice-local-staging',
+    ClusterArn: 'arn:aws:ecs:local:000000000000:cluster/sluice-local',
+    WorkerTaskDefinitionArn: 'arn:aws:ecs:local:000000000000:task-definition/sluice-worker:1',
+    WorkerContainerName: 'worker',
+    WorkerSubnetIds: 'subnet-local',
+    WorkerSecurityGroupIds: 'sg-local',
+  };
+}
+
+/**
+ * Runs one pipeline through `statemachines/pipeline.asl.json` with aws-local-stepfunctions, each task
+ * mapped to the same handler core the Lambdas run, staging in a folder and PGlite or DATABASE_URL as the
+ * warehouse. One run at a time per pipeline (the run lock in the database).
+ */
+export async function runPipelineLocally(options: LocalRunOptions): Promise<LocalRunResult> {
+  const { spec } = await loadSpecFile(options.specFile);
+  const env = await createLocalDeps(options);
+  try {
+    return await executeLocally(spec, options, env.deps, env.stagingDir);
+  } finally {
+    await env.close();
+  }
+}
+
+async function executeLocally(
+  spec: PipelineSpec,
+  options: LocalRunOptions,
+  deps: EngineDeps,
+  stagingDir: string,
+): Promise<LocalRunResult> {
+  const definition = rewriteDistributedMaps(
+    JSON.parse(substitute(readAsl(), localSubstitutions(spec, options.specFile))),
+  );
+  let runId: string | undefined;
+  const runDeps: EngineDeps = {
+    ...deps,
+    onChunkDone: (p) => options.onEvent?.({ type: 'chunk', ...p }),
+  };
+  const fargateWorker =
+    options.fargateWorker ?? (deps.warehouse.kind === 'pg' ? 'child-process' : 'in-process');
+
+  const handlers: Record<string, (input: never) => Promise<unknown>> = {
+    Prepare: async (input: { Payload: Record<string, unknown> }) => {
+      const out: PrepareOutput = await prepareRun(input.Payload as never, runDeps);
+      runId = out.runId;
+      if (options.concurrency) out.map.maxConcurrency = options.concurrency;
+      const manifest = JSON.parse(
+        (await deps.staging.readBytes(`runs/${out.runId}/manifest.json`)).toString('utf8'),
+      ) as {
+        chunks: ChunkDescriptor[];
+      };
+      options.onEvent?.({
+        type: 'planned',
+        runId: out.runId,
+        chunks: out.lambdaChunks + out.fargateChunks,
+        lambdaChunks: out.lambdaChunks,
+        fargateChunks: out.fargateChunks,
+        skippedSources: out.skippedSources,
+        bytes: manifest.chunks.reduce((n, c) => n + c.bytes, 0),
+      });
+      return { Payload: out };
+    },
+    LambdaChunksReadItems: (input: ReadItemsInput) => readItems(deps, input),
+    FargateChunksReadItems: (input: ReadItemsInput) => readItems(deps, input),
+    ProcessChunkBatch: async (input: { Payload: unknown }) => ({
+      Payload: await processChunkBatch(input.Payload, runDeps),
+    }),
+    RunChunkWorkerTask: async (input: EcsRunTaskInput) => {
+      const batch = batchFromEcsOverrides(input);
+      if (fargateWorker === 'in-process')
+        return { Payload: await processChunkBatch(JSON.parse(batch), runDeps) };
+      await runWorkerProcess(
+        batch,
+        stagingDir,
+        options.databaseUrl ?? process.env.DATABASE_URL ?? '',
+        runDeps,
+        deps.logger,
+      );
+      return {};
+    },
+    Commit: async (input: { Payload: unknown }) => ({
+      Payload: await commitPreparedRun(input.Payload, runDeps),
+    }),
+    MarkFailed: async (input: { Payload: unknown }) => ({
+      Payload: await markRunFailed(input.Payload, runDeps),
+    }),
+  };
+
+  const machine = new StateMachine(definition as never, {
+    validationOptions: { checkPaths: true, checkArn: false },
+  });
+  const executionName = `local-${randomUUID()}`;
+  const input = { ...(options.fullRefresh ? { fullRefresh: true } : {}), ...(options.input ?? {}) };
+  const execution = machine.run(input, {
+    overrides: {
+      taskResourceLocalHandlers: handlers as never,
+      // Same retriers as AWS, shorter pauses: a laptop run should not sleep for minutes.
+      retryIntervalOverrides: Object.fromEntries(retryingStateNames(definition).map((n) => [n, 200])),
+    },
+    context: {
+      Execution: {
+        Id: `arn:aws:states:local:000000000000:execution:sluice-${spec.name}:${executionName}`,
+        Name: executionName,
+        Input: input,
+        StartTime: new Date().toISOString(),
+      },
+    },
+  });
+  try {
+    const summary = (await execution.result) as unknown as RunSummary;
+    return { status: 'succeeded', runId: summary.runId, summary };
+  } catch (err) {
+    const run = runId ? await getRun(deps.warehouse, runId).catch(() => undefined) : undefined;
+    const cause = err as { name?: string; message?: string; cause?: { name?: string; message?: string } };
+    const error = run?.error ?? cause.cause?.message ?? cause.message ?? String(err);
+    return {
+      status: 'failed',
+      ...(runId ? { runId } : {}),
+      error,
+      errorName: cause.cause?.name ?? cause.name ?? 'Error',
+    };
+  }
+}
+
+interface ReadItemsInput {
+  Key: string;
+  MaxItemsPerBatch?: number;
+  BatchInput?: Record<string, unknown>;
+  Batched?: boolean;
+}
+
+/** ItemReader (S3 JSON array) + ItemBatcher, as Step Functions does them for a Distributed Map. */
+async function readItems(deps: EngineDeps, input: ReadItemsInput): Promise<{ items: unknown[] }> {
+  const items = JSON.parse((await deps.staging.readBytes(input.Key)).toString('utf8')) as unknown[];
+  if (!input.Batched) return { items };
+  const size = Math.max(1, input.MaxItemsPerBatch ?? 1);
+  const batches: unknown[] = [];
+  for (let i = 0; i < items.length; i += size) {
+    batches.push({ Items: items.slice(i, i + size), BatchInput: input.BatchInput ?? {} });
+  }
+  return { items: batches };
+}
+
+interface EcsRunTaskInput {
+  Overrides?: { ContainerOverrides?: { Name: string; Environment?: { Name: string; Value: string }[] }[] };
+}
+
+function batchFromEcsOverrides(input: EcsRunTaskInput): string {
+  for (const c of input.Overrides?.ContainerOverrides ?? []) {
+    const v = c.Environment?.find((e) => e.Name === 'SLUICE_CHUNK_BATCH')?.Value;
+    if (v) return v;
+  }
+  throw new Error('RunChunkWorkerTask: no SLUICE_CHUNK_BATCH in the container overrides');
+}
+
+const CONTAINER_ENTRY = fileURLToPath(new URL('../../container/entry.ts', import.meta.url));
+
+/** Runs the Fargate container's entry command as a child process, with the environment ECS would give it. */
+async function runWorkerProcess(
+  batch: string,
+  stagingDir: string,
+  databaseUrl: string,
+  deps: EngineDeps,
+  logger: EngineLogger,
+): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CONTAINER_ENTRY], {
+    env: {
+      ...process.env,
+      SLUICE_CHUNK_BATCH: batch,
+      SLUICE_STAGING_DIR: stagingDir,
+      DATABASE_URL: databaseUrl,
+      SLUICE_WORKER_REPORT: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString('utf8');
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-4000);
+  });
+  const code = await new Promise<number | null>((res) => child.on('close', res));
+  if (code !== 0) {
+    logger.error('chunk worker failed', { code, stderr });
+    const err = new Error(
+      `chunk worker exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    );
+    err.name = 'States.TaskFailed';
+    throw err;
+  }
+  const report = stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{"chunks"'));
+  if (report) {
+    const runId = (JSON.parse(batch) as { BatchInput: { runId: string } }).BatchInput.runId;
+    for (const c of (
+      JSON.parse(report) as {
+        chunks: { id: string; status: 'loaded' | 'already-loaded'; counts: ChunkProgress['counts'] }[];
+      }
+    ).chunks) {
+      deps.onChunkDone?.({ runId, chunkId: c.id, status: c.status, counts: c.counts, bytes: 0 });
+    }
+  }
+}

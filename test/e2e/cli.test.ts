@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+describe('sluice CLI', () => {
+  it('validates the example pipelines', async () => {
+    const result = await runCli(['validate']);
+
+    expect(result.stdout).toContain('ok  pipelines/orders.yaml');
+    expect(result.code).toBe(0);
+  });
+
+  it('fails validation with file, line and field for every problem', async () => {
+    const result = await runCli([
+      'validate',
+      'test/fixtures/specs/many-errors.yaml',
+      'test/fixtures/specs/minimal.yaml',
+    ]);
+
+    expect(result.stdout).toContain('test/fixtures/specs/many-errors.yaml:1:7 name: must be kebab-case');
+    expect(result.stdout).toContain(
+      'test/fixtures/specs/many-errors.yaml:16:9 colour: unknown field "colour"',
+    );
+    expect(result.stdout).toContain('ok  test/fixtures/specs/minimal.yaml');
+    expect(result.stdout).toContain('1 of 2 spec(s) invalid');
+    expect(result.code).toBe(1);
+  });
+
+  it('fails when the pipeline does not exist, listing the ones that do', async () => {
+    const result = await runCli(['run', 'nope']);
+
+    expect(result.stderr).toContain(
+      'no pipeline "nope": pipelines/nope.yaml does not exist (found: orders.yaml',
+    );
+    expect(result.code).not.toBe(0);
+  });
+
+  it('fails when the database is down, naming where it tried to connect (and no password)', async () => {
+    const result = await runCli(['run', 'orders', '--home', '/tmp/sluice-cli-down'], {
+      DATABASE_URL: 'postgres://loader:s3cret@127.0.0.1:1/warehouse',
+    });
+
+    expect(result.stderr).toMatch(
+      /cannot reach the database at postgres:\/\/loader@127\.0\.0\.1:1\/warehouse/,
+    );
+    expect(result.stderr).not.toContain('s3cret');
+    expect(result.code).toBe(1);
+  });
+
+  it('prints the spec JSON Schema', async () => {
+    const result = await runCli(['schema']);
+
+    const schema = JSON.parse(result.stdout) as { properties: Record<string, unknown> };
+    expect(schema.properties).toHaveProperty('destination');
+    expect(result.code).toBe(0);
+  });
+});
