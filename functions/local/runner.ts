@@ -27,6 +27,8 @@ export interface LocalRunOptions extends LocalEnvironment {
   specFile: string;
   /** Reload every source file, replacing what earlier runs loaded (atomically, at commit). */
   fullRefresh?: boolean;
+  /** Load this cursor window of an incremental source without moving the cursor (`--backfill from..to`). */
+  backfill?: { from: string; to: string };
   /** Override the spec's Map concurrency for this run. */
   concurrency?: number;
   /** How a chunk routed to Fargate runs: the container's entry as a child process (default with DATABASE_URL), or in this process (PGlite, which one process owns). */
@@ -156,11 +158,25 @@ async function executeLocally(
     }),
   };
 
+  // The ASL's Fail state carries a generic cause; keep the task's own error for the user.
+  let lastTaskError: Error | undefined;
+  for (const [name, handler] of Object.entries(handlers)) {
+    handlers[name] = (input: never) =>
+      handler(input).catch((err: unknown) => {
+        if (name !== 'MarkFailed') lastTaskError = err instanceof Error ? err : new Error(String(err));
+        throw err;
+      });
+  }
+
   const machine = new StateMachine(definition as never, {
     validationOptions: { checkPaths: true, checkArn: false },
   });
   const executionName = `local-${randomUUID()}`;
-  const input = { ...(options.fullRefresh ? { fullRefresh: true } : {}), ...(options.input ?? {}) };
+  const input = {
+    ...(options.fullRefresh ? { fullRefresh: true } : {}),
+    ...(options.backfill ? { backfill: options.backfill } : {}),
+    ...(options.input ?? {}),
+  };
   const execution = machine.run(input, {
     overrides: {
       taskResourceLocalHandlers: handlers as never,
@@ -182,12 +198,13 @@ async function executeLocally(
   } catch (err) {
     const run = runId ? await getRun(deps.warehouse, runId).catch(() => undefined) : undefined;
     const cause = err as { name?: string; message?: string; cause?: { name?: string; message?: string } };
-    const error = run?.error ?? cause.cause?.message ?? cause.message ?? String(err);
+    const error =
+      run?.error ?? lastTaskError?.message ?? cause.cause?.message ?? cause.message ?? String(err);
     return {
       status: 'failed',
       ...(runId ? { runId } : {}),
       error,
-      errorName: cause.cause?.name ?? cause.name ?? 'Error',
+      errorName: lastTaskError?.name ?? cause.cause?.name ?? cause.name ?? 'Error',
     };
   }
 }

@@ -27,6 +27,8 @@ export interface WarehouseTarget {
 
 export interface TestWarehouse {
   readonly wh: Warehouse;
+  /** postgres:// URL of the test database (pg only), for tests that start another process. */
+  readonly url?: string;
   /** Closes the warehouse and deletes its database. */
   dispose(): Promise<void>;
 }
@@ -58,6 +60,7 @@ const pgTarget: WarehouseTarget = {
     const wh = new PgWarehouse({ connectionString: url.toString(), max: 6 });
     return {
       wh,
+      url: url.toString(),
       async dispose() {
         await wh.close();
         await withAdminClient((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
