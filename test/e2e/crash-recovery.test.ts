@@ -104,5 +104,5 @@ describe.runIf(pgTarget)('a local run killed in the middle of the chunk phase (r
     expect(staging.rows[0]!.n).toBe(0);
     expect(existsSync(join(home, 'staging', 'runs'))).toBe(true);
     expect(readdirSync(join(home, 'staging', 'runs'))).toHaveLength(2);
-  });
+  }, 240_000);
 });

@@ -55,5 +55,5 @@ describe.each(warehouseTargets)('heavy chunks on the Fargate route, on $name', (
     expect(await tableFingerprint(viaFargate.wh, 'analytics.orders', 'order_id, order_date')).toEqual(
       await tableFingerprint(viaLambda.wh, 'analytics.orders', 'order_id, order_date'),
     );
-  });
+  }, 180_000);
 });

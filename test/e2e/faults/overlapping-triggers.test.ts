@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runPipelineLocally } from '../../../functions/local/runner.js';
+import type { TestWarehouse } from '../../integration/warehouse/targets.js';
+import { runCli } from '../../support/cli.js';
+import {
+  crashTarget,
+  FAULT_SPEC,
+  freshHome,
+  runningRunId,
+  type TargetState,
+  targetState,
+  waitFor,
+} from './support.js';
+
+const onPg = crashTarget.name === 'pg';
+if (!onPg) console.warn('[overlapping-triggers] SKIPPING: two processes need the PostgreSQL server');
+
+describe.skipIf(!onPg)('duplicate and overlapping triggers, on pg', () => {
+  let clean: TargetState;
+  let db: TestWarehouse;
+  beforeAll(async () => {
+    const ref = await crashTarget.open();
+    try {
+      await runPipelineLocally({ specFile: FAULT_SPEC, home: freshHome('clean'), warehouse: ref.wh });
+      clean = await targetState(ref.wh);
+    } finally {
+      await ref.dispose();
+    }
+    db = await crashTarget.open();
+  });
+  afterAll(() => db?.dispose());
+  beforeEach(async () => {
+    await db.wh.query(`DROP SCHEMA IF EXISTS analytics CASCADE; DROP SCHEMA IF EXISTS sluice CASCADE;
+                       DROP SCHEMA IF EXISTS sluice_staging CASCADE`);
+  });
+
+  it('loads the same S3 event delivered three times once', async () => {
+    const event = { trigger: { type: 's3', bucket: 'landing', key: 'orders-2026-01.csv', etag: '"abc"' } };
+    const results = [];
+    for (let i = 0; i < 3; i++)
+      results.push(
+        await runPipelineLocally({
+          specFile: FAULT_SPEC,
+          home: freshHome('s3-dup'),
+          warehouse: db.wh,
+          input: event,
+        }),
+      );
+
+    expect(results.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(results.map((r) => r.summary?.loaded)).toEqual([clean.rows, 0, 0]);
+    expect(results.map((r) => r.summary?.skippedSources)).toEqual([0, 6, 6]);
+    expect(await targetState(db.wh)).toEqual({ ...clean, succeededRuns: 3 });
+  });
+
+  it('refuses a second `sluice run` while the first is loading, with a message naming the first', async () => {
+    const first = runCli(['run', FAULT_SPEC, '--home', freshHome('first'), '--concurrency', '1'], {
+      DATABASE_URL: db.url!,
+      SLUICE_FAULT: 'after-stage-chunk:delay:1',
+      SLUICE_FAULT_DELAY_MS: '3000',
+    });
+    const firstRun = await waitFor(() => runningRunId(db.wh));
+
+    const second = await runCli(['run', FAULT_SPEC, '--home', freshHome('second')], {
+      DATABASE_URL: db.url!,
+    });
+
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`pipeline "fault-orders" is locked by run ${firstRun} (holder local:`);
+    expect(second.stderr).toContain('Wait for it to finish, or stop it first.');
+    expect((await first).code).toBe(0);
+    expect(await targetState(db.wh)).toEqual(clean);
+  });
+
+  it('never lets two runs started together both load', async () => {
+    const [a, b] = await Promise.all(
+      ['a', 'b'].map((tag) =>
+        runCli(['run', FAULT_SPEC, '--home', freshHome(tag), '--json'], { DATABASE_URL: db.url! }),
+      ),
+    );
+
+    const loaded = [a!, b!]
+      .filter((r) => r.code === 0)
+      .map((r) => (JSON.parse(r.stdout) as { loaded: number }).loaded);
+    const refused = [a!, b!].filter((r) => r.code !== 0);
+    // Either one is refused by the lock, or the later one finds every file bookmarked: never two loads.
+    expect(loaded.filter((n) => n > 0)).toEqual([clean.rows]);
+    for (const r of refused) expect(r.stderr).toMatch(/pipeline "fault-orders" is locked by run/);
+    expect(await targetState(db.wh)).toMatchObject({
+      rows: clean.rows,
+      checksum: clean.checksum,
+      duplicateKeys: 0,
+    });
+  });
+});
