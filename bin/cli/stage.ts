@@ -1,0 +1,88 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
+import {
+  executionArnFor,
+  followExecution,
+  listCloudRuns,
+  redriveCloudRun,
+  resolveStateMachineArn,
+  startCloudRun,
+} from './cloud.js';
+import { formatSummary, ProgressDisplay } from './progress.js';
+
+/**
+ * `--stage <s>`: the same commands against a deployed stage. Credentials and region come from the usual
+ * AWS chain (AWS_PROFILE, AWS_REGION, SSO, ...); nothing about the account is stored here.
+ */
+
+export async function runInStage(
+  pipeline: string,
+  stage: string,
+  opts: { fullRefresh?: boolean; json?: boolean },
+) {
+  const sfn = new SFNClient({});
+  const display = new ProgressDisplay();
+  const stateMachineArn = await resolveStateMachineArn({ sfn, stage, pipeline });
+  const onProgress = (e: Parameters<NonNullable<Parameters<typeof followExecution>[0]['onProgress']>>[0]) => {
+    if (e.type === 'started') process.stderr.write(`started ${e.executionName} in ${stage}\n`);
+    else if (e.type === 'planned') display.planned(e);
+    else display.chunkDone(e.chunkId, e.counts, e.status);
+  };
+  const { executionArn } = await startCloudRun({
+    sfn,
+    stateMachineArn,
+    pipeline,
+    input: opts.fullRefresh ? { fullRefresh: true } : {},
+    onProgress,
+  });
+  const result = await followExecution({ sfn, executionArn, onProgress }).finally(() => display.stop());
+  report(result, opts.json);
+}
+
+export async function redriveInStage(run: string, pipeline: string, stage: string, opts: { json?: boolean }) {
+  const sfn = new SFNClient({});
+  const display = new ProgressDisplay();
+  const stateMachineArn = await resolveStateMachineArn({ sfn, stage, pipeline });
+  const executionArn = executionArnFor(stateMachineArn, run);
+  await redriveCloudRun({ sfn, executionArn });
+  process.stderr.write(`redriving ${executionArn}\n`);
+  const result = await followExecution({
+    sfn,
+    executionArn,
+    onProgress: (e) => {
+      if (e.type === 'planned') display.planned(e);
+      else if (e.type === 'chunk') display.chunkDone(e.chunkId, e.counts, e.status);
+    },
+  }).finally(() => display.stop());
+  report(result, opts.json);
+}
+
+export async function listRunsInStage(pipeline: string, stage: string, limit: number) {
+  const sfn = new SFNClient({});
+  const stateMachineArn = await resolveStateMachineArn({ sfn, stage, pipeline });
+  const runs = await listCloudRuns({ sfn, stateMachineArn, limit });
+  if (runs.length === 0) {
+    process.stdout.write(`no runs of ${pipeline} in ${stage}\n`);
+    return;
+  }
+  for (const r of runs) {
+    const counts = r.counts
+      ? `read ${r.counts.read}  loaded ${r.counts.loaded}  rejected ${r.counts.rejected}  filtered ${r.counts.filtered}`
+      : (r.error ?? '');
+    const started = r.startDate ? r.startDate.toISOString().replace('T', ' ').slice(0, 19) : '';
+    const redrives = r.redriveCount ? ` (redriven ${r.redriveCount}x)` : '';
+    process.stdout.write(`${started}  ${r.name}  ${r.status}${redrives}  ${counts}\n`);
+  }
+}
+
+function report(result: Awaited<ReturnType<typeof followExecution>>, json?: boolean) {
+  if (result.status === 'SUCCEEDED' && result.summary) {
+    process.stdout.write(
+      json ? `${JSON.stringify(result.summary, null, 2)}\n` : `${formatSummary(result.summary)}\n`,
+    );
+    return;
+  }
+  process.stderr.write(
+    `run ${result.executionArn} ${result.status.toLowerCase()}: ${result.error ?? ''} ${result.cause ?? ''}\n`,
+  );
+  process.exitCode = 1;
+}

@@ -1,0 +1,34 @@
+/**
+ * Names that cross the boundary between the stacks and the tools that find their resources (the CLI,
+ * the docs, alarms). Kept in one place so `sluice run orders --stage prod` finds what `cdk deploy` made.
+ */
+
+/** CloudFormation stack of a stage: the platform, with one nested stack per pipeline. */
+export const platformStackName = (stage: string) => `sluice-${stage}`;
+
+/** State machine of a pipeline in a stage, e.g. `sluice-prod-orders`. */
+export const stateMachineName = (stage: string, pipeline: string) => `sluice-${stage}-${pipeline}`;
+
+/** Secrets Manager prefix of a stage: pipeline credentials are `<prefix><name>`, e.g. `sluice/prod/warehouse-api`. */
+export const secretPrefix = (stage: string) => `sluice/${stage}/`;
+
+/** Custom EventBridge bus that carries RunSucceeded / RunFailed of a stage. */
+export const eventBusName = (stage: string) => `sluice-${stage}`;
+
+/** `source` of every event Sluice puts on the bus. */
+export const EVENT_SOURCE = 'sluice';
+
+/** CloudWatch namespace of the Powertools (EMF) metrics of a stage. */
+export const metricsNamespace = (stage: string) => `Sluice/${stage}`;
+
+/** Powertools service name of a pipeline's functions and worker: the `service` dimension of its metrics. */
+export const serviceName = (pipeline: string) => `sluice-${pipeline}`;
+
+/** Name of the worker container in each task definition, the `WorkerContainerName` substitution. */
+export const WORKER_CONTAINER_NAME = 'chunk-worker';
+
+/** Where a pipeline's validated spec is published in staging: content-addressed, never overwritten. */
+export const specKey = (pipeline: string, contentHash: string) => `specs/${pipeline}/${contentHash}.json`;
+
+/** Staging prefix of run files (manifests, staged chunks, rejects), expired by the bucket lifecycle. */
+export const RUNS_PREFIX = 'runs/';

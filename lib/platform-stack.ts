@@ -1,0 +1,266 @@
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Construct } from 'constructs';
+import type { StageConfig } from './config.js';
+import { ChunkWorkerImage } from './constructs/chunk-worker.js';
+import { SluiceMigrations } from './constructs/migrations.js';
+import { SluiceNetwork } from './constructs/network.js';
+import { SluiceStorage } from './constructs/storage.js';
+import { WarehouseDatabase } from './constructs/warehouse-database.js';
+import { acknowledge } from './nag.js';
+import { eventBusName, metricsNamespace, platformStackName, secretPrefix } from './naming.js';
+import { type PipelineDefinition, SluicePipelineStack } from './pipeline-stack.js';
+import type { SluicePlatform } from './platform.js';
+import { toRetentionDays } from './retention.js';
+
+export interface SluicePlatformStackProps extends StackProps {
+  readonly stage: string;
+  readonly config: StageConfig;
+  /**
+   * The validated pipeline specs: one nested stack (state machine and its resources) each.
+   * @default - no pipelines: the platform alone
+   */
+  readonly pipelines?: PipelineDefinition[];
+}
+
+const removal = (policy: 'retain' | 'destroy' | 'snapshot') =>
+  policy === 'destroy'
+    ? RemovalPolicy.DESTROY
+    : policy === 'snapshot'
+      ? RemovalPolicy.SNAPSHOT
+      : RemovalPolicy.RETAIN;
+
+/**
+ * The platform of one stage: network, key, staging, database, migrations, the Fargate cluster, the
+ * alarm topic and the run event bus; and one nested stack per pipeline. Env-agnostic: synth needs no
+ * account, credentials, network or Docker.
+ */
+export class SluicePlatformStack extends Stack implements SluicePlatform {
+  public readonly stage: string;
+  public readonly config: StageConfig;
+  public readonly encryptionKey: kms.Key;
+  public readonly network: SluiceNetwork;
+  public readonly vpc: ec2.IVpc;
+  public readonly computeSecurityGroup: ec2.SecurityGroup;
+  public readonly storage: SluiceStorage;
+  public readonly stagingBucket: s3.Bucket;
+  public readonly landingBucket: s3.Bucket;
+  public readonly database: WarehouseDatabase;
+  public readonly migrations: SluiceMigrations;
+  public readonly cluster: ecs.Cluster;
+  public readonly workerImage: ChunkWorkerImage;
+  public readonly alarmTopic: sns.Topic;
+  public readonly eventBus: events.EventBus;
+  public readonly secretPrefix: string;
+  public readonly metricsNamespace: string;
+  public readonly pipelines: SluicePipelineStack[] = [];
+
+  constructor(scope: Construct, id: string, props: SluicePlatformStackProps) {
+    super(scope, id, {
+      stackName: platformStackName(props.stage),
+      description: `Sluice ${props.stage}: serverless ETL into partitioned Aurora PostgreSQL, one state machine per pipeline`,
+      terminationProtection: props.stage !== 'dev',
+      ...props,
+    });
+    const { stage, config } = props;
+    this.stage = stage;
+    this.config = config;
+    this.secretPrefix = secretPrefix(stage);
+    this.metricsNamespace = metricsNamespace(stage);
+    Tags.of(this).add('sluice:stage', stage);
+    const logRetention = toRetentionDays(config.retention.logDays);
+
+    this.encryptionKey = new kms.Key(this, 'Key', {
+      alias: `alias/sluice-${stage}`,
+      description: `Sluice ${stage}: staging, database, secrets, logs, alarms and queues`,
+      enableKeyRotation: true,
+      pendingWindow: Duration.days(30),
+      removalPolicy: removal(config.removalPolicies.key),
+    });
+    this.allowServicesToUseKey();
+
+    this.network = new SluiceNetwork(this, 'Network', {
+      encryptionKey: this.encryptionKey,
+      flowLogRetention: logRetention,
+      endpointsInEveryAz: config.network.endpointsInEveryAz,
+    });
+    this.vpc = this.network.vpc;
+    // No NAT and no internet gateway: outbound traffic can only reach the VPC endpoints and the proxy.
+    this.computeSecurityGroup = new ec2.SecurityGroup(this, 'ComputeSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Sluice functions and chunk worker tasks',
+      allowAllOutbound: true,
+    });
+
+    this.storage = new SluiceStorage(this, 'Storage', {
+      encryptionKey: this.encryptionKey,
+      runFilesDays: config.retention.stagingDays,
+      accessLogDays: config.retention.accessLogDays,
+      removalPolicy: removal(config.removalPolicies.buckets),
+    });
+    this.stagingBucket = this.storage.staging;
+    this.landingBucket = this.storage.landing;
+
+    this.database = new WarehouseDatabase(this, 'Database', {
+      vpc: this.vpc,
+      encryptionKey: this.encryptionKey,
+      clusterIdentifier: `sluice-${stage}`,
+      secretsManagerEndpoint: this.network.interfaceEndpoints.SecretsManager,
+      capacity: { min: config.database.minCapacity, max: config.database.maxCapacity },
+      readers: config.database.readers,
+      backupRetention: Duration.days(config.database.backupRetentionDays),
+      deletionProtection: config.database.deletionProtection,
+      removalPolicy: removal(config.database.removalPolicy),
+      logRetention,
+    });
+    this.database.proxySecurityGroup.addIngressRule(
+      this.computeSecurityGroup,
+      ec2.Port.tcp(5432),
+      'Functions and worker to RDS Proxy',
+    );
+
+    const migrationSecurityGroup = new ec2.SecurityGroup(this, 'MigrationSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Sluice migration function: Aurora directly, and the VPC endpoints',
+      allowAllOutbound: true,
+    });
+    this.database.allowClusterFrom(migrationSecurityGroup, 'Migrations to Aurora');
+    for (const [group, description] of [
+      [this.computeSecurityGroup, 'Functions and worker tasks to AWS APIs'],
+      [migrationSecurityGroup, 'Migration function to AWS APIs'],
+      [this.database.rotationSecurityGroup, 'Secret rotation to Secrets Manager'],
+      [this.database.proxySecurityGroup, 'RDS Proxy to Secrets Manager'],
+    ] as const) {
+      this.network.allowEndpointsFrom(group, description);
+    }
+    // The proxy's group allows no other egress: admit its Secrets Manager calls should they use the VPC.
+    this.database.proxySecurityGroup.addEgressRule(
+      this.network.endpointSecurityGroup,
+      ec2.Port.tcp(443),
+      'RDS Proxy to the VPC endpoints',
+    );
+    this.migrations = new SluiceMigrations(this, 'Migrations', {
+      vpc: this.vpc,
+      securityGroup: migrationSecurityGroup,
+      encryptionKey: this.encryptionKey,
+      adminSecret: this.database.adminSecret,
+      stagingBucket: this.stagingBucket,
+      serviceName: 'sluice-migrations',
+      metricsNamespace: this.metricsNamespace,
+      logRetention,
+      logLevel: config.functions.logLevel,
+    });
+    // Migrations need a writer that accepts connections, not just a cluster resource.
+    this.migrations.internalSchema.node.addDependency(this.database.cluster);
+
+    this.cluster = new ecs.Cluster(this, 'Cluster', {
+      clusterName: `sluice-${stage}`,
+      vpc: this.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENHANCED,
+      enableFargateCapacityProviders: true,
+    });
+    this.workerImage = new ChunkWorkerImage(this, 'WorkerImage');
+
+    this.alarmTopic = new sns.Topic(this, 'Alarms', {
+      topicName: `sluice-${stage}-alarms`,
+      displayName: `Sluice ${stage} alarms`,
+      masterKey: this.encryptionKey,
+      enforceSSL: true,
+    });
+    config.alarms.emails.forEach((email) => {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    });
+    const subscriptionsWithoutRedrive = this.alarmTopic.node.children.filter(
+      (c) => c instanceof sns.Subscription,
+    );
+    for (const subscription of subscriptionsWithoutRedrive) {
+      acknowledge(subscription, {
+        id: 'Serverless-SNSRedrivePolicy',
+        reason:
+          'E-mail subscription: SNS retries e-mail delivery itself, and a dead-letter queue of undelivered alarm e-mails would need its own watcher',
+      });
+    }
+
+    this.eventBus = new events.EventBus(this, 'RunEvents', {
+      eventBusName: eventBusName(stage),
+      description: `Sluice ${stage}: RunSucceeded and RunFailed of every pipeline, with counts`,
+    });
+
+    const outputs: [string, string, string][] = [
+      [
+        'LandingBucketName',
+        this.landingBucket.bucketName,
+        'Upload source files here (folder locations of specs resolve to it)',
+      ],
+      ['StagingBucketName', this.stagingBucket.bucketName, 'Published specs (specs/) and run files (runs/)'],
+      ['AlarmTopicArn', this.alarmTopic.topicArn, 'Subscribe on-call tools to this topic'],
+      ['RunEventBusName', this.eventBus.eventBusName, 'RunSucceeded / RunFailed events, source "sluice"'],
+      [
+        'DatabaseProxyEndpoint',
+        this.database.proxy.endpoint,
+        'PostgreSQL endpoint for the functions (TLS required)',
+      ],
+      [
+        'DatabaseAdminSecretArn',
+        this.database.adminSecret.secretArn,
+        'Admin credentials of the warehouse (rotated)',
+      ],
+      ['EncryptionKeyArn', this.encryptionKey.keyArn, 'Encrypt pipeline credential secrets with this key'],
+    ];
+    for (const [outputId, value, description] of outputs)
+      new CfnOutput(this, outputId, { value, description });
+
+    for (const pipeline of props.pipelines ?? []) {
+      const nested = new SluicePipelineStack(this, `Pipeline-${pipeline.spec.name}`, {
+        platform: this,
+        pipeline,
+      });
+      // The pipeline's migration resource needs the internal schema and a reachable writer.
+      nested.node.addDependency(this.migrations.internalSchema);
+      this.pipelines.push(nested);
+    }
+  }
+
+  /**
+   * Services that write with the stage key on Sluice's behalf: CloudWatch Logs (log groups of this
+   * account and region), CloudWatch alarms (to the encrypted topic), EventBridge (to encrypted
+   * dead-letter queues). The latter two act only for topics and queues configured with this key; they
+   * are not conditioned further, so no delivery depends on request context a service may not send.
+   */
+  private allowServicesToUseKey(): void {
+    const key = this.encryptionKey;
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchLogsOfThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`,
+          },
+        },
+      }),
+    );
+    for (const [sid, service] of [
+      ['CloudWatchAlarmsToTopic', 'cloudwatch.amazonaws.com'],
+      ['EventBridgeToDeadLetterQueues', 'events.amazonaws.com'],
+    ] as const) {
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid,
+          principals: [new iam.ServicePrincipal(service)],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: ['*'],
+        }),
+      );
+    }
+  }
+}

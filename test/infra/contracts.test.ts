@@ -1,0 +1,214 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { handlerEnvSchema } from '../../functions/handlers/env.js';
+import { resolveIntrinsics } from './support/intrinsics.js';
+import { cdkJsonContext, REPO_ROOT } from './support/synth.js';
+import { type CfnResource, resources, roleOf, statementsGranting, statementsOf } from './support/template.js';
+
+/**
+ * The contract between each handler's code and its construct, checked on the real bundles: `bin/app.ts`
+ * synthesized as `cdk synth -c stage=prod` runs it (esbuild bundling on, no AWS credentials in the
+ * environment), then each function's bundle read for the environment variables and SDK commands in it.
+ */
+
+interface BundledFunction {
+  handler: string;
+  template: Template;
+  resource: CfnResource;
+  bundle: string;
+  env: Record<string, string>;
+}
+
+/** Logical id prefix of each handler's function, in the platform or a pipeline's nested stack. */
+const HANDLERS: Record<string, RegExp> = {
+  prepare: /^PipelinePrepareFunction[0-9A-F]{8}$/,
+  'process-chunks': /^PipelineProcessChunksFunction[0-9A-F]{8}$/,
+  commit: /^PipelineCommitFunction[0-9A-F]{8}$/,
+  fail: /^PipelineFailFunction[0-9A-F]{8}$/,
+  'start-run': /^PipelineStartRunFunction[0-9A-F]{8}$/,
+  migrate: /^MigrationsFunction[0-9A-F]{8}$/,
+};
+
+/** SDK operation → the IAM action it needs. */
+const IAM_ACTION: Record<string, string> = {
+  GetObject: 's3:GetObject',
+  HeadObject: 's3:GetObject',
+  PutObject: 's3:PutObject',
+  CreateMultipartUpload: 's3:PutObject',
+  UploadPart: 's3:PutObject',
+  CompleteMultipartUpload: 's3:PutObject',
+  AbortMultipartUpload: 's3:AbortMultipartUpload',
+  ListObjectsV2: 's3:ListBucket',
+  DeleteObjects: 's3:DeleteObject',
+  GetSecretValue: 'secretsmanager:GetSecretValue',
+  PutEvents: 'events:PutEvents',
+  StartExecution: 'states:StartExecution',
+};
+
+/** Commands every bundle carries for the SDK's credential chain (STS, SSO) and S3 Express sessions: Lambda's credentials come from its environment, so they are never sent. */
+const SDK_INTERNALS = new Set([
+  'AssumeRole',
+  'AssumeRoleWithWebIdentity',
+  'CreateOAuth2Token',
+  'CreateOAuth2TokenWithIAM',
+  'CreateToken',
+  'GetRoleCredentials',
+  'CreateSession',
+]);
+
+const EVENT_SINK =
+  'functions/handlers/runtime.ts builds the event sink for every handler; only commit and fail emit RunSucceeded / RunFailed';
+const NO_TAGS =
+  "@aws-sdk/lib-storage's Upload tags objects only when given tags; the S3 storage adapter never passes any";
+/** Commands bundled through a shared module that a handler does not send, and why. */
+const NOT_SENT: Record<string, Record<string, string>> = {
+  prepare: { PutEvents: EVENT_SINK, PutObjectTagging: NO_TAGS },
+  'process-chunks': { PutEvents: EVENT_SINK, PutObjectTagging: NO_TAGS },
+  commit: { PutObjectTagging: NO_TAGS },
+  fail: { PutObjectTagging: NO_TAGS },
+};
+
+/** Variables the handlers' code names that AWS must not set, and why. */
+const NOT_IN_AWS: Record<string, string> = {
+  SLUICE_STAGING_DIR: 'local runs: staging in a folder',
+  DATABASE_URL: 'local runs and tests: a PostgreSQL URL instead of the secret',
+  SLUICE_STATE_MACHINE_ARN: 'in the shared handler schema for the starter function only',
+};
+
+/** The Powertools variables every function must set (the other POWERTOOLS_* are optional switches). */
+const POWERTOOLS = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE'];
+
+let outdir: string;
+let functions: BundledFunction[];
+
+beforeAll(async () => {
+  outdir = mkdtempSync(join(tmpdir(), 'sluice-app-'));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    CDK_OUTDIR: outdir,
+    CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), stage: 'prod' }),
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+    cwd: REPO_ROOT,
+    env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const templates = readdirSync(outdir)
+    .filter((f) => f.endsWith('.template.json'))
+    .map((f) => Template.fromJSON(JSON.parse(readFileSync(join(outdir, f), 'utf8'))));
+  functions = templates.flatMap((template) =>
+    Object.entries(resources(template, 'AWS::Lambda::Function')).flatMap(([id, resource]) => {
+      const handler = Object.entries(HANDLERS).find(([, pattern]) => pattern.test(id))?.[0];
+      if (!handler) return [];
+      const key = (resource.Properties.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+      const bundle = readFileSync(join(outdir, `asset.${key}`, 'index.mjs'), 'utf8');
+      const vars = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, resolveIntrinsics(v)]));
+      return [{ handler, template, resource, bundle, env }];
+    }),
+  );
+});
+
+const sdkOperations = (bundle: string) =>
+  [
+    ...new Set(
+      [...bundle.matchAll(/class extends [\w$]+\([\w$]+,[\w$]+,"(\w+)",[\w$]+\)\{\}/g)].map((m) => m[1]!),
+    ),
+  ].sort();
+
+describe('bin/app.ts synthesized like cdk synth -c stage=prod', () => {
+  it('needs no credentials, network or Docker, and bundles every handler with esbuild', () => {
+    expect(existsSync(join(outdir, 'manifest.json'))).toBe(true);
+    expect(functions.map((f) => f.handler).sort()).toEqual([
+      'commit',
+      'fail',
+      'migrate',
+      'prepare',
+      'process-chunks',
+      'start-run',
+    ]);
+  });
+
+  it('bundles ESM for Node with the AWS SDK inside and never PGlite', () => {
+    for (const f of functions) {
+      expect(f.bundle, f.handler).toMatch(/^import\{createRequire\}from"module"|^import \{ createRequire \}/);
+      expect(f.bundle, f.handler).not.toMatch(/from\s*"@aws-sdk\//);
+      expect(f.bundle, f.handler).not.toMatch(/from\s*"@electric-sql\/pglite"/);
+    }
+  });
+});
+
+describe('every environment variable a handler reads is set by its construct', () => {
+  it('for the SLUICE_ variables its code names', () => {
+    for (const f of functions) {
+      const named = [...new Set([...f.bundle.matchAll(/\b(SLUICE_[A-Z_]*[A-Z])\b/g)].map((m) => m[1]!))];
+      const missing = named.filter((v) => f.env[v] === undefined && !(v in NOT_IN_AWS));
+      expect(missing, f.handler).toEqual([]);
+      const wronglySet = Object.keys(NOT_IN_AWS).filter(
+        (v) => f.env[v] !== undefined && !(f.handler === 'start-run' && v === 'SLUICE_STATE_MACHINE_ARN'),
+      );
+      expect(wronglySet, f.handler).toEqual([]);
+    }
+  });
+
+  it('for Powertools: service name, log level and metrics namespace', () => {
+    for (const f of functions) for (const v of POWERTOOLS) expect(f.env[v], `${f.handler} ${v}`).toBeTruthy();
+  });
+
+  it("and the step handlers' environment passes the handler schema (functions/handlers/env.ts)", () => {
+    for (const f of functions.filter((x) =>
+      ['prepare', 'process-chunks', 'commit', 'fail'].includes(x.handler),
+    )) {
+      const parsed = handlerEnvSchema.safeParse(f.env);
+      expect(parsed.error?.issues ?? [], f.handler).toEqual([]);
+      expect(f.env.SLUICE_DATABASE_HOST, 'the RDS Proxy endpoint').toMatch(/\.proxy-/);
+    }
+  });
+
+  it('and so does the chunk worker container, which runs the same code', () => {
+    const worker = functions.find((f) => f.handler === 'process-chunks')!.template;
+    const [task] = Object.values(resources(worker, 'AWS::ECS::TaskDefinition'));
+    const [container] = task!.Properties.ContainerDefinitions as {
+      Environment: { Name: string; Value: unknown }[];
+    }[];
+    const env = Object.fromEntries(container!.Environment.map((e) => [e.Name, resolveIntrinsics(e.Value)]));
+    expect(handlerEnvSchema.safeParse(env).error?.issues ?? []).toEqual([]);
+    for (const v of POWERTOOLS) expect(env[v]).toBeTruthy();
+  });
+});
+
+describe('every SDK command a handler sends is granted to its role', () => {
+  it('maps every command in the bundles to an IAM action', () => {
+    const unknown = functions.flatMap((f) =>
+      sdkOperations(f.bundle).filter(
+        (op) => !SDK_INTERNALS.has(op) && !IAM_ACTION[op] && !NOT_SENT[f.handler]?.[op],
+      ),
+    );
+    expect(unknown).toEqual([]);
+  });
+
+  it.each(Object.keys(HANDLERS))('%s', (handler) => {
+    for (const f of functions.filter((x) => x.handler === handler)) {
+      const statements = statementsOf(f.template, roleOf(f.resource));
+      const sent = sdkOperations(f.bundle).filter((op) => !SDK_INTERNALS.has(op) && !NOT_SENT[handler]?.[op]);
+      expect(sent.length).toBeGreaterThan(0);
+      const ungranted = sent
+        .filter((op) => statementsGranting(statements, IAM_ACTION[op]!).length === 0)
+        .map((op) => `${op} (${IAM_ACTION[op]})`);
+      expect(ungranted).toEqual([]);
+      if (sent.includes('PutObject')) {
+        expect(
+          statementsGranting(statements, 'kms:GenerateDataKey').length,
+          'SSE-KMS writes need the key',
+        ).toBeGreaterThan(0);
+      }
+    }
+  });
+});
