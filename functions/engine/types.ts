@@ -75,6 +75,8 @@ export interface RunSummary {
   partitions: string[];
   topRejectReasons: { reason: string; count: number }[];
   rejectsLocation?: string;
+  /** Source columns the destination did not have: added (evolve) or not loaded (discard). */
+  schemaEvolution?: { policy: 'evolve' | 'freeze' | 'discard'; added: string[]; discarded: string[] };
   startedAt: string;
   finishedAt?: string;
   durationMs?: number;

@@ -6,7 +6,10 @@ import type { ChunkDescriptor, SourceRecord } from '../engine/types.js';
 export interface PlannedChunk {
   /** Estimated uncompressed bytes. */
   bytes: number;
-  /** Connector-specific, JSON, small: travels in the manifest and the Map items. */
+  /**
+   * Connector-specific, JSON, small: travels in the manifest and the Map items. Never put credentials
+   * here (for a database: `{ lo, hi, cursor: { gt, lte } }`).
+   */
   source: Record<string, unknown>;
 }
 
@@ -23,32 +26,143 @@ export interface SourcePlan {
   units: SourceUnit[];
   /** Units skipped because an earlier run loaded them. */
   skipped: number;
+  /**
+   * The cursor state after this run (incremental sources): computed at plan time, e.g. the highest
+   * `updated_at` the plan's window reaches. The engine stores it in the commit transaction, so a failed
+   * run leaves the previous cursor untouched. Ignored on a backfill.
+   */
+  cursor?: CursorState;
 }
 
-export interface PlanContext<C> {
+/** What an incremental source remembers between runs: JSON, e.g. `{ value: '2026-01-31 23:59:59' }`. */
+export type CursorState = Record<string, unknown>;
+
+/** A range of cursor values to (re)load without moving the cursor: `sluice run --backfill <from>..<to>`. */
+export interface BackfillWindow {
+  /** Inclusive lower bound, as the user wrote it (a timestamp, a date or a number). */
+  from: string;
+  /** Exclusive upper bound. */
+  to: string;
+}
+
+/** Resolves a credential by its logical name (`source.credentials` maps it to a secret name). */
+export type CredentialResolver = {
+  (name: string): Promise<string>;
+  (name: string, options: { optional: true }): Promise<string | undefined>;
+};
+
+/** What every lifecycle step gets. */
+export interface SourceContext<C> {
   config: C;
   /** Opens storage for a location (folder relative to the spec, or s3://). */
   openStorage(location: string): Storage;
+  /**
+   * A credential's value, from the secrets adapter; never log it and never put it in a chunk.
+   * Fails naming the logical name when the spec does not map it (unless optional).
+   */
+  credential: CredentialResolver;
+}
+
+export interface PlanContext<C> extends SourceContext<C> {
   targetBytes: number;
   /** True when an earlier run committed this unit (never true on a full refresh). */
   alreadyLoaded(unit: { key: string; etag: string }): boolean;
+  /** The cursor the last successful run committed; undefined on the first run and on a full refresh. */
+  cursor?: CursorState;
+  /** Set on a backfill: plan exactly this window; the plan's cursor is ignored. */
+  backfill?: BackfillWindow;
+  /** How many chunks the run can process at once (the Map's concurrency): a hint for splitting. */
+  parallelism: number;
 }
 
-export interface ReadContext<C> {
-  config: C;
-  openStorage(location: string): Storage;
+export type ReadContext<C> = SourceContext<C>;
+
+/** A column a source offers, in Sluice's destination types. */
+export interface DiscoveredColumn {
+  name: string;
+  /** A destination type (`text`, `bigint`, `timestamptz`, …). */
+  type: string;
+  nullable: boolean;
 }
 
-/** A source connector: validates its config, plans chunks, reads one chunk as a stream of records. */
+export interface DiscoveredStream {
+  /** Table name, query label, endpoint, file set. */
+  name: string;
+  columns: DiscoveredColumn[];
+}
+
+/**
+ * A source connector: validates its config, optionally checks its connection and discovers its
+ * columns, plans chunks, and reads one chunk as a stream of records.
+ */
 export interface SourceConnector<C = unknown> {
   name: string;
   description: string;
   configSchema: z.ZodType<C>;
+  /** Cheap connectivity and permission check (`sluice check`); throws with a readable cause. */
+  check?(ctx: SourceContext<C>): Promise<void>;
+  /** The columns the source offers, for schema evolution and for scaffolding a spec. */
+  discover?(ctx: SourceContext<C>): Promise<DiscoveredStream[]>;
   plan(ctx: PlanContext<C>): Promise<SourcePlan>;
   read(chunk: ChunkDescriptor, ctx: ReadContext<C>): AsyncIterable<SourceRecord>;
 }
 
-/** Declares a source connector; the identity function gives the config its type. */
+/** A source failed: the message names the source and the cause ("source postgres: …"). */
+export class SourceError extends Error {
+  constructor(message: string, options?: { cause?: unknown; source?: string }) {
+    super(message, options);
+    this.name = 'SourceError';
+  }
+}
+
+/**
+ * Declares a source connector. Errors thrown by its lifecycle methods are re-thrown as SourceError
+ * whose message starts with `source <name>:`, so every failing run names the source and the cause.
+ *
+ * @example
+ * export default defineSource({
+ *   name: 'numbers', description: 'Counts from 1 to n', configSchema: z.strictObject({ n: z.number() }),
+ *   async plan(ctx) { return { chunks: [{ bytes: 0, source: { lo: 1, hi: ctx.config.n } }], units: [], skipped: 0 }; },
+ *   async *read(chunk) { ... yield { kind: 'row', row: { n }, location: `n=${n}` }; },
+ * });
+ */
 export function defineSource<C>(connector: SourceConnector<C>): SourceConnector<C> {
-  return connector;
+  const name = connector.name;
+  const wrapped: SourceConnector<C> = {
+    ...connector,
+    plan: (ctx) => connector.plan(ctx).catch((err: unknown) => rethrowNamed(name, err)),
+    read: (chunk, ctx) => readNamed(name, connector.read(chunk, ctx)),
+  };
+  if (connector.check) {
+    const check = connector.check.bind(connector);
+    wrapped.check = (ctx) => check(ctx).catch((err: unknown) => rethrowNamed(name, err));
+  }
+  if (connector.discover) {
+    const discover = connector.discover.bind(connector);
+    wrapped.discover = (ctx) => discover(ctx).catch((err: unknown) => rethrowNamed(name, err));
+  }
+  return wrapped;
+}
+
+const NAMED = Symbol('sluice.source-named');
+
+function rethrowNamed(name: string, err: unknown): never {
+  if (err instanceof Error && (err as { [NAMED]?: boolean })[NAMED]) throw err;
+  const message = err instanceof Error ? err.message : String(err);
+  const prefix = `source ${name}: `;
+  const named = new SourceError(message.startsWith(prefix) ? message : `${prefix}${message}`, {
+    cause: err,
+  });
+  // Spec and config problems keep their class name (the state machine does not retry them).
+  if (err instanceof Error && err.name === 'SpecError') named.name = 'SpecError';
+  (named as { [NAMED]?: boolean })[NAMED] = true;
+  throw named;
+}
+
+async function* readNamed(name: string, records: AsyncIterable<SourceRecord>): AsyncGenerator<SourceRecord> {
+  try {
+    yield* records;
+  } catch (err) {
+    rethrowNamed(name, err);
+  }
 }

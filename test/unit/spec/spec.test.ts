@@ -122,7 +122,7 @@ describe('pipeline spec', () => {
     const { problems } = await validateSpecFile(`${dir}/s.yaml`);
 
     expect(problems.map((p) => `${p.line}:${p.path}: ${p.message}`)).toEqual([
-      '3:source.connector: unknown connector "oracle" (known: files)',
+      '3:source.connector: unknown connector "oracle" (known: files, http, mysql, parquet, postgres)',
     ]);
   });
 
