@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CachedSecretStore } from '../adapters/secrets/cache.js';
 import { EnvSecretStore } from '../adapters/secrets/env.js';
 import { SecretsManagerStore } from '../adapters/secrets/secrets-manager.js';
 import type { SecretStore } from '../adapters/secrets/types.js';
@@ -9,8 +10,10 @@ import { FolderStorage } from '../adapters/storage/folder.js';
 import { storageFromLocation } from '../adapters/storage/index.js';
 import { createS3Client, S3Storage } from '../adapters/storage/s3.js';
 import type { Storage } from '../adapters/storage/types.js';
+import { openPgWarehouseFromSecret } from '../adapters/warehouse/from-secret.js';
 import { openPgWarehouse } from '../adapters/warehouse/pg.js';
 import type { Warehouse } from '../adapters/warehouse/types.js';
+import { auditedSecretStore } from '../engine/audit/secrets.js';
 import type { EngineDeps, EngineLogger, RunEventSink } from '../engine/run/deps.js';
 import type { HandlerEnv } from './env.js';
 
@@ -41,11 +44,12 @@ export async function depsFromEnv(
     secrets = new EnvSecretStore();
   }
 
-  const warehouse = await openWarehouseFromEnv(env, secretsManager);
+  const warehouse = await openWarehouseFromEnv(env, secretsManager, logger);
   return {
     staging,
     warehouse,
-    secrets,
+    // Cached briefly in the warm container; every read is audited by name (never by value).
+    secrets: auditedSecretStore(new CachedSecretStore(secrets), () => warehouse),
     openStorage: (location, baseDir) =>
       storageFromLocation(location, {
         baseDir,
@@ -60,26 +64,18 @@ export async function depsFromEnv(
 async function openWarehouseFromEnv(
   env: HandlerEnv,
   client: SecretsManagerClient | undefined,
+  logger?: EngineLogger,
 ): Promise<Warehouse> {
   if (env.DATABASE_URL) return openPgWarehouse({ connectionString: env.DATABASE_URL, max: 2 });
   if (!env.SLUICE_DATABASE_SECRET_ARN || !client) throw new Error('no database configured');
-  const store = new SecretsManagerStore({ client, prefix: '' });
-  const secret = JSON.parse(await store.get(env.SLUICE_DATABASE_SECRET_ARN)) as {
-    host: string;
-    port?: number;
-    username: string;
-    password: string;
-    dbname?: string;
-  };
-  return openPgWarehouse({
-    host: env.SLUICE_DATABASE_HOST ?? secret.host,
-    port: secret.port ?? 5432,
-    user: secret.username,
-    password: secret.password,
-    database: secret.dbname ?? 'sluice',
+  return openPgWarehouseFromSecret({
+    secrets: new SecretsManagerStore({ client, prefix: '' }),
+    secretName: env.SLUICE_DATABASE_SECRET_ARN,
+    ...(env.SLUICE_DATABASE_HOST ? { host: env.SLUICE_DATABASE_HOST } : {}),
     // RDS Proxy and Aurora present the RDS CA; Lambda ships it via NODE_EXTRA_CA_CERTS.
     ssl: { rejectUnauthorized: true },
     max: 2,
+    onReread: (name) => logger?.warn('database password rejected; re-read the secret once', { secret: name }),
   });
 }
 

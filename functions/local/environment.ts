@@ -1,12 +1,15 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { CachedSecretStore } from '../adapters/secrets/cache.js';
 import { EnvSecretStore, FallbackSecretStore } from '../adapters/secrets/env.js';
 import { LocalSecretStore, readSecretsKey } from '../adapters/secrets/local-file.js';
 import type { SecretStore } from '../adapters/secrets/types.js';
 import { FolderStorage } from '../adapters/storage/folder.js';
 import { storageFromLocation } from '../adapters/storage/index.js';
+import { openPgWarehouseFromSecret } from '../adapters/warehouse/from-secret.js';
 import { openWarehouse } from '../adapters/warehouse/index.js';
 import type { Warehouse } from '../adapters/warehouse/types.js';
+import { auditedSecretStore } from '../engine/audit/secrets.js';
 import type { EngineDeps, EngineLogger } from '../engine/run/deps.js';
 import { isLocalHolderAlive, localHolder } from './holder.js';
 
@@ -15,6 +18,12 @@ export interface LocalEnvironment {
   home?: string;
   /** A PostgreSQL to load instead of the embedded PGlite. @default process.env.DATABASE_URL */
   databaseUrl?: string;
+  /**
+   * Name of a secret (local encrypted file or SLUICE_SECRET_<NAME>) holding the database credentials as
+   * JSON `{ host, port, username, password, dbname }`; re-read once when the password is rejected.
+   * @default process.env.SLUICE_DATABASE_SECRET
+   */
+  databaseSecret?: string;
   /** An already open warehouse (tests); not closed by the runner. */
   warehouse?: Warehouse;
   logger?: EngineLogger;
@@ -29,13 +38,25 @@ export async function createLocalDeps(
   mkdirSync(stagingDir, { recursive: true });
   const logger = options.logger ?? fileLogger(join(home, 'logs', 'sluice.log'));
   const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+  const databaseSecret = options.databaseSecret ?? (process.env.SLUICE_DATABASE_SECRET || undefined);
+  const store = await localSecretStore(home);
   const warehouse =
     options.warehouse ??
-    (await openWarehouse(databaseUrl ? { databaseUrl } : { pgliteDir: join(home, 'pglite') }));
+    (databaseSecret && !databaseUrl
+      ? await openPgWarehouseFromSecret({
+          secrets: store,
+          secretName: databaseSecret,
+          ssl: false,
+          max: 4,
+          onReread: (name) =>
+            logger.warn('database password rejected; re-read the secret once', { secret: name }),
+        })
+      : await openWarehouse(databaseUrl ? { databaseUrl } : { pgliteDir: join(home, 'pglite') }));
   const deps: EngineDeps = {
     staging: new FolderStorage(stagingDir),
     warehouse,
-    secrets: await localSecretStore(home),
+    // Cached briefly; every read is audited by name (never by value).
+    secrets: auditedSecretStore(new CachedSecretStore(store), () => warehouse),
     openStorage: (location, baseDir) => storageFromLocation(location, { baseDir }),
     events: { emit: async (detailType, detail) => logger.info(`event ${detailType}`, detail) },
     logger,

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { attachFaultInjector, type FaultInjector } from '../engine/load/fault-points.js';
 import { getRun } from '../engine/load/runs.js';
 import { commitPreparedRun } from '../engine/run/commit.js';
 import type { ChunkProgress, EngineDeps, EngineLogger } from '../engine/run/deps.js';
@@ -20,6 +21,7 @@ import {
   substitute,
 } from './asl.js';
 import { createLocalDeps, type LocalEnvironment } from './environment.js';
+import { faultInjectorFromEnv } from './faults.js';
 import './polyfills.js';
 
 export interface LocalRunOptions extends LocalEnvironment {
@@ -37,6 +39,10 @@ export interface LocalRunOptions extends LocalEnvironment {
   onEvent?: (event: LocalRunEvent) => void;
   /** Extra fields for the execution input (trigger, ...). */
   input?: Record<string, unknown>;
+  /** Fault points to fail or die at (crash tests). @default - from SLUICE_FAULT, else none */
+  faults?: FaultInjector;
+  /** Sees every Task's input and output as the state machine passes them (tests scan them for secrets). */
+  onPayload?: (state: string, direction: 'input' | 'output', payload: unknown) => void;
 }
 
 export type LocalRunEvent =
@@ -94,18 +100,36 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
   }
 }
 
-async function executeLocally(
+/**
+ * Where a redriven execution starts: at LoadChunks, with the state Prepare produced the first time
+ * (rebuilt from staging). Step Functions' RedriveExecution restarts the failed Map the same way.
+ */
+export interface RedriveStart {
+  run: PrepareOutput;
+}
+
+/** Runs the state machine for a run: from Prepare (a new run), or from LoadChunks (a redrive). */
+export async function executeLocally(
   spec: PipelineSpec,
   options: LocalRunOptions,
   deps: EngineDeps,
   stagingDir: string,
+  redrive?: RedriveStart,
 ): Promise<LocalRunResult> {
   const definition = rewriteDistributedMaps(
     JSON.parse(substitute(readAsl(), localSubstitutions(spec, options.specFile))),
   );
-  let runId: string | undefined;
+  if (redrive) {
+    // Prepare already ran; the validator rejects a definition with an unreachable state.
+    definition.StartAt = 'LoadChunks';
+    delete (definition.States as Record<string, unknown>).Prepare;
+  }
+  let runId: string | undefined = redrive?.run.runId;
+  const faults = options.faults ?? faultInjectorFromEnv();
+  const detachFaults = faults ? attachFaultInjector(deps.warehouse, faults) : () => {};
   const runDeps: EngineDeps = {
     ...deps,
+    ...(faults ? { faults } : {}),
     onChunkDone: (p) => options.onEvent?.({ type: 'chunk', ...p }),
   };
   const fargateWorker =
@@ -134,9 +158,10 @@ async function executeLocally(
     },
     LambdaChunksReadItems: (input: ReadItemsInput) => readItems(deps, input),
     FargateChunksReadItems: (input: ReadItemsInput) => readItems(deps, input),
-    ProcessChunkBatch: async (input: { Payload: unknown }) => ({
-      Payload: await processChunkBatch(input.Payload, runDeps),
-    }),
+    ProcessChunkBatch: async (input: { Payload: unknown }) => {
+      await faults?.hit('mid-map', { runId });
+      return { Payload: await processChunkBatch(input.Payload, runDeps) };
+    },
     RunChunkWorkerTask: async (input: EcsRunTaskInput) => {
       const batch = batchFromEcsOverrides(input);
       if (fargateWorker === 'in-process')
@@ -168,6 +193,31 @@ async function executeLocally(
       });
   }
 
+  // aws-local-stepfunctions does not stop a failed execution's other Map iterations: they would go on
+  // (retrying) after the run is failed, even into a redrive of it. Step Functions stops them; so do we:
+  // once the execution settles, no task starts, and we return only when the running ones are done.
+  let settled = false;
+  const inFlight = new Set<Promise<unknown>>();
+  for (const [state, handler] of Object.entries(handlers)) {
+    handlers[state] = (input: never) => {
+      if (settled) return Promise.reject(new ExecutionStoppedError(state));
+      const call = handler(input);
+      inFlight.add(call);
+      return call.finally(() => inFlight.delete(call));
+    };
+  }
+
+  if (options.onPayload) {
+    for (const [state, handler] of Object.entries(handlers)) {
+      handlers[state] = async (input: never) => {
+        options.onPayload?.(state, 'input', input);
+        const output = await handler(input);
+        options.onPayload?.(state, 'output', output);
+        return output;
+      };
+    }
+  }
+
   const machine = new StateMachine(definition as never, {
     validationOptions: { checkPaths: true, checkArn: false },
   });
@@ -176,6 +226,7 @@ async function executeLocally(
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.backfill ? { backfill: options.backfill } : {}),
     ...(options.input ?? {}),
+    ...(redrive ? { run: redrive.run as unknown as Record<string, never> } : {}),
   };
   const execution = machine.run(input, {
     overrides: {
@@ -194,6 +245,7 @@ async function executeLocally(
   });
   try {
     const summary = (await execution.result) as unknown as RunSummary;
+    options.onPayload?.('Execution', 'output', summary);
     return { status: 'succeeded', runId: summary.runId, summary };
   } catch (err) {
     const run = runId ? await getRun(deps.warehouse, runId).catch(() => undefined) : undefined;
@@ -206,6 +258,18 @@ async function executeLocally(
       error,
       errorName: lastTaskError?.name ?? cause.cause?.name ?? cause.name ?? 'Error',
     };
+  } finally {
+    settled = true;
+    await Promise.allSettled([...inFlight]);
+    detachFaults();
+  }
+}
+
+/** A task asked to start after its execution ended (a sibling Map iteration failed the run). */
+class ExecutionStoppedError extends Error {
+  constructor(state: string) {
+    super(`execution already ended: ${state} not started`);
+    this.name = 'ExecutionStoppedError';
   }
 }
 

@@ -1,3 +1,4 @@
+export { CachedSecretStore, type CachedSecretStoreProps } from './cache.js';
 export { EnvSecretStore, type EnvSecretStoreProps, FallbackSecretStore, toUpperSnake } from './env.js';
 export {
   generateSecretsKey,

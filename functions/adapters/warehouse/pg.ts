@@ -15,7 +15,13 @@ export interface PgWarehouseConfig {
   /** @default 5432 */
   port?: number;
   user?: string;
-  password?: string;
+  /** The password, or a function asked for it on every new connection (a rotating secret). */
+  password?: string | (() => Promise<string>);
+  /**
+   * Called when the server rejects the password (SQLSTATE 28P01), before one more connection attempt:
+   * forget the cached secret there so the retry reads the rotated one. Without it, 28P01 fails at once.
+   */
+  onAuthenticationFailure?: (err: Error) => void | Promise<void>;
   database?: string;
   ssl?: boolean | ConnectionOptions;
   /** Pool size (connections). @default 4 */
@@ -25,15 +31,19 @@ export interface PgWarehouseConfig {
 }
 
 const DEFAULT_PORT = 5432;
+/** SQLSTATE invalid_password: wrong password, or one that was just rotated. */
+const INVALID_PASSWORD = '28P01';
 
 /** The PostgreSQL / Aurora twin: a pg.Pool, COPY through pg-copy-streams. */
 export class PgWarehouse implements Warehouse {
   readonly kind = 'pg' as const;
   readonly description: string;
   private readonly pool: pg.Pool;
+  private readonly onAuthenticationFailure: PgWarehouseConfig['onAuthenticationFailure'];
 
   constructor(config: PgWarehouseConfig) {
     this.description = describePgTarget(config);
+    this.onAuthenticationFailure = config.onAuthenticationFailure;
     this.pool = new pg.Pool({
       ...(config.connectionString !== undefined
         ? { connectionString: config.connectionString }
@@ -94,7 +104,15 @@ export class PgWarehouse implements Warehouse {
     try {
       return await this.pool.connect();
     } catch (err) {
-      throw new WarehouseUnavailableError(this.description, err);
+      if (!this.onAuthenticationFailure || (err as { code?: string }).code !== INVALID_PASSWORD)
+        throw new WarehouseUnavailableError(this.description, err);
+      // The secret may have been rotated since it was read: re-read it once, then give up.
+      await this.onAuthenticationFailure(err as Error);
+      try {
+        return await this.pool.connect();
+      } catch (again) {
+        throw new WarehouseUnavailableError(this.description, again);
+      }
     }
   }
 

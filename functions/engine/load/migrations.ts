@@ -1,4 +1,5 @@
 import type { Warehouse } from '../../adapters/warehouse/types.js';
+import { appendAudit } from '../audit/log.js';
 
 /**
  * Sluice's own tables, in schema `sluice`, as versioned migrations. A migration never changes once
@@ -12,6 +13,8 @@ export interface Migration {
 
 export const INTERNAL_SCHEMA = 'sluice';
 export const STAGING_SCHEMA = 'sluice_staging';
+/** Prefix of the runtime roles migration 3 creates. */
+export const DEFAULT_ROLE_PREFIX = 'sluice';
 
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   {
@@ -123,7 +126,135 @@ CREATE TABLE sluice.table_versions (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'append-only, hash-chained audit log',
+    sql: `
+CREATE TABLE sluice.audit_log (
+  seq       bigint PRIMARY KEY CHECK (seq > 0),
+  at        timestamptz NOT NULL,
+  kind      text NOT NULL CHECK (kind ~ '^[a-z]+[.][a-z-]+$'),
+  pipeline  text,
+  run_id    uuid,
+  actor     text NOT NULL,
+  -- Canonical JSON text (sorted keys), hashed exactly as stored.
+  detail    text NOT NULL,
+  prev_hash text NOT NULL CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
+  hash      text NOT NULL UNIQUE CHECK (hash ~ '^[0-9a-f]{64}$')
+);
+CREATE INDEX audit_log_by_run ON sluice.audit_log (run_id) WHERE run_id IS NOT NULL;
+
+-- Each field as <UTF-8 byte length>:<value>, N for null: the text the hash covers (see auditRecordText).
+CREATE FUNCTION sluice.audit_field(v text) RETURNS text LANGUAGE sql IMMUTABLE
+  AS $fn$ SELECT CASE WHEN v IS NULL THEN 'N' ELSE octet_length(v)::text || ':' || v END $fn$;
+
+-- The only way in. SECURITY DEFINER: callers need EXECUTE, never a privilege on the table itself.
+CREATE FUNCTION sluice.audit_append(p_kind text, p_pipeline text, p_run_id uuid, p_detail text, p_actor text)
+  RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  v_seq  bigint;
+  v_prev text;
+  v_at   timestamptz := date_trunc('milliseconds', clock_timestamp());
+  v_text text;
+BEGIN
+  -- One appender at a time per database, so seq and prev_hash form a single chain.
+  PERFORM pg_advisory_xact_lock(hashtext('sluice.audit_log'));
+  SELECT seq, hash INTO v_seq, v_prev FROM sluice.audit_log ORDER BY seq DESC LIMIT 1;
+  v_seq := coalesce(v_seq, 0) + 1;
+  v_prev := coalesce(v_prev, repeat('0', 64));
+  v_text := sluice.audit_field(v_seq::text)
+         || sluice.audit_field(to_char(v_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+         || sluice.audit_field(p_kind) || sluice.audit_field(p_pipeline) || sluice.audit_field(p_run_id::text)
+         || sluice.audit_field(p_actor) || sluice.audit_field(p_detail);
+  INSERT INTO sluice.audit_log (seq, at, kind, pipeline, run_id, actor, detail, prev_hash, hash)
+  VALUES (v_seq, v_at, p_kind, p_pipeline, p_run_id, p_actor, p_detail, v_prev,
+          encode(sha256(convert_to(v_prev || v_text, 'UTF8')), 'hex'));
+  RETURN v_seq;
+END
+$fn$;
+
+-- Append-only for everyone, table owner and superusers included: only disabling the trigger (which
+-- the verifier then catches through the hash chain) gets past it.
+CREATE FUNCTION sluice.audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql
+AS $fn$
+BEGIN
+  RAISE EXCEPTION 'sluice.audit_log is append-only: % is not allowed', TG_OP
+    USING ERRCODE = 'insufficient_privilege';
+END
+$fn$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON sluice.audit_log
+  FOR EACH ROW EXECUTE FUNCTION sluice.audit_log_is_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON sluice.audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION sluice.audit_log_is_append_only();
+
+REVOKE ALL ON sluice.audit_log FROM PUBLIC;
+REVOKE ALL ON FUNCTION sluice.audit_append(text, text, uuid, text, text) FROM PUBLIC;
+`,
+  },
+  {
+    version: 3,
+    name: 'runtime roles: loader, reader, auditor',
+    sql: rolesSql(DEFAULT_ROLE_PREFIX),
+  },
 ]);
+
+/** The roles' common prefix: `<prefix>_loader`, `<prefix>_reader`, `<prefix>_auditor`. */
+export function roleNames(prefix: string = DEFAULT_ROLE_PREFIX) {
+  if (!/^[a-z][a-z0-9_]{0,40}$/.test(prefix))
+    throw new Error(`role prefix must be a lowercase identifier, got ${JSON.stringify(prefix)}`);
+  return { loader: `${prefix}_loader`, reader: `${prefix}_reader`, auditor: `${prefix}_auditor` };
+}
+
+/**
+ * The runtime roles (NOLOGIN groups: grant them to login users, or to the IAM-authenticated user in
+ * Aurora) and what each may do in this database:
+ * - loader: reads and writes the ledgers and the targets it creates, appends audit records through
+ *   sluice.audit_append; no privilege at all on sluice.audit_log (so no UPDATE, DELETE, TRUNCATE);
+ * - reader: SELECT on target tables (created from now on by the migrating user), nothing else;
+ * - auditor: SELECT on the audit log and the run ledger.
+ * Roles are cluster-wide and several databases may migrate at once, so creation tolerates a race.
+ */
+export function rolesSql(prefix: string = DEFAULT_ROLE_PREFIX): string {
+  const { loader, reader, auditor } = roleNames(prefix);
+  return `
+DO $roles$
+DECLARE r text;
+BEGIN
+  FOREACH r IN ARRAY ARRAY['${loader}', '${reader}', '${auditor}'] LOOP
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+      BEGIN
+        EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN
+        NULL; -- another database's migration created it first
+      END;
+    END IF;
+  END LOOP;
+END
+$roles$;
+GRANT USAGE ON SCHEMA sluice TO ${loader}, ${auditor};
+GRANT USAGE, CREATE ON SCHEMA sluice_staging TO ${loader};
+GRANT SELECT, INSERT, UPDATE, DELETE
+   ON sluice.runs, sluice.run_chunks, sluice.pipeline_locks, sluice.file_bookmarks, sluice.cursors,
+      sluice.table_versions
+   TO ${loader};
+GRANT SELECT ON sluice.schema_migrations TO ${loader}, ${auditor};
+GRANT EXECUTE ON FUNCTION sluice.audit_append(text, text, uuid, text, text) TO ${loader};
+GRANT SELECT ON sluice.audit_log, sluice.runs, sluice.run_chunks, sluice.table_versions TO ${auditor};
+-- Targets and their schemas are created later (by ensureTargetTable, as the migrating user).
+ALTER DEFAULT PRIVILEGES GRANT USAGE ON SCHEMAS TO ${loader}, ${reader};
+ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO ${reader};
+ALTER DEFAULT PRIVILEGES GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${loader};
+`;
+}
+
+/** Creates roles with another prefix and grants them like migration 3 does for the default one. */
+export async function ensureRoles(wh: Warehouse, prefix: string): Promise<void> {
+  await wh.transaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    await tx.query(rolesSql(prefix));
+  });
+}
 
 /** Lock key of the migration transaction (any int8 works; this one reads as "sluice.migrations"). */
 const MIGRATION_LOCK = "hashtext('sluice.migrations')";
@@ -160,6 +291,12 @@ export async function ensureInternalSchema(wh: Warehouse): Promise<number[]> {
         m.name,
       ]);
       applied.push(m.version);
+    }
+    if (applied.length > 0) {
+      await appendAudit(tx, {
+        kind: 'schema.migrated',
+        detail: { schema: INTERNAL_SCHEMA, versions: applied },
+      });
     }
     return applied;
   });

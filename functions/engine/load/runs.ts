@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
 import type { Warehouse, WarehouseTx } from '../../adapters/warehouse/types.js';
+import { appendAudit } from '../audit/log.js';
 import type { DestinationSpec, PipelineSpec } from '../spec/schema.js';
 import type { ChunkCounts, ChunkRoute, RunStatus } from '../types.js';
 import {
@@ -11,6 +12,7 @@ import {
   RunStateError,
   StagedChunkMismatchError,
 } from './errors.js';
+import { hitFaultPoint } from './fault-points.js';
 import { deleteUnitsSql, mergeSql, ORD_COLUMN, SEQ_COLUMN } from './merge-sql.js';
 import { STAGING_SCHEMA } from './migrations.js';
 import { preparePartitions, targetTableName } from './target.js';
@@ -107,6 +109,18 @@ export async function beginRun(wh: Warehouse, input: BeginRunInput): Promise<Beg
       ],
     );
     await holdLock(tx, input.pipeline, input.runId, input.holder, input.leaseSeconds);
+    await appendAudit(tx, {
+      kind: 'run.started',
+      pipeline: input.pipeline,
+      runId: input.runId,
+      detail: {
+        specVersion: input.specVersion,
+        specHash: input.specHash,
+        fullRefresh: input.fullRefresh,
+        holder: input.holder,
+        abandoned: abandoned.map((a) => a.runId),
+      },
+    });
     return {
       runId: input.runId,
       startedAt: iso(inserted.rows[0]!.started_at),
@@ -140,17 +154,82 @@ export async function resumeRun(wh: Warehouse, input: ResumeRunInput): Promise<B
     }
     const lock = await lockPipeline(tx, run.pipeline);
     if (run.status === 'running' && lock.run_id === input.runId) {
+      // The run still holds its lock: resume it only from its own holder, or when that holder is gone
+      // (a killed process, an expired lease); a live holder means the run is not ours to take.
+      const holder = lock.holder ?? '';
+      if (holder !== input.holder && !lock.expired && (await input.isHolderAlive?.(holder)) !== false)
+        throw new PipelineLockedError(run.pipeline, input.runId, holder, lock.acquired_at!, lock.expires_at!);
+      await tx.query('UPDATE sluice.runs SET holder = $2 WHERE run_id = $1', [input.runId, input.holder]);
       await holdLock(tx, run.pipeline, input.runId, input.holder, input.leaseSeconds);
-      return { runId: input.runId, startedAt: iso(run.started_at), alreadyStarted: true, abandoned: [] };
+      await appendAudit(tx, {
+        kind: 'run.redriven',
+        pipeline: run.pipeline,
+        runId: input.runId,
+        detail: { from: 'running', previousHolder: holder, holder: input.holder },
+      });
+      return {
+        runId: input.runId,
+        startedAt: iso(run.started_at),
+        alreadyStarted: holder === input.holder,
+        abandoned: [],
+      };
     }
     const abandoned = await takeOverIfStale(tx, lock, { ...input, pipeline: run.pipeline });
     await tx.query(
       `UPDATE sluice.runs SET status = 'running', finished_at = NULL, error = NULL, holder = $2
-        WHERE run_id = $1 AND status = 'failed'`,
+        WHERE run_id = $1 AND status IN ('failed', 'running')`,
       [input.runId, input.holder],
     );
     await holdLock(tx, run.pipeline, input.runId, input.holder, input.leaseSeconds);
+    await appendAudit(tx, {
+      kind: 'run.redriven',
+      pipeline: run.pipeline,
+      runId: input.runId,
+      detail: { from: run.status, holder: input.holder },
+    });
     return { runId: input.runId, startedAt: iso(run.started_at), alreadyStarted: false, abandoned };
+  });
+}
+
+/**
+ * Makes a resumed run's ledger tell the truth about its staging table before chunks load again: a
+ * chunk whose rows are not all in staging (the table is UNLOGGED, so a database crash empties it; or it
+ * was dropped) loses its ledger row and its staged rows, so it loads again, exactly once.
+ *
+ * @returns the chunk ids that will load again.
+ */
+export async function reconcileStagingWithLedger(wh: Warehouse, runId: string): Promise<string[]> {
+  const staging = stagingTableName(runId);
+  return wh.transaction(async (tx) => {
+    const run = await lockRun(tx, runId, 'update');
+    if (run?.status !== 'running') throw new RunStateError(runId, run?.status, 'reconcile its staging table');
+    const exists = await tx.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
+      quoteQualified(staging),
+    ]);
+    const { rows } = exists.rows[0]?.found
+      ? await tx.query<{ chunk_id: string; seq: number }>(
+          `SELECT c.chunk_id, c.seq FROM sluice.run_chunks c
+             LEFT JOIN (SELECT ${quoteIdent(SEQ_COLUMN)} AS seq, count(*) AS n FROM ${quoteQualified(staging)}
+                         GROUP BY 1) s ON s.seq = c.seq
+            WHERE c.run_id = $1 AND coalesce(s.n, 0) <> c.rows_staged`,
+          [runId],
+        )
+      : await tx.query<{ chunk_id: string; seq: number }>(
+          'SELECT chunk_id, seq FROM sluice.run_chunks WHERE run_id = $1',
+          [runId],
+        );
+    if (rows.length === 0) return [];
+    if (exists.rows[0]?.found) {
+      await tx.query(
+        `DELETE FROM ${quoteQualified(staging)} WHERE ${quoteIdent(SEQ_COLUMN)} = ANY($1::int[])`,
+        [rows.map((r) => r.seq)],
+      );
+    }
+    await tx.query('DELETE FROM sluice.run_chunks WHERE run_id = $1 AND chunk_id = ANY($2::text[])', [
+      runId,
+      rows.map((r) => r.chunk_id),
+    ]);
+    return rows.map((r) => r.chunk_id);
   });
 }
 
@@ -390,6 +469,7 @@ export async function loadChunkExactlyOnce(wh: Warehouse, input: LoadChunkInput)
       const copied = await tx.copyCsv(staging, input.columns, input.stagedCsv);
       if (copied !== counts.staged)
         throw new StagedChunkMismatchError(runId, chunk.id, copied, counts.staged);
+      await hitFaultPoint(wh, 'after-copy-before-commit', { runId, chunkId: chunk.id });
       return { status: 'loaded' as const, counts: { ...counts } };
     });
   } finally {
@@ -566,6 +646,13 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
     );
     await releaseLock(tx, runId);
     await tx.query(`DROP TABLE IF EXISTS ${quoteQualified(staging)}`);
+    await appendAudit(tx, {
+      kind: 'run.committed',
+      pipeline: spec.name,
+      runId,
+      detail: { read: result.read, loaded, rejected: result.rejected, partitions: result.partitions },
+    });
+    await hitFaultPoint(wh, 'inside-run-commit', { runId });
     return result;
   });
 }
@@ -660,6 +747,12 @@ export async function failRun(wh: Warehouse, runId: string, error: string): Prom
         [runId, error || 'failed (no error message)'],
       );
       await releaseLock(tx, runId);
+      await appendAudit(tx, {
+        kind: 'run.failed',
+        pipeline: run.pipeline,
+        runId,
+        detail: { error: (error || 'failed (no error message)').slice(0, 2000) },
+      });
       return 'failed';
     }
     return run.status;

@@ -1,6 +1,7 @@
 import type { SecretStore } from '../../adapters/secrets/types.js';
 import type { Storage } from '../../adapters/storage/types.js';
 import type { Warehouse } from '../../adapters/warehouse/types.js';
+import type { FaultInjector } from '../load/fault-points.js';
 import type { ChunkCounts } from '../types.js';
 
 /** The logging surface the engine needs; Powertools' Logger satisfies it, and so does a test double. */
@@ -41,4 +42,6 @@ export interface EngineDeps {
   /** Lets a new run take over from a holder that is known to be dead (a killed local process). */
   isHolderAlive?(holder: string): boolean;
   onChunkDone?(progress: ChunkProgress): void;
+  /** Fault points for crash tests (the local runner's SLUICE_FAULT); absent in production. */
+  faults?: FaultInjector;
 }

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FaultPoint } from '../../../functions/engine/load/fault-points.js';
 import { redriveRunLocally } from '../../../functions/local/redrive.js';
@@ -106,16 +108,19 @@ describe.skipIf(!onPg)('a run whose process dies at a fault point, on pg', () =>
 
   it('fails when asked to redrive a run whose process is still alive, naming it', async () => {
     const home = freshHome('live');
+    const release = join(freshHome('release'), 'go');
     const live = runCli(['run', FAULT_SPEC, '--home', home, '--concurrency', '1'], {
       DATABASE_URL: db.url!,
-      SLUICE_FAULT: 'after-stage-chunk:delay:2',
-      SLUICE_FAULT_DELAY_MS: '4000',
+      SLUICE_FAULT: 'after-stage-chunk:delay:1',
+      SLUICE_FAULT_DELAY_MS: '90000',
+      SLUICE_FAULT_RELEASE_FILE: release,
     });
-    const runId = await waitFor(() => runningRunId(db.wh));
+    const runId = await waitFor(() => runningRunId(db.wh), 60_000);
 
     await expect(redriveRunLocally({ runId, home, warehouse: db.wh })).rejects.toThrow(
       /pipeline "fault-orders" is locked by run .* \(holder local:/,
     );
+    writeFileSync(release, '');
 
     expect((await live).code).toBe(0);
     expect(await targetState(db.wh)).toEqual(clean);

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runPipelineLocally } from '../../../functions/local/runner.js';
 import type { TestWarehouse } from '../../integration/warehouse/targets.js';
@@ -6,7 +8,7 @@ import {
   crashTarget,
   FAULT_SPEC,
   freshHome,
-  runningRunId,
+  plannedRunId,
   type TargetState,
   targetState,
   waitFor,
@@ -54,16 +56,20 @@ describe.skipIf(!onPg)('duplicate and overlapping triggers, on pg', () => {
   });
 
   it('refuses a second `sluice run` while the first is loading, with a message naming the first', async () => {
+    // The first run holds at its first chunk until the second has been answered.
+    const release = join(freshHome('release'), 'go');
     const first = runCli(['run', FAULT_SPEC, '--home', freshHome('first'), '--concurrency', '1'], {
       DATABASE_URL: db.url!,
       SLUICE_FAULT: 'after-stage-chunk:delay:1',
-      SLUICE_FAULT_DELAY_MS: '3000',
+      SLUICE_FAULT_DELAY_MS: '90000',
+      SLUICE_FAULT_RELEASE_FILE: release,
     });
-    const firstRun = await waitFor(() => runningRunId(db.wh));
+    const firstRun = await waitFor(() => plannedRunId(db.wh), 60_000);
 
     const second = await runCli(['run', FAULT_SPEC, '--home', freshHome('second')], {
       DATABASE_URL: db.url!,
     });
+    writeFileSync(release, '');
 
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`pipeline "fault-orders" is locked by run ${firstRun} (holder local:`);

@@ -65,6 +65,15 @@ export async function targetState(
   };
 }
 
+/** The running run of the pipeline once it is planned (its manifests are in staging). */
+export async function plannedRunId(wh: Warehouse, pipeline = FAULT_PIPELINE): Promise<string | undefined> {
+  const { rows } = await wh.query<{ run_id: string }>(
+    `SELECT run_id FROM sluice.runs WHERE pipeline = $1 AND status = 'running' AND planned_at IS NOT NULL`,
+    [pipeline],
+  );
+  return rows[0]?.run_id;
+}
+
 /** The run of the pipeline still marked running (a killed process leaves one). */
 export async function runningRunId(wh: Warehouse, pipeline = FAULT_PIPELINE): Promise<string | undefined> {
   const { rows } = await wh.query<{ run_id: string }>(

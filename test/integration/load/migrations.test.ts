@@ -27,6 +27,7 @@ describe.each(warehouseTargets)('internal schema migrations on $name', (target) 
         WHERE n.nspname = 'sluice' AND c.relkind = 'r' ORDER BY 1`,
     );
     expect(rows.map((r) => r.name)).toEqual([
+      'sluice.audit_log',
       'sluice.cursors',
       'sluice.file_bookmarks',
       'sluice.pipeline_locks',

@@ -1,0 +1,75 @@
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { redriveRunLocally } from '../../functions/local/redrive.js';
+import { formatSummary, ProgressDisplay } from './progress.js';
+import { redriveInStage } from './stage.js';
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+};
+
+/**
+ * `sluice redrive <run>`: finishes a failed or killed run from its missing chunks, reusing its staging.
+ *
+ * @example registerRedriveCommand(program);  // in bin/sluice.ts
+ */
+export function registerRedriveCommand(program: Command): Command {
+  return program
+    .command('redrive')
+    .description(
+      'finish a failed or killed run: load only its missing chunks (staging is reused), then commit it',
+    )
+    .argument('<run>', 'run id (see `sluice runs`)')
+    .option(
+      '--concurrency <n>',
+      'chunks in flight at once (default: runtime.concurrency of the spec)',
+      positiveInt,
+    )
+    .option('--json', 'print the summary as JSON on stdout')
+    .option('--stage <stage>', 'redrive the run in this deployed AWS stage (with --pipeline)')
+    .option('--pipeline <name>', 'the pipeline of the run (needed with --stage)')
+    .addOption(new Option('--home <dir>', 'local state: staging, embedded database, logs').default('.sluice'))
+    .addOption(
+      new Option('--database-url <url>', 'the PostgreSQL the run loads (instead of the embedded PGlite)').env(
+        'DATABASE_URL',
+      ),
+    )
+    .action(
+      async (
+        runId: string,
+        opts: {
+          concurrency?: number;
+          json?: boolean;
+          stage?: string;
+          pipeline?: string;
+          home: string;
+          databaseUrl?: string;
+        },
+      ) => {
+        if (opts.stage) {
+          if (!opts.pipeline)
+            throw new InvalidArgumentError('with --stage, name the pipeline: --pipeline <name>');
+          await redriveInStage(runId, opts.pipeline, opts.stage, opts);
+          return;
+        }
+        const display = new ProgressDisplay();
+        const result = await redriveRunLocally({
+          runId,
+          home: opts.home,
+          ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+          ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+          onEvent: (e) => {
+            if (e.type === 'chunk') display.chunkDone(e.chunkId, e.counts, e.status);
+          },
+        }).finally(() => display.stop());
+        if (result.status === 'succeeded' && result.summary) {
+          if (opts.json) process.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
+          else process.stdout.write(`redrove run ${runId}\n${formatSummary(result.summary)}\n`);
+          return;
+        }
+        process.stderr.write(`redrive of run ${runId} failed: ${result.error}\n`);
+        process.exitCode = 1;
+      },
+    );
+}

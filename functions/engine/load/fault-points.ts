@@ -1,0 +1,50 @@
+import type { Warehouse } from '../../adapters/warehouse/types.js';
+
+/**
+ * Named places where a run can be made to fail or die, to prove the load protocol survives a crash
+ * exactly there. Production code only ever calls `hit`; nothing is injected unless a test or the local
+ * runner's `SLUICE_FAULT` switch installs an injector.
+ */
+export const FAULT_POINTS = [
+  /** A chunk's staged CSV and rejects are written; its load transaction has not begun. */
+  'after-stage-chunk',
+  /** Inside the chunk's load transaction: ledger row inserted and rows copied, COMMIT not sent. */
+  'after-copy-before-commit',
+  /** The chunk's transaction committed; the step has not reported back. */
+  'after-chunk-commit',
+  /** Inside commitRun's merge transaction, after every statement, before COMMIT. */
+  'inside-run-commit',
+  /** The run committed; the Commit step has not reported back. */
+  'after-run-commit',
+  /** A Map iteration starts after some batches finished (the nth hit is the nth batch). */
+  'mid-map',
+] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+/** Decides, at each fault point, whether to carry on, throw, or end the process. */
+export interface FaultInjector {
+  hit(point: FaultPoint, context: Record<string, unknown>): Promise<void>;
+}
+
+const attached = new WeakMap<Warehouse, FaultInjector>();
+
+/**
+ * Lets the load protocol (which sees only the warehouse) reach the run's injector for the points inside
+ * its transactions. Returns a function that detaches it again.
+ */
+export function attachFaultInjector(wh: Warehouse, faults: FaultInjector): () => void {
+  attached.set(wh, faults);
+  return () => {
+    if (attached.get(wh) === faults) attached.delete(wh);
+  };
+}
+
+/** Hits a fault point through the injector attached to the warehouse, if any. */
+export async function hitFaultPoint(
+  wh: Warehouse,
+  point: FaultPoint,
+  context: Record<string, unknown>,
+): Promise<void> {
+  await attached.get(wh)?.hit(point, context);
+}

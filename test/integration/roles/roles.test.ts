@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureInternalSchema, roleNames } from '../../../functions/engine/load/migrations.js';
+import { ensureTargetTable } from '../../../functions/engine/load/target.js';
+import { loadSpecFile } from '../../../functions/engine/spec/load.js';
+import { FAULT_SPEC } from '../../e2e/faults/support.js';
+import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
+
+const { loader, reader, auditor } = roleNames();
+
+/** The roles migration 3 creates, each refused what it must not do — by the database, not by Sluice. */
+describe.each(warehouseTargets)('runtime roles on $name', (target) => {
+  let db: TestWarehouse;
+  beforeAll(async () => {
+    db = await target.open();
+    await ensureInternalSchema(db.wh);
+    const { spec, contentHash } = await loadSpecFile(FAULT_SPEC);
+    await ensureTargetTable(db.wh, spec.destination, { pipeline: spec.name, version: 1, hash: contentHash });
+    await db.wh.query(
+      `INSERT INTO analytics.fault_orders (order_id, order_date, ordered_at, status, quantity, unit_price)
+       VALUES (1, '2026-01-05', '2026-01-05 10:00:00', 'paid', 1, 9.5)`,
+    );
+  });
+  afterAll(() => db?.dispose());
+
+  /** Runs one statement as the role, in a transaction of its own. */
+  const as = (role: string, sql: string) =>
+    db.wh.transaction(async (tx) => {
+      await tx.query(`SET LOCAL ROLE ${role}`);
+      return tx.query(sql);
+    });
+
+  it('creates the three roles', async () => {
+    const { rows } = await db.wh.query<{ rolname: string }>(
+      'SELECT rolname FROM pg_roles WHERE rolname = ANY($1) ORDER BY 1',
+      [[loader, reader, auditor]],
+    );
+    expect(rows.map((r) => r.rolname)).toEqual([auditor, loader, reader].sort());
+  });
+
+  it('lets the loader write ledgers and targets and append audit records', async () => {
+    await as(
+      loader,
+      `INSERT INTO sluice.pipeline_locks (pipeline) VALUES ('roles-test') ON CONFLICT DO NOTHING`,
+    );
+    await as(loader, `UPDATE analytics.fault_orders SET quantity = 2 WHERE order_id = 1`);
+    const appended = await as(
+      loader,
+      `SELECT sluice.audit_append('run.started', 'roles-test', NULL, '{}', current_user::text) AS seq`,
+    );
+    expect(appended.rows).toHaveLength(1);
+  });
+
+  it.each([
+    ['UPDATE', `UPDATE sluice.audit_log SET detail = '{}'`],
+    ['DELETE', 'DELETE FROM sluice.audit_log'],
+    ['TRUNCATE', 'TRUNCATE sluice.audit_log'],
+    [
+      'INSERT (bypassing the chain)',
+      `INSERT INTO sluice.audit_log VALUES (999, now(), 'run.started', NULL, NULL, 'x', '{}', repeat('0', 64), repeat('1', 64))`,
+    ],
+  ])('fails when the loader tries to %s the audit log', async (_what, sql) => {
+    await expect(as(loader, sql)).rejects.toThrow(/permission denied/);
+  });
+
+  it('fails when the reader writes a target, or reads ledgers or audit', async () => {
+    expect((await as(reader, 'SELECT count(*) FROM analytics.fault_orders')).rows).toEqual([{ count: 1 }]);
+    await expect(as(reader, `UPDATE analytics.fault_orders SET quantity = 3`)).rejects.toThrow(
+      /permission denied/,
+    );
+    await expect(as(reader, `DELETE FROM analytics.fault_orders`)).rejects.toThrow(/permission denied/);
+    await expect(
+      as(
+        reader,
+        `INSERT INTO analytics.fault_orders (order_id, order_date, ordered_at, status, quantity, unit_price)
+                  VALUES (2, '2026-01-05', '2026-01-05 10:00:00', 'paid', 1, 1)`,
+      ),
+    ).rejects.toThrow(/permission denied/);
+    await expect(as(reader, 'SELECT * FROM sluice.runs')).rejects.toThrow(/permission denied/);
+    await expect(as(reader, 'SELECT * FROM sluice.audit_log')).rejects.toThrow(/permission denied/);
+  });
+
+  it('lets the auditor read the audit log and runs, and fails when it writes anything', async () => {
+    const { rows } = await as(auditor, 'SELECT count(*)::int AS n FROM sluice.audit_log');
+    expect((rows[0] as { n: number }).n).toBeGreaterThan(0);
+    await as(auditor, 'SELECT count(*) FROM sluice.runs');
+    await expect(as(auditor, `UPDATE sluice.audit_log SET detail = '{}'`)).rejects.toThrow(
+      /permission denied/,
+    );
+    await expect(
+      as(auditor, `SELECT sluice.audit_append('run.started', NULL, NULL, '{}', 'me')`),
+    ).rejects.toThrow(/permission denied/);
+    await expect(as(auditor, `DELETE FROM sluice.runs`)).rejects.toThrow(/permission denied/);
+    await expect(as(auditor, 'SELECT * FROM analytics.fault_orders')).rejects.toThrow(/permission denied/);
+  });
+});
