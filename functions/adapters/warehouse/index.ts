@@ -1,9 +1,9 @@
 import { openPgWarehouse } from './pg.js';
-import { PgliteWarehouse } from './pglite.js';
 import { type Warehouse, WarehouseUnavailableError } from './types.js';
 
 export { describePgTarget, openPgWarehouse, PgWarehouse, type PgWarehouseConfig } from './pg.js';
-export { PgliteWarehouse } from './pglite.js';
+// Type only: PGlite (48 MB of WASM once imported) loads on demand, never in a process that uses pg.
+export type { PgliteWarehouse } from './pglite.js';
 export { quoteIdent, quoteQualified } from './sql.js';
 export type { QueryResult, Warehouse, WarehouseTx } from './types.js';
 export { WarehouseUnavailableError } from './types.js';
@@ -34,6 +34,7 @@ export async function openWarehouse(options: OpenWarehouseOptions): Promise<Ware
       connectionString: url,
       ...(options.max !== undefined ? { max: options.max } : {}),
     });
+  const { PgliteWarehouse } = await import('./pglite.js');
   const wh = await PgliteWarehouse.open(options.pgliteDir);
   try {
     await wh.query('SELECT 1');

@@ -3,6 +3,9 @@ import type { DestinationSpec } from '../spec/schema.js';
 import { asPartitionColumnType, boundLiteral } from './partition-units.js';
 import { targetTableName } from './target.js';
 
+/** Memory for the merge's dedupe sort (per sort, for the commit's transaction only). */
+export const MERGE_WORK_MEM = '256MB';
+
 /** Staging columns after the destination's: the chunk's seq and the row's ordinal within the chunk. */
 export const SEQ_COLUMN = '_sluice_seq';
 export const ORD_COLUMN = '_sluice_ord';
@@ -21,7 +24,7 @@ export function dedupedRowsSql(dest: DestinationSpec, stagingTable: string): str
 }
 
 /**
- * One statement that merges the staged rows into the target and returns one row:
+ * The merge: `SET LOCAL work_mem`, then one statement that merges the staged rows into the target and returns one row:
  * `staged_rows` (rows in staging), `distinct_rows` (after key dedupe) and `written` (rows inserted or
  * actually changed; an upsert skips rows equal to what the table holds).
  * `append` and `replace-partitions` insert; `upsert` inserts or updates on the key.
@@ -45,9 +48,21 @@ export function mergeSql(dest: DestinationSpec, stagingTable: string): string {
              .map((n) => `EXCLUDED.${quoteIdent(n)}`)
              .join(', ')})`;
   }
-  return `WITH d AS MATERIALIZED (${dedupedRowsSql(dest, stagingTable)}),
+  const staging = quoteQualified(stagingTable);
+  // The sort that dedupes the run (DISTINCT ON) spills to disk at the default 4 MB; LOCAL ends with the
+  // commit's transaction.
+  const sortMemory = `SET LOCAL work_mem = '${MERGE_WORK_MEM}';\n`;
+  if (dest.mode !== 'upsert') {
+    // Without ON CONFLICT every deduped row is inserted or the statement fails, so the rows it returns
+    // are the distinct rows too: no need to materialise them first (a second copy of the run).
+    return `${sortMemory}WITH w AS (INSERT INTO ${target} AS t (${cols}) ${dedupedRowsSql(dest, stagingTable)} RETURNING 1)
+SELECT (SELECT count(*) FROM ${staging}) AS staged_rows,
+       (SELECT count(*) FROM w) AS distinct_rows,
+       (SELECT count(*) FROM w) AS written`;
+  }
+  return `${sortMemory}WITH d AS MATERIALIZED (${dedupedRowsSql(dest, stagingTable)}),
      w AS (INSERT INTO ${target} AS t (${cols}) SELECT ${cols} FROM d ${conflict} RETURNING 1)
-SELECT (SELECT count(*) FROM ${quoteQualified(stagingTable)}) AS staged_rows,
+SELECT (SELECT count(*) FROM ${staging}) AS staged_rows,
        (SELECT count(*) FROM d) AS distinct_rows,
        (SELECT count(*) FROM w) AS written`;
 }

@@ -1,9 +1,11 @@
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { getSourceConnector } from '../../connectors/registry.js';
 import { chunkLedgerEntry, loadChunkExactlyOnce } from '../load/runs.js';
 import { compileTransforms, createDeduper, secretsNeededBy } from '../transforms/index.js';
 import type { ChunkCounts, ChunkDescriptor, RejectRecord, Row } from '../types.js';
-import { compileRowValidator, encodeCopyCsvLine } from '../validate/index.js';
+import { compileRowValidator, encodeCopyCsvFields } from '../validate/index.js';
+import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
 import { parseConnectorConfig } from './prepare.js';
@@ -78,7 +80,6 @@ export async function processChunk(
   const validate = compileRowValidator(spec.destination.columns);
 
   const counts = { read: 0, staged: 0, rejected: 0, filtered: 0 };
-  const staged: string[] = [];
   const rejects: string[] = [];
   const reasons = new Map<string, number>();
   const reject = (r: Omit<RejectRecord, 'chunk'>) => {
@@ -90,52 +91,67 @@ export async function processChunk(
   const suffix = `,${chunk.seq},`;
   let ordinal = 0;
 
-  for await (const record of connector.read(chunk, {
-    config,
-    openStorage: (loc) => deps.openStorage(loc, baseDir),
-  })) {
-    counts.read++;
-    if (record.kind === 'unparseable') {
-      reject({ location: record.location, reason: record.reason, row: record.raw });
-      continue;
+  // The staged rows stream into the staged file as they are made, a batch at a time: the write pulls
+  // (backpressure), so a chunk's rows are never all in memory. Counts are final when the write is done.
+  async function* stagedLines(): AsyncGenerator<string> {
+    let batch = '';
+    for await (const record of connector.read(chunk, {
+      config,
+      openStorage: (loc) => deps.openStorage(loc, baseDir),
+      credential: credentialResolver(spec, deps.secrets),
+    })) {
+      counts.read++;
+      if (record.kind === 'unparseable') {
+        reject({ location: record.location, reason: record.reason, row: record.raw });
+        continue;
+      }
+      const outcome = transform(record.row);
+      if (outcome.kind === 'filtered') {
+        counts.filtered++;
+        continue;
+      }
+      if (outcome.kind === 'rejected') {
+        reject({
+          location: record.location,
+          ...(outcome.column ? { column: outcome.column } : {}),
+          reason: outcome.reason,
+          row: record.row,
+        });
+        continue;
+      }
+      const valid = validate(outcome.row);
+      if (!valid.ok) {
+        reject({ location: record.location, column: valid.column, reason: valid.reason, row: record.row });
+        continue;
+      }
+      ordinal++;
+      if (deduper) {
+        deduper.add({ ...outcome.row, __sluice_values: valid.values } as Row, ordinal);
+      } else {
+        batch += `${encodeCopyCsvFields(valid.values)}${suffix}${ordinal}\n`;
+        counts.staged++;
+        if (batch.length >= STAGED_BATCH_CHARS) {
+          yield batch;
+          batch = '';
+        }
+      }
     }
-    const outcome = transform(record.row);
-    if (outcome.kind === 'filtered') {
-      counts.filtered++;
-      continue;
-    }
-    if (outcome.kind === 'rejected') {
-      reject({
-        location: record.location,
-        ...(outcome.column ? { column: outcome.column } : {}),
-        reason: outcome.reason,
-        row: record.row,
-      });
-      continue;
-    }
-    const valid = validate(outcome.row);
-    if (!valid.ok) {
-      reject({ location: record.location, column: valid.column, reason: valid.reason, row: record.row });
-      continue;
-    }
-    ordinal++;
     if (deduper) {
-      deduper.add({ ...outcome.row, __sluice_values: valid.values } as Row, ordinal);
-    } else {
-      staged.push(withOrdinal(encodeCopyCsvLine(valid.values), suffix, ordinal));
+      const kept = deduper.finish();
+      counts.filtered += kept.dropped;
+      for (const { row, ordinal: ord } of kept.rows) {
+        batch += `${encodeCopyCsvFields(row.__sluice_values as (string | null)[])}${suffix}${ord}\n`;
+        counts.staged++;
+        if (batch.length >= STAGED_BATCH_CHARS) {
+          yield batch;
+          batch = '';
+        }
+      }
     }
+    if (batch.length > 0) yield batch;
   }
-  if (deduper) {
-    const kept = deduper.finish();
-    counts.filtered += kept.dropped;
-    for (const { row, ordinal: ord } of kept.rows) {
-      staged.push(withOrdinal(encodeCopyCsvLine(row.__sluice_values as (string | null)[]), suffix, ord));
-    }
-  }
-  counts.staged = staged.length;
-
-  const body = Buffer.from(staged.join(''), 'utf8');
-  await deps.staging.write(stagingLayout.stagedChunk(runId, chunk.id), body);
+  const stagedKey = stagingLayout.stagedChunk(runId, chunk.id);
+  await deps.staging.write(stagedKey, Readable.from(stagedLines(), { objectMode: false }));
   await deps.staging.write(
     stagingLayout.rejects(runId, chunk.id),
     rejects.length ? `${rejects.join('\n')}\n` : '',
@@ -145,13 +161,16 @@ export async function processChunk(
     JSON.stringify(Object.fromEntries(reasons)),
   );
 
+  await deps.faults?.hit('after-stage-chunk', { runId, chunkId: chunk.id });
   const result = await loadChunkExactlyOnce(deps.warehouse, {
     runId,
     chunk: { id: chunk.id, seq: chunk.seq, route: chunk.route, bytes: chunk.bytes },
     counts,
     columns: [...columns, '_sluice_seq', '_sluice_ord'],
-    stagedCsv: body,
+    // Streamed back from the staged file (the page cache locally, S3 in AWS): memory stays flat.
+    stagedCsv: await deps.staging.read(stagedKey),
   });
+  await deps.faults?.hit('after-chunk-commit', { runId, chunkId: chunk.id });
   deps.logger.info('chunk processed', { runId, chunk: chunk.id, status: result.status, ...result.counts });
   deps.onChunkDone?.({
     runId,
@@ -163,10 +182,8 @@ export async function processChunk(
   return { id: chunk.id, status: result.status, counts: result.counts };
 }
 
-/** Appends `,seq,ordinal` to a COPY line (which ends with \n). */
-function withOrdinal(line: string, suffix: string, ordinal: number): string {
-  return `${line.slice(0, -1)}${suffix}${ordinal}\n`;
-}
+/** Staged rows are handed to the staged file in batches of about this many characters. */
+const STAGED_BATCH_CHARS = 1 << 20;
 
 /** Groups reasons that differ only by the offending value, for the "top reasons" in the summary. */
 export function reasonTemplate(column: string | undefined, reason: string): string {

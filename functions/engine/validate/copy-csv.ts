@@ -8,6 +8,11 @@ const NEEDS_QUOTES = /[",\r\n]/;
  * @example encodeCopyCsvLine(['1', null, '', 'say "hi"']) // '1,,"","say ""hi"""\n'
  */
 export function encodeCopyCsvLine(values: readonly (string | null)[]): string {
+  return `${encodeCopyCsvFields(values)}\n`;
+}
+
+/** encodeCopyCsvLine without the line break, for callers that append more fields. */
+export function encodeCopyCsvFields(values: readonly (string | null)[]): string {
   let line = '';
   for (let i = 0; i < values.length; i++) {
     if (i > 0) line += ',';
@@ -18,5 +23,5 @@ export function encodeCopyCsvLine(values: readonly (string | null)[]): string {
     else if (value === '\\.') line += '"\\."';
     else line += value;
   }
-  return `${line}\n`;
+  return line;
 }

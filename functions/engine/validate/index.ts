@@ -3,6 +3,6 @@
  * Pure and per row: compile once per chunk, then call for every row.
  */
 export { ColumnTypeError } from './column-check.js';
-export { encodeCopyCsvLine } from './copy-csv.js';
+export { encodeCopyCsvFields, encodeCopyCsvLine } from './copy-csv.js';
 export { describeValue } from './describe-value.js';
 export { compileRowValidator, type ValidationOutcome } from './row-validator.js';

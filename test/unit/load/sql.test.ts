@@ -80,9 +80,18 @@ describe('merge SQL', () => {
   it('appends with a plain INSERT, so an existing key fails', () => {
     const sql = squash(mergeSql({ ...dest, mode: 'append' }, 'sluice_staging.run_1'));
     expect(sql).toContain(
-      'INSERT INTO "analytics"."orders" AS t ("id", "day", "amount") SELECT "id", "day", "amount" FROM d RETURNING 1',
+      'WITH w AS (INSERT INTO "analytics"."orders" AS t ("id", "day", "amount") SELECT DISTINCT ON ("id", "day") "id", "day", "amount" FROM "sluice_staging"."run_1" ORDER BY "id", "day", "_sluice_seq" DESC, "_sluice_ord" DESC RETURNING 1)',
     );
+    expect(sql).toContain('(SELECT count(*) FROM w) AS distinct_rows');
     expect(sql).not.toContain('ON CONFLICT');
+  });
+
+  it('gives the dedupe sort memory for the merge transaction only', () => {
+    for (const mode of ['append', 'upsert', 'replace-partitions'] as const) {
+      expect(squash(mergeSql({ ...dest, mode }, 'sluice_staging.run_1'))).toMatch(
+        /^SET LOCAL work_mem = '\d+MB'; WITH /,
+      );
+    }
   });
 
   it('deletes replaced units by range with params', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeCopyCsvLine } from '../../../functions/engine/validate/index.js';
+import { encodeCopyCsvFields, encodeCopyCsvLine } from '../../../functions/engine/validate/index.js';
 
 describe('encodeCopyCsvLine', () => {
   it('writes plain values unquoted, separated by commas, ending with a newline', () => {
@@ -22,5 +22,13 @@ describe('encodeCopyCsvLine', () => {
 
   it('leaves backslashes and surrounding blanks as they are (CSV gives them no meaning)', () => {
     expect(encodeCopyCsvLine(['C:\\temp', ' padded '])).toBe('C:\\temp, padded \n');
+  });
+});
+
+describe('encodeCopyCsvFields', () => {
+  it('is the COPY line without its line break, so the staged row can take its seq and ordinal', () => {
+    const values = ['1', null, '', 'say "hi"'];
+    expect(`${encodeCopyCsvFields(values)},3,17\n`).toBe('1,,"","say ""hi""",3,17\n');
+    expect(`${encodeCopyCsvFields(values)}\n`).toBe(encodeCopyCsvLine(values));
   });
 });

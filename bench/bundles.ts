@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const HANDLERS = ['prepare', 'process-chunks', 'commit', 'fail', 'start-run', 'migrate'];
+
+export interface BundleResult {
+  handler: string;
+  bytes: number;
+  /** Median of three cold imports, each in a fresh node process. */
+  initMs: number;
+}
+
+/**
+ * Builds each handler with the production esbuild settings (those of lib/constructs/sluice-function.ts)
+ * and times a cold import of the bundle in a fresh node process whose env points nowhere.
+ */
+export async function measureBundles(outDir: string): Promise<BundleResult[]> {
+  mkdirSync(outDir, { recursive: true });
+  const results: BundleResult[] = [];
+  for (const handler of HANDLERS) {
+    const entry = join(REPO, 'functions', 'handlers', `${handler}.ts`);
+    if (!existsSync(entry)) continue;
+    const outfile = join(outDir, `${handler}.mjs`);
+    await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node22',
+      minify: true,
+      mainFields: ['module', 'main'],
+      banner: {
+        js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+      },
+      external: ['@electric-sql/pglite', 'pg-native'],
+      logLevel: 'error',
+    });
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) times.push(coldImportMs(outfile));
+    times.sort((a, b) => a - b);
+    results.push({ handler, bytes: statSync(outfile).size, initMs: times[1]! });
+  }
+  return results;
+}
+
+function coldImportMs(file: string): number {
+  const script = `const t = performance.now(); await import(${JSON.stringify(`file://${file}`)}); process.stdout.write(String(performance.now() - t));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: dirname(file),
+    env: {
+      PATH: process.env.PATH ?? '',
+      AWS_REGION: 'us-east-1',
+      SLUICE_STAGING_BUCKET: 'sluice-bench-staging',
+      SLUICE_DATABASE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
+      POWERTOOLS_SERVICE_NAME: 'sluice-bench',
+    },
+    encoding: 'utf8',
+  });
+  return Number(out);
+}

@@ -1,0 +1,86 @@
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Fields of every non-empty record of `text` for the common CSV dialect (a one-character delimiter, the
+ * escape equal to the quote, LF or CRLF record ends), read exactly as csv-parse reads them with
+ * csvParseOptions; or undefined as soon as the text holds anything else (a stray or unclosed quote,
+ * text after a closing quote), so the caller falls back to csv-parse, which says what is wrong.
+ *
+ * csv-parse is general and the slowest step of a load; this covers well-formed files at several times
+ * its speed (a loop over char codes, quoted fields jump with indexOf).
+ *
+ * @example parseCsvFast('a,"b ""c"""\n', 0x2c, 0x22) // [['a', 'b "c"']]
+ */
+export function parseCsvFast(text: string, delimiter: number, quote: number): string[][] | undefined {
+  const records: string[][] = [];
+  const quoteChar = String.fromCharCode(quote);
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const first = text.charCodeAt(i);
+    if (first === LF) {
+      i++;
+      continue;
+    }
+    if (first === CR && i + 1 < n && text.charCodeAt(i + 1) === LF) {
+      i += 2;
+      continue;
+    }
+    const fields: string[] = [];
+    let recordDone = false;
+    while (!recordDone) {
+      if (i < n && text.charCodeAt(i) === quote) {
+        let value = '';
+        let from = i + 1;
+        for (;;) {
+          const q = text.indexOf(quoteChar, from);
+          if (q === -1) return undefined;
+          if (q + 1 < n && text.charCodeAt(q + 1) === quote) {
+            value += text.slice(from, q + 1);
+            from = q + 2;
+            continue;
+          }
+          value += text.slice(from, q);
+          i = q + 1;
+          break;
+        }
+        fields.push(value);
+        if (i >= n) break;
+        const next = text.charCodeAt(i);
+        if (next === delimiter) i++;
+        else if (next === LF) {
+          i++;
+          recordDone = true;
+        } else if (next === CR && i + 1 < n && text.charCodeAt(i + 1) === LF) {
+          i += 2;
+          recordDone = true;
+        } else return undefined;
+        continue;
+      }
+      let j = i;
+      let c = 0;
+      for (; j < n; j++) {
+        c = text.charCodeAt(j);
+        if (c === delimiter || c === LF) break;
+        if (c === quote) return undefined;
+      }
+      if (j >= n) {
+        fields.push(text.slice(i, n));
+        i = n;
+        break;
+      }
+      if (c === delimiter) {
+        fields.push(text.slice(i, j));
+        i = j + 1;
+        continue;
+      }
+      const end = j > i && text.charCodeAt(j - 1) === CR ? j - 1 : j;
+      fields.push(text.slice(i, end));
+      i = j + 1;
+      recordDone = true;
+    }
+    records.push(fields);
+  }
+  return records;
+}

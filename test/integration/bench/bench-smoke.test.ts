@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseBenchArgs, runBench } from '../../../bench/run.js';
+import { TEST_DATABASE_URL } from '../warehouse/targets.js';
+
+const IN_CI = process.env.CI === 'true';
+
+async function reachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+// `npm run bench:ci` in a test, so the bench script cannot rot: 10k rows, every loader, one repeat,
+// in a database of its own. It needs the real PostgreSQL; under CI=true an unreachable one fails.
+const available = IN_CI || (await reachable(TEST_DATABASE_URL));
+if (!available) console.warn(`bench smoke test skipped: no PostgreSQL at ${TEST_DATABASE_URL}`);
+
+describe.runIf(available)('bench (10k rows, as bench:ci runs it)', () => {
+  const database = `sluice_bench_${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${database}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+
+  beforeAll(async () => {
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+  });
+  afterAll(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loads the same rows three ways and reports rates, ratios, scale-out and bundles', async () => {
+    const options = parseBenchArgs([
+      ...['--rows', '1e4', '--repeats', '1', '--workers', '1,2', '--quiet'],
+      ...[
+        '--database-url',
+        url.toString(),
+        '--data-dir',
+        join(dir, 'data'),
+        '--out',
+        join(dir, 'results.json'),
+      ],
+    ]);
+
+    const result = await runBench(options);
+
+    const [comparison] = result.comparisons;
+    expect(Object.keys(comparison?.medians ?? {}).sort()).toEqual([
+      'pgloader',
+      'psql',
+      'sluice-append',
+      'sluice-upsert',
+    ]);
+    for (const m of Object.values(comparison?.medians ?? {})) {
+      // Every loader loaded every good row (the bench checks the table's count against the generator's).
+      expect(m.loaded).toBe(comparison?.runs[0]?.loaded);
+      expect(m.rowsPerSecond).toBeGreaterThan(0);
+      expect(m.peakRssMb).toBeGreaterThan(0);
+    }
+    expect(comparison?.ratios['sluice-append/psql']).toBeGreaterThan(0);
+    expect(comparison?.ratios['sluice-upsert/pgloader']).toBeGreaterThan(0);
+    expect(result.scaleOut.map((s) => s.workers)).toEqual([1, 2]);
+    expect(result.bundles.map((b) => b.handler)).toContain('process-chunks');
+    for (const b of result.bundles) expect(b.initMs).toBeGreaterThan(0);
+  }, 180_000);
+});
