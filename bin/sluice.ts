@@ -3,14 +3,20 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { storageFromLocation } from '../functions/adapters/storage/index.js';
 import { openWarehouse } from '../functions/adapters/warehouse/index.js';
+import { readCursor } from '../functions/engine/load/cursors.js';
 import { ensureInternalSchema } from '../functions/engine/load/migrations.js';
 import { listRuns, loadedFiles } from '../functions/engine/load/runs.js';
 import { planChunks } from '../functions/engine/run/prepare.js';
 import { formatProblem, SpecError } from '../functions/engine/spec/load.js';
 import { pipelineJsonSchema } from '../functions/engine/spec/schema.js';
 import { validateSpecFile } from '../functions/engine/spec/validate.js';
+import { createLocalDeps } from '../functions/local/environment.js';
 import { runPipelineLocally } from '../functions/local/runner.js';
+import { registerAuditCommand } from './cli/audit.js';
+import { parseBackfillWindow, registerConnectorCommands } from './cli/connectors.js';
 import { formatSummary, ProgressDisplay } from './cli/progress.js';
+import { registerRedriveCommand } from './cli/redrive.js';
+import { listRunsInStage, runInStage } from './cli/stage.js';
 
 const program = new Command('sluice')
   .description(
@@ -85,32 +91,51 @@ program
   .option('--full-refresh', 'plan as if nothing had been loaded before')
   .addOption(homeOption())
   .addOption(databaseOption())
-  .action(async (file: string, opts: { fullRefresh?: boolean; home: string; databaseUrl?: string }) => {
-    const loaded = await loadValidSpec(file);
-    const wh = await openWarehouse(
-      opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
-    );
-    try {
-      await ensureInternalSchema(wh);
-      const seen = opts.fullRefresh ? new Set<string>() : await loadedFiles(wh, loaded.spec.name);
-      const plan = await planChunks(loaded.spec, {
-        openStorage: (location) => storageFromLocation(location, { baseDir: resolve(file, '..') }),
-        alreadyLoaded: (u) => seen.has(`${u.key}\u0000${u.etag}`),
+  .option('--backfill <from>..<to>', 'plan this cursor window of an incremental source', parseBackfillWindow)
+  .action(
+    async (
+      file: string,
+      opts: {
+        fullRefresh?: boolean;
+        backfill?: { from: string; to: string };
+        home: string;
+        databaseUrl?: string;
+      },
+    ) => {
+      const loaded = await loadValidSpec(file);
+      const env = await createLocalDeps({
+        home: opts.home,
+        ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
       });
-      for (const c of plan.chunks) {
-        const src = c.source as { key?: string; start?: number; end?: number };
-        const where = src.key
-          ? `${src.key} [${src.start ?? 0}, ${src.end ?? '?'})`
-          : JSON.stringify(c.source);
-        process.stdout.write(`${c.id}  ${c.route.padEnd(7)}  ${String(c.bytes).padStart(12)} B  ${where}\n`);
+      try {
+        const wh = env.deps.warehouse;
+        await ensureInternalSchema(wh);
+        const seen = opts.fullRefresh ? new Set<string>() : await loadedFiles(wh, loaded.spec.name);
+        const cursor = opts.fullRefresh ? undefined : (await readCursor(wh, loaded.spec.name))?.state;
+        const plan = await planChunks(loaded.spec, {
+          openStorage: (location) => storageFromLocation(location, { baseDir: resolve(file, '..') }),
+          alreadyLoaded: (u) => seen.has(`${u.key}\u0000${u.etag}`),
+          secrets: env.deps.secrets,
+          ...(cursor ? { cursor } : {}),
+          ...(opts.backfill ? { backfill: opts.backfill } : {}),
+        });
+        for (const c of plan.chunks) {
+          const src = c.source as { key?: string; start?: number; end?: number };
+          const where = src.key
+            ? `${src.key} [${src.start ?? 0}, ${src.end ?? '?'})`
+            : JSON.stringify(c.source);
+          process.stdout.write(
+            `${c.id}  ${c.route.padEnd(7)}  ${String(c.bytes).padStart(12)} B  ${where}\n`,
+          );
+        }
+        process.stdout.write(
+          `${plan.chunks.length} chunk(s) from ${plan.units.length} source unit(s); ${plan.skipped} already loaded and skipped\n`,
+        );
+      } finally {
+        await env.close();
       }
-      process.stdout.write(
-        `${plan.chunks.length} chunk(s) from ${plan.units.length} source file(s); ${plan.skipped} already loaded and skipped\n`,
-      );
-    } finally {
-      await wh.close();
-    }
-  });
+    },
+  );
 
 program
   .command('run')
@@ -123,26 +148,39 @@ program
     positiveInt,
   )
   .option('--json', 'print the summary as JSON on stdout')
+  .option('--stage <stage>', 'run in this deployed AWS stage instead of locally, and follow it')
+  .option(
+    '--backfill <from>..<to>',
+    'load this cursor window of an incremental source without moving the cursor (from inclusive, to exclusive)',
+    parseBackfillWindow,
+  )
   .addOption(homeOption())
   .addOption(databaseOption())
   .action(
     async (
       file: string,
       opts: {
+        backfill?: { from: string; to: string };
         fullRefresh?: boolean;
         concurrency?: number;
         json?: boolean;
+        stage?: string;
         home: string;
         databaseUrl?: string;
       },
     ) => {
-      await loadValidSpec(file);
+      const loaded = await loadValidSpec(file);
+      if (opts.stage) {
+        await runInStage(loaded.spec.name, opts.stage, opts);
+        return;
+      }
       const display = new ProgressDisplay();
       const result = await runPipelineLocally({
         specFile: file,
         home: opts.home,
         ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
         ...(opts.fullRefresh ? { fullRefresh: true } : {}),
+        ...(opts.backfill ? { backfill: opts.backfill } : {}),
         ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
         onEvent: (e) => {
           if (e.type === 'planned') display.planned(e);
@@ -164,10 +202,22 @@ program
   .description('run history from the run ledger')
   .argument('[pipeline]', 'only this pipeline')
   .option('--limit <n>', 'how many runs', positiveInt, 20)
+  .option('--stage <stage>', 'executions of the pipeline in this deployed AWS stage')
   .addOption(homeOption())
   .addOption(databaseOption())
   .action(
-    async (pipeline: string | undefined, opts: { limit: number; home: string; databaseUrl?: string }) => {
+    async (
+      pipeline: string | undefined,
+      opts: { limit: number; stage?: string; home: string; databaseUrl?: string },
+    ) => {
+      if (opts.stage) {
+        if (!pipeline)
+          throw new InvalidArgumentError(
+            'with --stage, name the pipeline: sluice runs <pipeline> --stage <stage>',
+          );
+        await listRunsInStage(pipeline, opts.stage, opts.limit);
+        return;
+      }
       const wh = await openWarehouse(
         opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
       );
@@ -214,6 +264,10 @@ program
       }
     },
   );
+
+registerRedriveCommand(program);
+registerAuditCommand(program);
+registerConnectorCommands(program);
 
 async function loadValidSpec(file: string) {
   const { loaded, problems } = await validateSpecFile(file);

@@ -50,7 +50,7 @@ export class ProgressDisplay {
     } else {
       const note = status === 'already-loaded' ? ' (already loaded, skipped)' : '';
       this.out.write(
-        `  ${chunkId} ${this.done}/${this.total}: read ${counts.read}, staged ${counts.staged}, rejected ${counts.rejected}, filtered ${counts.filtered}${note}\n`,
+        `  ${chunkId} ${this.done}${this.total ? `/${this.total}` : ''}: read ${counts.read}, staged ${counts.staged}, rejected ${counts.rejected}, filtered ${counts.filtered}${note}\n`,
       );
     }
   }

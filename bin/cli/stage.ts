@@ -1,12 +1,5 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
-import {
-  executionArnFor,
-  followExecution,
-  listCloudRuns,
-  redriveCloudRun,
-  resolveStateMachineArn,
-  startCloudRun,
-} from './cloud.js';
+import { followExecution, listCloudRuns, resolveStateMachineArn, startCloudRun } from './cloud.js';
 import { formatSummary, ProgressDisplay } from './progress.js';
 
 /**
@@ -38,21 +31,35 @@ export async function runInStage(
   report(result, opts.json);
 }
 
-export async function redriveInStage(run: string, pipeline: string, stage: string, opts: { json?: boolean }) {
+/**
+ * Redrives a failed or killed run in AWS: a new execution whose Prepare resumes the run (`{ redrive: {
+ * runId } }`) instead of planning one, so only chunks missing from its ledger load, then it commits.
+ * (Step Functions' RedriveExecution would restart at the Fail state that follows MarkFailed.)
+ */
+export async function redriveInStage(
+  runId: string,
+  pipeline: string,
+  stage: string,
+  opts: { json?: boolean },
+) {
   const sfn = new SFNClient({});
   const display = new ProgressDisplay();
   const stateMachineArn = await resolveStateMachineArn({ sfn, stage, pipeline });
-  const executionArn = executionArnFor(stateMachineArn, run);
-  await redriveCloudRun({ sfn, executionArn });
-  process.stderr.write(`redriving ${executionArn}\n`);
-  const result = await followExecution({
+  const onProgress = (e: Parameters<NonNullable<Parameters<typeof followExecution>[0]['onProgress']>>[0]) => {
+    if (e.type === 'started')
+      process.stderr.write(`redriving run ${runId} as ${e.executionName} in ${stage}\n`);
+    else if (e.type === 'planned') display.planned(e);
+    else display.chunkDone(e.chunkId, e.counts, e.status);
+  };
+  const { executionArn } = await startCloudRun({
     sfn,
-    executionArn,
-    onProgress: (e) => {
-      if (e.type === 'planned') display.planned(e);
-      else if (e.type === 'chunk') display.chunkDone(e.chunkId, e.counts, e.status);
-    },
-  }).finally(() => display.stop());
+    stateMachineArn,
+    pipeline,
+    input: { redrive: { runId }, trigger: { type: 'redrive', by: 'sluice-cli', runId } },
+    executionName: `redrive-${runId}-${Date.now().toString(36)}`.slice(0, 80),
+    onProgress,
+  });
+  const result = await followExecution({ sfn, executionArn, onProgress }).finally(() => display.stop());
   report(result, opts.json);
 }
 

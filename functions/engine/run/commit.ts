@@ -27,7 +27,10 @@ export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Pr
     files: manifest.units,
     expectedChunks: manifest.chunks.length,
     fullRefresh: manifest.fullRefresh,
+    // The cursor moves in the commit transaction, never on a backfill (its manifest carries none).
+    ...(manifest.cursor !== undefined && !manifest.backfill ? { cursor: manifest.cursor } : {}),
   });
+  await deps.faults?.hit('after-run-commit', { runId });
   const dropped = await applyRetention(deps.warehouse, spec.destination);
   if (dropped.length > 0) deps.logger.info('retention dropped partitions', { runId, partitions: dropped });
 
@@ -51,6 +54,10 @@ export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Pr
     topRejectReasons,
     ...(merged.rejected > 0
       ? { rejectsLocation: `${deps.staging.url}/${stagingLayout.rejectsPrefix(runId)}` }
+      : {}),
+    ...(manifest.schemaEvolution &&
+    (manifest.schemaEvolution.added.length > 0 || manifest.schemaEvolution.discarded.length > 0)
+      ? { schemaEvolution: manifest.schemaEvolution }
       : {}),
     startedAt,
     finishedAt,

@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import type { SecretStore } from '../../adapters/secrets/types.js';
 import type { Storage } from '../../adapters/storage/types.js';
 import { getSourceConnector } from '../../connectors/registry.js';
-import type { SourceUnit } from '../../sdk/source.js';
+import type { BackfillWindow, CursorState, SourceUnit } from '../../sdk/source.js';
+import { readCursor } from '../load/cursors.js';
 import { ensureInternalSchema } from '../load/migrations.js';
 import { beginRun, createStagingTable, failRun, loadedFiles, recordPlan } from '../load/runs.js';
 import { ensureTargetTable } from '../load/target.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import type { ChunkDescriptor, ChunkRoute } from '../types.js';
+import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
+import { resumeRunForRedrive } from './redrive.js';
 import { readSpecAt, writeRunSpec } from './run-spec.js';
+import { applySchemaEvolution, type SchemaEvolutionOutcome } from './schema-evolution.js';
 
 /** What a run is started with (the state machine input, plus what the ASL adds). */
 export const prepareInputSchema = z.object({
@@ -20,7 +25,15 @@ export const prepareInputSchema = z.object({
   options: z
     .object({
       fullRefresh: z.boolean().optional(),
+      /** Load this cursor window without moving the cursor (`sluice run --backfill <from>..<to>`). */
+      backfill: z.object({ from: z.string().min(1), to: z.string().min(1) }).optional(),
       trigger: z.record(z.string(), z.unknown()).optional(),
+      /**
+       * Resume this failed or killed run instead of planning a new one: chunks already in its ledger are
+       * no-ops. This is how a run is redriven in AWS (a new execution with `{ redrive: { runId } }`),
+       * because Step Functions' own redrive would restart at the Fail state after MarkFailed.
+       */
+      redrive: z.object({ runId: z.string().uuid() }).optional(),
     })
     .passthrough()
     .default({}),
@@ -51,6 +64,12 @@ export interface RunManifest {
   skippedSources: number;
   fullRefresh: boolean;
   plannedAt: string;
+  /** The cursor state commit stores with the data; absent for sources without a cursor and on a backfill. */
+  cursor?: CursorState;
+  /** Set when this run is a backfill: commit leaves the cursor where it is. */
+  backfill?: BackfillWindow;
+  /** What the destination's schemaEvolution policy did (sources that discover their columns). */
+  schemaEvolution?: SchemaEvolutionOutcome;
 }
 
 export class PipelineMismatchError extends Error {
@@ -66,12 +85,16 @@ export class PipelineMismatchError extends Error {
  */
 export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Promise<PrepareOutput> {
   const input = prepareInputSchema.parse(rawInput);
+  if (input.options.redrive) return resumeRunForRedrive(input.options.redrive.runId, deps);
   const loaded = await readSpecAt(input.specLocation, deps.staging);
   const spec = loaded.spec;
   if (spec.name !== input.pipeline) throw new PipelineMismatchError(input.pipeline, spec.name);
   // Fail on a bad connector config before anything is locked or recorded.
   parseConnectorConfig(getSourceConnector(spec.source.connector).configSchema, spec);
   const fullRefresh = input.options.fullRefresh ?? false;
+  const backfill = input.options.backfill;
+  if (backfill && fullRefresh)
+    throw new ConnectorConfigError('--backfill and --full-refresh exclude each other');
 
   const wh = deps.warehouse;
   await ensureInternalSchema(wh);
@@ -96,17 +119,27 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   deps.logger.info('run started', { runId, pipeline: spec.name, fullRefresh, specHash: loaded.contentHash });
 
   try {
+    const evolution = await evolveSchema(spec, deps, loaded.baseDir, {
+      pipeline: spec.name,
+      version: spec.version,
+      hash: loaded.contentHash,
+    });
+    const runSpec = evolution?.spec ?? spec;
     const seen = fullRefresh ? undefined : await loadedFiles(wh, spec.name);
+    const stored = fullRefresh ? undefined : await readCursor(wh, spec.name);
     const plan = await planChunks(spec, {
       openStorage: (location) => deps.openStorage(location, loaded.baseDir),
       alreadyLoaded: (unit) => (seen ? seen.has(`${unit.key}\u0000${unit.etag}`) : false),
+      secrets: deps.secrets,
+      ...(stored ? { cursor: stored.state } : {}),
+      ...(backfill ? { backfill } : {}),
     });
     const chunks = plan.chunks;
     const lambdaItems = chunks.filter((c) => c.route === 'lambda');
     const fargateItems = chunks.filter((c) => c.route === 'fargate');
 
     await writeRunSpec(deps.staging, runId, {
-      spec,
+      spec: runSpec,
       specHash: loaded.contentHash,
       specLocation: input.specLocation,
       baseDir: loaded.baseDir,
@@ -119,11 +152,14 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       skippedSources: plan.skipped,
       fullRefresh,
       plannedAt: new Date().toISOString(),
+      ...(plan.cursor !== undefined && !backfill ? { cursor: plan.cursor } : {}),
+      ...(backfill ? { backfill } : {}),
+      ...(evolution ? { schemaEvolution: evolution.outcome } : {}),
     };
     await deps.staging.write(stagingLayout.manifest(runId), JSON.stringify(manifest));
     await deps.staging.write(stagingLayout.lambdaItems(runId), JSON.stringify(lambdaItems));
     await deps.staging.write(stagingLayout.fargateItems(runId), JSON.stringify(fargateItems));
-    await createStagingTable(wh, runId, spec.destination);
+    await createStagingTable(wh, runId, runSpec.destination);
     await recordPlan(wh, runId, { chunkCount: chunks.length, skippedSources: plan.skipped });
     deps.logger.info('run planned', {
       runId,
@@ -131,6 +167,8 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       lambdaChunks: lambdaItems.length,
       fargateChunks: fargateItems.length,
       skippedSources: plan.skipped,
+      ...(backfill ? { backfill } : {}),
+      ...(manifest.cursor ? { cursorAfterCommit: manifest.cursor } : {}),
     });
     return {
       runId,
@@ -153,6 +191,31 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   }
 }
 
+/** Discovers the source's columns (when the connector can) and applies destination.schemaEvolution. */
+async function evolveSchema(
+  spec: PipelineSpec,
+  deps: EngineDeps,
+  baseDir: string,
+  meta: { pipeline: string; version: number; hash: string },
+): Promise<{ spec: PipelineSpec; outcome: SchemaEvolutionOutcome } | undefined> {
+  const connector = getSourceConnector(spec.source.connector);
+  if (!connector.discover) return undefined;
+  const streams = await connector.discover({
+    config: parseConnectorConfig(connector.configSchema, spec),
+    openStorage: (location) => deps.openStorage(location, baseDir),
+    credential: credentialResolver(spec, deps.secrets),
+  });
+  const result = await applySchemaEvolution(
+    deps.warehouse,
+    spec,
+    streams.flatMap((s) => s.columns),
+    meta,
+  );
+  if (result.outcome.added.length > 0 || result.outcome.discarded.length > 0)
+    deps.logger.info('schema evolution', { pipeline: spec.name, ...result.outcome });
+  return result;
+}
+
 /**
  * Plans a run's chunks: the connector splits the source, the engine numbers and routes the pieces.
  * Pure apart from reading the source; `sluice plan` shows exactly what a run would do.
@@ -162,15 +225,29 @@ export async function planChunks(
   ctx: {
     openStorage(location: string): Storage;
     alreadyLoaded(unit: { key: string; etag: string }): boolean;
+    /** Where the source's credentials come from; without it a connector asking for one fails. */
+    secrets?: SecretStore;
+    /** The committed cursor (omit on a full refresh). */
+    cursor?: CursorState;
+    backfill?: BackfillWindow;
   },
-): Promise<{ chunks: ChunkDescriptor[]; units: SourceUnit[]; skipped: number }> {
+): Promise<{
+  chunks: ChunkDescriptor[];
+  units: SourceUnit[];
+  skipped: number;
+  cursor?: CursorState;
+}> {
   const connector = getSourceConnector(spec.source.connector);
   const config = parseConnectorConfig(connector.configSchema, spec);
   const plan = await connector.plan({
     config,
     openStorage: ctx.openStorage,
+    credential: credentialResolver(spec, ctx.secrets),
     targetBytes: spec.chunking.targetBytes,
+    parallelism: spec.runtime.concurrency,
     alreadyLoaded: ctx.alreadyLoaded,
+    ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
+    ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
   });
   const chunks: ChunkDescriptor[] = plan.chunks.map((c, seq) => ({
     id: `chunk-${String(seq).padStart(5, '0')}`,
@@ -179,7 +256,12 @@ export async function planChunks(
     route: routeChunk(c.bytes, spec),
     source: c.source,
   }));
-  return { chunks, units: plan.units, skipped: plan.skipped };
+  return {
+    chunks,
+    units: plan.units,
+    skipped: plan.skipped,
+    ...(plan.cursor !== undefined ? { cursor: plan.cursor } : {}),
+  };
 }
 
 /** Chunks too big for one Lambda invocation go to Fargate (with `auto`), or all go where the spec says. */

@@ -39,9 +39,18 @@ const csvOptions = z.strictObject({
   encoding: z.enum(['utf8', 'latin1']).default('utf8'),
 });
 
+/** A '..' path segment: meaningless in an S3 key prefix, and a way to climb out of one. */
+const hasDotDotSegment = (path: string) => path.split('/').includes('..');
+
 export const filesSourceConfig = z.strictObject({
   /** A local folder (relative to the spec file) or s3://bucket/prefix. */
-  location: z.string().min(1),
+  location: z
+    .string()
+    .min(1)
+    .refine((l) => !(l.startsWith('s3://') && hasDotDotSegment(l.slice(5))), {
+      message:
+        "an s3:// location must not contain '..' segments (S3 prefixes are literal: it would not mean a parent folder)",
+    }),
   /** Glob on the object key below location, e.g. `*.csv` or `**\/*.jsonl.gz`. */
   pattern: z.string().min(1).default('**/*'),
   format: z.enum(['csv', 'jsonl']),
@@ -135,6 +144,13 @@ export const destinationSchema = z.strictObject({
   partitioning: partitioningSchema,
   /** Partitions older than this many partition units (e.g. 24 with `by: month`) are detached and dropped. */
   retention: z.strictObject({ keep: z.number().int().positive() }).optional(),
+  /**
+   * What a run does with source columns the destination does not have (sources that can discover
+   * their columns): `evolve` adds them as nullable columns through a recorded migration, `freeze`
+   * fails the run naming them, `discard` drops them and counts them in the summary.
+   * @default discard
+   */
+  schemaEvolution: z.enum(['evolve', 'freeze', 'discard']).optional(),
 });
 
 export const qualitySchema = z.strictObject({
@@ -153,7 +169,17 @@ export const triggersSchema = z.strictObject({
       'must be cron(...), rate(n unit) or at(...)',
     )
     .optional(),
-  s3: z.strictObject({ prefix: z.string().min(1), suffix: z.string().optional() }).optional(),
+  s3: z
+    .strictObject({
+      prefix: z
+        .string()
+        .min(1)
+        .refine((p) => !hasDotDotSegment(p) && !p.startsWith('/'), {
+          message: "must be an S3 key prefix: no leading '/' and no '..' segments",
+        }),
+      suffix: z.string().optional(),
+    })
+    .optional(),
 });
 
 export const runtimeSchema = z.strictObject({
