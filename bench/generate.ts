@@ -9,6 +9,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { csvField, prng } from '../pipelines/generate-samples.js';
 
 /** Columns of the bench table, in file order, with their PostgreSQL types. */
 export const BENCH_COLUMNS = {
@@ -57,23 +58,7 @@ const NOTES = [
 ];
 const VERSION = 1;
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
-
-function csvField(value: string): string {
-  return /[",\n\r]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
 
 /**
  * Writes `<dir>/raw/orders.csv` and `<dir>/clean.csv` for `rows` rows, the same bytes for the same

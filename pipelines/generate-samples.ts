@@ -81,7 +81,8 @@ export const MONTHS = ['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2
 export const HEADER =
   'order_id,ordered_at,customer_email,country,status,sku,quantity,unit_price,currency,note';
 
-function csvField(value: string): string {
+/** One CSV field, quoted when it holds a delimiter, quote or newline (RFC 4180). */
+export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

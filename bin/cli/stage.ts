@@ -1,5 +1,11 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { followExecution, listCloudRuns, resolveStateMachineArn, startCloudRun } from './cloud.js';
+import {
+  type CloudRunEvent,
+  followExecution,
+  listCloudRuns,
+  resolveStateMachineArn,
+  startCloudRun,
+} from './cloud.js';
 import { formatSummary, ProgressDisplay } from './progress.js';
 
 /**
@@ -12,23 +18,13 @@ export async function runInStage(
   stage: string,
   opts: { fullRefresh?: boolean; json?: boolean },
 ) {
-  const sfn = new SFNClient({});
-  const display = new ProgressDisplay();
-  const stateMachineArn = await resolveStateMachineArn({ sfn, stage, pipeline });
-  const onProgress = (e: Parameters<NonNullable<Parameters<typeof followExecution>[0]['onProgress']>>[0]) => {
-    if (e.type === 'started') process.stderr.write(`started ${e.executionName} in ${stage}\n`);
-    else if (e.type === 'planned') display.planned(e);
-    else display.chunkDone(e.chunkId, e.counts, e.status);
-  };
-  const { executionArn } = await startCloudRun({
-    sfn,
-    stateMachineArn,
+  await startAndFollow({
     pipeline,
+    stage,
     input: opts.fullRefresh ? { fullRefresh: true } : {},
-    onProgress,
+    started: (name) => `started ${name} in ${stage}`,
+    ...(opts.json ? { json: true } : {}),
   });
-  const result = await followExecution({ sfn, executionArn, onProgress }).finally(() => display.stop());
-  report(result, opts.json);
 }
 
 /**
@@ -42,25 +38,47 @@ export async function redriveInStage(
   stage: string,
   opts: { json?: boolean },
 ) {
+  await startAndFollow({
+    pipeline,
+    stage,
+    input: { redrive: { runId }, trigger: { type: 'redrive', by: 'sluice-cli', runId } },
+    executionName: `redrive-${runId}-${Date.now().toString(36)}`.slice(0, 80),
+    started: (name) => `redriving run ${runId} as ${name} in ${stage}`,
+    ...(opts.json ? { json: true } : {}),
+  });
+}
+
+/** Starts an execution of a pipeline's state machine and follows it with the local run's display. */
+async function startAndFollow(options: {
+  pipeline: string;
+  stage: string;
+  input: Record<string, unknown>;
+  executionName?: string;
+  started: (executionName: string) => string;
+  json?: boolean;
+}) {
   const sfn = new SFNClient({});
   const display = new ProgressDisplay();
-  const stateMachineArn = await resolveStateMachineArn({ sfn, stage, pipeline });
-  const onProgress = (e: Parameters<NonNullable<Parameters<typeof followExecution>[0]['onProgress']>>[0]) => {
-    if (e.type === 'started')
-      process.stderr.write(`redriving run ${runId} as ${e.executionName} in ${stage}\n`);
+  const stateMachineArn = await resolveStateMachineArn({
+    sfn,
+    stage: options.stage,
+    pipeline: options.pipeline,
+  });
+  const onProgress = (e: CloudRunEvent) => {
+    if (e.type === 'started') process.stderr.write(`${options.started(e.executionName)}\n`);
     else if (e.type === 'planned') display.planned(e);
     else display.chunkDone(e.chunkId, e.counts, e.status);
   };
   const { executionArn } = await startCloudRun({
     sfn,
     stateMachineArn,
-    pipeline,
-    input: { redrive: { runId }, trigger: { type: 'redrive', by: 'sluice-cli', runId } },
-    executionName: `redrive-${runId}-${Date.now().toString(36)}`.slice(0, 80),
+    pipeline: options.pipeline,
+    input: options.input,
+    ...(options.executionName ? { executionName: options.executionName } : {}),
     onProgress,
   });
   const result = await followExecution({ sfn, executionArn, onProgress }).finally(() => display.stop());
-  report(result, opts.json);
+  report(result, options.json);
 }
 
 export async function listRunsInStage(pipeline: string, stage: string, limit: number) {

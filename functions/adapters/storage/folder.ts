@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, rmdir, stat, unlink, writeFile } from 'no
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkKey, compareKeys } from './keys.js';
+import { checkKey, compareKeys, readAll } from './keys.js';
 import {
   type ByteRange,
   NotFoundError,
@@ -83,9 +83,7 @@ export class FolderStorage implements Storage {
   }
 
   async readBytes(key: string, range?: ByteRange): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for await (const part of await this.read(key, range)) parts.push(part as Buffer);
-    return Buffer.concat(parts);
+    return readAll(await this.read(key, range));
   }
 
   async write(key: string, body: Buffer | string | Readable): Promise<void> {

@@ -35,3 +35,10 @@ export class InvalidKeyError extends Error {
     this.name = 'InvalidKeyError';
   }
 }
+
+/** Collects a stream into one Buffer: for small objects (manifests, specs, summaries). */
+export async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}

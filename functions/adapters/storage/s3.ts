@@ -9,7 +9,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { checkKey } from './keys.js';
+import { checkKey, readAll } from './keys.js';
 import {
   type ByteRange,
   NotFoundError,
@@ -122,9 +122,7 @@ export class S3Storage implements Storage {
   }
 
   async readBytes(key: string, range?: ByteRange): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for await (const part of await this.read(key, range)) parts.push(part as Buffer);
-    return Buffer.concat(parts);
+    return readAll(await this.read(key, range));
   }
 
   async write(key: string, body: Buffer | string | Readable): Promise<void> {
