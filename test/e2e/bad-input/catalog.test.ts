@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,8 @@ const knownDefect = (name: string) =>
 /** Files too big to keep in git are described in expected.json and written at test time. */
 function generate(dir: string, g: Generate): void {
   const note = 'x'.repeat(g.bytes);
+  // git keeps no empty folders: the case's data/ exists only once its file is written.
+  mkdirSync(join(dir, 'data'), { recursive: true });
   writeFileSync(
     join(dir, 'data', g.file),
     `id,day,amount,note\n1,2026-01-01,1.50,"${note}"\n2,2026-01-02,2.50,short\n`,
