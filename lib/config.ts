@@ -8,6 +8,14 @@ import { z } from 'zod';
 
 const removal = z.enum(['retain', 'destroy']);
 
+/** An account id (its IAM policies decide who) or the ARN of an account root, an IAM role or user. */
+const assumingPrincipal = z
+  .string()
+  .regex(
+    /^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+))$/,
+    'must be a 12-digit account id or an IAM role, user or account root ARN',
+  );
+
 export const stageConfigSchema = z.strictObject({
   database: z
     .strictObject({
@@ -83,6 +91,14 @@ export const stageConfigSchema = z.strictObject({
       memoryMiB: z.number().int().min(2048).max(122880).default(8192),
     })
     .default({ cpu: 2048, memoryMiB: 8192 }),
+  access: z
+    .strictObject({
+      /** Who may assume `sluice-<stage>-operator` (start, stop, redrive and read runs). Empty: the deploying account. */
+      operators: z.array(assumingPrincipal).default([]),
+      /** Who may assume `sluice-<stage>-viewer` (read runs). Empty: the deploying account. */
+      viewers: z.array(assumingPrincipal).default([]),
+    })
+    .default({ operators: [], viewers: [] }),
 });
 
 export type StageConfig = z.infer<typeof stageConfigSchema>;

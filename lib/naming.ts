@@ -9,6 +9,12 @@ export const platformStackName = (stage: string) => `sluice-${stage}`;
 /** State machine of a pipeline in a stage, e.g. `sluice-prod-orders`. */
 export const stateMachineName = (stage: string, pipeline: string) => `sluice-${stage}-${pipeline}`;
 
+/** IAM role people assume to start, stop, redrive and read the runs of a stage, e.g. `sluice-prod-operator`. */
+export const operatorRoleName = (stage: string) => `sluice-${stage}-operator`;
+
+/** IAM role people assume to read the runs of a stage (executions, summaries, rejects), e.g. `sluice-prod-viewer`. */
+export const viewerRoleName = (stage: string) => `sluice-${stage}-viewer`;
+
 /** Secrets Manager prefix of a stage: pipeline credentials are `<prefix><name>`, e.g. `sluice/prod/warehouse-api`. */
 export const secretPrefix = (stage: string) => `sluice/${stage}/`;
 

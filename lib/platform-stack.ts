@@ -12,10 +12,19 @@ import type { StageConfig } from './config.js';
 import { ChunkWorkerImage } from './constructs/chunk-worker.js';
 import { SluiceMigrations } from './constructs/migrations.js';
 import { SluiceNetwork } from './constructs/network.js';
+import { OperatorRoles } from './constructs/operator-roles.js';
 import { SluiceStorage } from './constructs/storage.js';
 import { WarehouseDatabase } from './constructs/warehouse-database.js';
 import { acknowledge } from './nag.js';
-import { eventBusName, metricsNamespace, platformStackName, secretPrefix } from './naming.js';
+import {
+  eventBusName,
+  metricsNamespace,
+  operatorRoleName,
+  platformStackName,
+  secretPrefix,
+  stateMachineName,
+  viewerRoleName,
+} from './naming.js';
 import { type PipelineDefinition, SluicePipelineStack } from './pipeline-stack.js';
 import type { SluicePlatform } from './platform.js';
 import { toRetentionDays } from './retention.js';
@@ -37,10 +46,14 @@ const removal = (policy: 'retain' | 'destroy' | 'snapshot') =>
       ? RemovalPolicy.SNAPSHOT
       : RemovalPolicy.RETAIN;
 
+/** A stage config principal: an account id (its IAM policies decide) or an IAM ARN. */
+const toPrincipal = (principal: string): iam.IPrincipal =>
+  /^\d{12}$/.test(principal) ? new iam.AccountPrincipal(principal) : new iam.ArnPrincipal(principal);
+
 /**
  * The platform of one stage: network, key, staging, database, migrations, the Fargate cluster, the
- * alarm topic and the run event bus; and one nested stack per pipeline. Env-agnostic: synth needs no
- * account, credentials, network or Docker.
+ * alarm topic, the run event bus, the operator and viewer roles; and one nested stack per pipeline.
+ * Env-agnostic: synth needs no account, credentials, network or Docker.
  */
 export class SluicePlatformStack extends Stack implements SluicePlatform {
   public readonly stage: string;
@@ -61,6 +74,10 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
   public readonly secretPrefix: string;
   public readonly metricsNamespace: string;
   public readonly pipelines: SluicePipelineStack[] = [];
+  /** `sluice-<stage>-operator`: start, stop, redrive and read the runs of the stage's pipelines. */
+  public readonly operatorRole: iam.IRole;
+  /** `sluice-<stage>-viewer`: read the runs of the stage's pipelines, their summaries and rejects. */
+  public readonly viewerRole: iam.IRole;
 
   constructor(scope: Construct, id: string, props: SluicePlatformStackProps) {
     super(scope, id, {
@@ -226,6 +243,26 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       nested.node.addDependency(this.migrations.internalSchema);
       this.pipelines.push(nested);
     }
+
+    const access = new OperatorRoles(this, 'OperatorRoles', {
+      stateMachineNames: (props.pipelines ?? []).map((p) => stateMachineName(stage, p.spec.name)),
+      stagingBucket: this.stagingBucket,
+      encryptionKey: this.encryptionKey,
+      operators: config.access.operators.map(toPrincipal),
+      viewers: config.access.viewers.map(toPrincipal),
+      operatorRoleName: operatorRoleName(stage),
+      viewerRoleName: viewerRoleName(stage),
+    });
+    this.operatorRole = access.operatorRole;
+    this.viewerRole = access.viewerRole;
+    new CfnOutput(this, 'OperatorRoleArn', {
+      value: this.operatorRole.roleArn,
+      description: 'Assume to run, stop, redrive and read runs (sluice run / redrive / runs --stage)',
+    });
+    new CfnOutput(this, 'ViewerRoleArn', {
+      value: this.viewerRole.roleArn,
+      description: 'Assume to read runs, their summaries and rejects (sluice runs --stage)',
+    });
   }
 
   /**

@@ -46,7 +46,7 @@ export class PipelineConfigError extends Error {
 }
 
 /** Labels of the two Distributed Maps in statemachines/pipeline.asl.json (their map runs' names). */
-const MAP_LABELS = ['LambdaChunks', 'FargateChunks'];
+export const MAP_LABELS = ['LambdaChunks', 'FargateChunks'];
 
 /** Bucket and key prefix of an `s3://bucket/prefix` location (prefix normalised to end in `/`), or undefined. */
 export function parseS3Location(location: unknown): { bucket: string; prefix: string } | undefined {

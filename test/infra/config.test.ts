@@ -93,6 +93,7 @@ describe('stage configuration (cdk.json context)', () => {
       network: { endpointsInEveryAz: true },
       functions: { logLevel: 'INFO', reserveConcurrency: true },
       worker: { cpu: 2048, memoryMiB: 8192 },
+      access: { operators: [], viewers: [] },
     });
   });
 });
