@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { storageFromLocation } from '../functions/adapters/storage/index.js';
 import { openWarehouse } from '../functions/adapters/warehouse/index.js';
 import { readCursor } from '../functions/engine/load/cursors.js';
@@ -14,6 +14,7 @@ import { createLocalDeps } from '../functions/local/environment.js';
 import { runPipelineLocally } from '../functions/local/runner.js';
 import { registerAuditCommand } from './cli/audit.js';
 import { parseBackfillWindow, registerConnectorCommands } from './cli/connectors.js';
+import { databaseOption, homeOption, positiveInt } from './cli/options.js';
 import { formatSummary, ProgressDisplay } from './cli/progress.js';
 import { registerRedriveCommand } from './cli/redrive.js';
 import { listRunsInStage, runInStage } from './cli/stage.js';
@@ -24,13 +25,6 @@ const program = new Command('sluice')
   )
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(str) });
-
-const homeOption = () =>
-  new Option('--home <dir>', 'local state: staging, embedded database, logs').default('.sluice');
-const databaseOption = () =>
-  new Option('--database-url <url>', 'load into this PostgreSQL instead of the embedded PGlite').env(
-    'DATABASE_URL',
-  );
 
 /** A pipeline argument is a spec path, or a name looked up as pipelines/<name>.yaml. */
 export function resolvePipeline(arg: string): string {
@@ -44,12 +38,6 @@ export function resolvePipeline(arg: string): string {
     `no pipeline "${arg}": pipelines/${arg}.yaml does not exist (found: ${known.join(', ') || 'none'})`,
   );
 }
-
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
-  return n;
-};
 
 program
   .command('validate')

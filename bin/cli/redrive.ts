@@ -1,13 +1,8 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { redriveRunLocally } from '../../functions/local/redrive.js';
+import { databaseOption, homeOption, positiveInt } from './options.js';
 import { formatSummary, ProgressDisplay } from './progress.js';
 import { redriveInStage } from './stage.js';
-
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
-  return n;
-};
 
 /**
  * `sluice redrive <run>`: finishes a failed or killed run from its missing chunks, reusing its staging.
@@ -29,12 +24,8 @@ export function registerRedriveCommand(program: Command): Command {
     .option('--json', 'print the summary as JSON on stdout')
     .option('--stage <stage>', 'redrive the run in this deployed AWS stage (with --pipeline)')
     .option('--pipeline <name>', 'the pipeline of the run (needed with --stage)')
-    .addOption(new Option('--home <dir>', 'local state: staging, embedded database, logs').default('.sluice'))
-    .addOption(
-      new Option('--database-url <url>', 'the PostgreSQL the run loads (instead of the embedded PGlite)').env(
-        'DATABASE_URL',
-      ),
-    )
+    .addOption(homeOption())
+    .addOption(databaseOption())
     .action(
       async (
         runId: string,

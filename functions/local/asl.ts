@@ -62,6 +62,8 @@ function rewriteStates(states: States): void {
     if (state.ToleratedFailurePercentagePath)
       params['ToleratedFailurePercentage.$'] = state.ToleratedFailurePercentagePath;
     const readName = readItemsStateName(name);
+    // Every way into the Map now goes through the read state first (redirected before it exists).
+    for (const other of Object.values(states)) redirect(other, name, readName);
     states[readName] = {
       Type: 'Task',
       Comment: `local runner: ItemReader + ItemBatcher of ${name}`,
@@ -70,7 +72,6 @@ function rewriteStates(states: States): void {
       ResultPath: '$.__sluiceItems',
       Next: name,
     };
-    for (const other of Object.values(states)) redirect(other, name, readName);
     if (processor) delete processor.ProcessorConfig;
     delete state.ItemReader;
     delete state.ItemBatcher;

@@ -12,7 +12,7 @@ import { type PrepareOutput, prepareRun } from '../engine/run/prepare.js';
 import { processChunkBatch } from '../engine/run/process-chunks.js';
 import { loadSpecFile } from '../engine/spec/load.js';
 import type { PipelineSpec } from '../engine/spec/schema.js';
-import type { ChunkDescriptor, RunSummary } from '../engine/types.js';
+import type { RunSummary } from '../engine/types.js';
 import {
   readAsl,
   retryingStateNames,
@@ -53,7 +53,6 @@ export type LocalRunEvent =
       lambdaChunks: number;
       fargateChunks: number;
       skippedSources: number;
-      bytes: number;
     }
   | ({ type: 'chunk' } & ChunkProgress);
 
@@ -140,11 +139,6 @@ export async function executeLocally(
       const out: PrepareOutput = await prepareRun(input.Payload as never, runDeps);
       runId = out.runId;
       if (options.concurrency) out.map.maxConcurrency = options.concurrency;
-      const manifest = JSON.parse(
-        (await deps.staging.readBytes(`runs/${out.runId}/manifest.json`)).toString('utf8'),
-      ) as {
-        chunks: ChunkDescriptor[];
-      };
       options.onEvent?.({
         type: 'planned',
         runId: out.runId,
@@ -152,7 +146,6 @@ export async function executeLocally(
         lambdaChunks: out.lambdaChunks,
         fargateChunks: out.fargateChunks,
         skippedSources: out.skippedSources,
-        bytes: manifest.chunks.reduce((n, c) => n + c.bytes, 0),
       });
       return { Payload: out };
     },

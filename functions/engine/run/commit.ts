@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NotFoundError } from '../../adapters/storage/types.js';
 import { commitRun, getRun } from '../load/runs.js';
 import { applyRetention } from '../load/target.js';
 import type { RunSummary } from '../types.js';
@@ -77,17 +78,18 @@ export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Pr
   return summary;
 }
 
+/** Sums the per-chunk reject reasons (every chunk writes its reasons file before its load commits). */
 async function collectRejectReasons(deps: EngineDeps, runId: string, manifest: RunManifest) {
   const totals = new Map<string, number>();
   for (const chunk of manifest.chunks) {
-    const key = stagingLayout.rejectReasons(runId, chunk.id);
-    const info = await deps.staging.head(key);
-    if (!info) continue;
-    const reasons = JSON.parse((await deps.staging.readBytes(key)).toString('utf8')) as Record<
-      string,
-      number
-    >;
-    for (const [reason, count] of Object.entries(reasons))
+    const text = await deps.staging
+      .readBytes(stagingLayout.rejectReasons(runId, chunk.id))
+      .then((b) => b.toString('utf8'))
+      .catch((err: unknown) => {
+        if (err instanceof NotFoundError) return '{}';
+        throw err;
+      });
+    for (const [reason, count] of Object.entries(JSON.parse(text) as Record<string, number>))
       totals.set(reason, (totals.get(reason) ?? 0) + count);
   }
   return [...totals.entries()]

@@ -65,13 +65,18 @@ export function parseSpec(text: string, file = '<inline>'): LoadedSpec {
   return { spec, file, contentHash };
 }
 
-/** Line and column of a field path in YAML text (the nearest existing node), for errors found after parsing. */
-export function locateInYaml(text: string, path: (string | number)[]): { line: number; column: number } {
+/**
+ * Parses YAML text once and returns a lookup of the line and column of a field path (the nearest
+ * existing node), for errors found after parsing.
+ */
+export function yamlLocator(text: string): (path: (string | number)[]) => { line: number; column: number } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter });
-  const node = nearestNode(doc.contents as Node | null, path.map(String));
-  const pos = lineCounter.linePos(node?.range?.[0] ?? 0);
-  return { line: pos.line, column: pos.col };
+  return (path) => {
+    const node = nearestNode(doc.contents as Node | null, path.map(String));
+    const pos = lineCounter.linePos(node?.range?.[0] ?? 0);
+    return { line: pos.line, column: pos.col };
+  };
 }
 
 export async function loadSpecFile(file: string): Promise<LoadedSpec> {

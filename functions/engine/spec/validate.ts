@@ -6,10 +6,10 @@ import {
   describeIssue,
   issuePath,
   type LoadedSpec,
-  locateInYaml,
   parseSpec,
   SpecError,
   type SpecProblem,
+  yamlLocator,
 } from './load.js';
 
 /**
@@ -44,8 +44,9 @@ export async function validateSpecFile(
     throw err;
   }
   const problems: SpecProblem[] = [];
+  const locate = yamlLocator(text);
   const at = (path: (string | number)[], message: string) =>
-    problems.push({ file, ...locateInYaml(text, path), path: path.join('.'), message });
+    problems.push({ file, ...locate(path), path: path.join('.'), message });
 
   const { spec } = loaded;
   if (!sourceConnectors.has(spec.source.connector)) {

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FaultPoint } from '../../../functions/engine/load/fault-points.js';
 import { redriveRunLocally } from '../../../functions/local/redrive.js';
-import { runPipelineLocally } from '../../../functions/local/runner.js';
 import type { TestWarehouse } from '../../integration/warehouse/targets.js';
 import { runCli } from '../../support/cli.js';
 import {
+  cleanRunState,
   crashTarget,
   FAULT_SPEC,
   freshHome,
+  resetDatabase,
   runningRunId,
   type TargetState,
   targetState,
@@ -27,19 +28,12 @@ describe.skipIf(!onPg)('a run whose process dies at a fault point, on pg', () =>
   let clean: TargetState;
   let db: TestWarehouse;
   beforeAll(async () => {
-    const ref = await crashTarget.open();
-    try {
-      await runPipelineLocally({ specFile: FAULT_SPEC, home: freshHome('clean'), warehouse: ref.wh });
-      clean = await targetState(ref.wh);
-    } finally {
-      await ref.dispose();
-    }
+    clean = await cleanRunState();
     db = await crashTarget.open();
   });
   afterAll(() => db?.dispose());
   beforeEach(async () => {
-    await db.wh.query(`DROP SCHEMA IF EXISTS analytics CASCADE; DROP SCHEMA IF EXISTS sluice CASCADE;
-                       DROP SCHEMA IF EXISTS sluice_staging CASCADE`);
+    await resetDatabase(db.wh);
   });
 
   const killRun = async (home: string, fault: string) =>

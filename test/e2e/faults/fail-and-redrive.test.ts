@@ -4,7 +4,15 @@ import { createFaultInjector } from '../../../functions/local/faults.js';
 import { redriveRunLocally } from '../../../functions/local/redrive.js';
 import { runPipelineLocally } from '../../../functions/local/runner.js';
 import type { TestWarehouse } from '../../integration/warehouse/targets.js';
-import { crashTarget, FAULT_SPEC, freshHome, type TargetState, targetState } from './support.js';
+import {
+  cleanRunState,
+  crashTarget,
+  FAULT_SPEC,
+  freshHome,
+  resetDatabase,
+  type TargetState,
+  targetState,
+} from './support.js';
 
 /**
  * A step throws at each fault point. Thrown once, the state machine's Retry absorbs it; thrown every
@@ -15,18 +23,7 @@ describe(`a step that fails at a fault point, on ${crashTarget.name}`, () => {
   let clean: TargetState;
   let db: TestWarehouse;
   beforeAll(async () => {
-    const ref = await crashTarget.open();
-    try {
-      const result = await runPipelineLocally({
-        specFile: FAULT_SPEC,
-        home: freshHome('clean'),
-        warehouse: ref.wh,
-      });
-      expect(result.status).toBe('succeeded');
-      clean = await targetState(ref.wh);
-    } finally {
-      await ref.dispose();
-    }
+    clean = await cleanRunState();
     expect(clean.rows).toBeGreaterThan(4000);
     db = await crashTarget.open();
   });
@@ -34,8 +31,7 @@ describe(`a step that fails at a fault point, on ${crashTarget.name}`, () => {
 
   /** Each case loads into its own schema-less fresh state: wipe what the last case left. */
   async function reset(): Promise<void> {
-    await db.wh.query(`DROP SCHEMA IF EXISTS analytics CASCADE; DROP SCHEMA IF EXISTS sluice CASCADE;
-                       DROP SCHEMA IF EXISTS sluice_staging CASCADE`);
+    await resetDatabase(db.wh);
   }
 
   const points: { point: FaultPoint; nth: number }[] = [

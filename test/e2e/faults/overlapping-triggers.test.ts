@@ -5,10 +5,12 @@ import { runPipelineLocally } from '../../../functions/local/runner.js';
 import type { TestWarehouse } from '../../integration/warehouse/targets.js';
 import { runCli } from '../../support/cli.js';
 import {
+  cleanRunState,
   crashTarget,
   FAULT_SPEC,
   freshHome,
   plannedRunId,
+  resetDatabase,
   type TargetState,
   targetState,
   waitFor,
@@ -21,19 +23,12 @@ describe.skipIf(!onPg)('duplicate and overlapping triggers, on pg', () => {
   let clean: TargetState;
   let db: TestWarehouse;
   beforeAll(async () => {
-    const ref = await crashTarget.open();
-    try {
-      await runPipelineLocally({ specFile: FAULT_SPEC, home: freshHome('clean'), warehouse: ref.wh });
-      clean = await targetState(ref.wh);
-    } finally {
-      await ref.dispose();
-    }
+    clean = await cleanRunState();
     db = await crashTarget.open();
   });
   afterAll(() => db?.dispose());
   beforeEach(async () => {
-    await db.wh.query(`DROP SCHEMA IF EXISTS analytics CASCADE; DROP SCHEMA IF EXISTS sluice CASCADE;
-                       DROP SCHEMA IF EXISTS sluice_staging CASCADE`);
+    await resetDatabase(db.wh);
   });
 
   it('loads the same S3 event delivered three times once', async () => {

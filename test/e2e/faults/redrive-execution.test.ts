@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFaultInjector } from '../../../functions/local/faults.js';
 import { runPipelineLocally } from '../../../functions/local/runner.js';
 import type { TestWarehouse } from '../../integration/warehouse/targets.js';
-import { crashTarget, FAULT_SPEC, freshHome, type TargetState, targetState } from './support.js';
+import {
+  cleanRunState,
+  crashTarget,
+  FAULT_SPEC,
+  freshHome,
+  type TargetState,
+  targetState,
+} from './support.js';
 
 /**
  * How a run is redriven in AWS (`sluice redrive <run> --stage s --pipeline p`): a NEW execution of the
@@ -13,18 +20,7 @@ describe(`redriving a failed run with a new execution, on ${crashTarget.name}`, 
   let db: TestWarehouse;
   let clean: TargetState;
   beforeAll(async () => {
-    const ref = await crashTarget.open();
-    try {
-      const result = await runPipelineLocally({
-        specFile: FAULT_SPEC,
-        home: freshHome('clean'),
-        warehouse: ref.wh,
-      });
-      expect(result.status).toBe('succeeded');
-      clean = await targetState(ref.wh);
-    } finally {
-      await ref.dispose();
-    }
+    clean = await cleanRunState();
     db = await crashTarget.open();
   });
   afterAll(() => db?.dispose());

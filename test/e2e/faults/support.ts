@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Warehouse } from '../../../functions/adapters/warehouse/types.js';
+import { runPipelineLocally } from '../../../functions/local/runner.js';
 import { type WarehouseTarget, warehouseTargets } from '../../integration/warehouse/targets.js';
 
 export const FAULT_SPEC = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'orders.yaml');
@@ -91,4 +92,29 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs 
     if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * The reference every fault case is compared with: the fault spec loaded by a clean run into a scratch
+ * database of the crash target (dropped afterwards).
+ */
+export async function cleanRunState(): Promise<TargetState> {
+  const ref = await crashTarget.open();
+  try {
+    const result = await runPipelineLocally({
+      specFile: FAULT_SPEC,
+      home: freshHome('clean'),
+      warehouse: ref.wh,
+    });
+    if (result.status !== 'succeeded') throw new Error(`the clean reference run failed: ${result.error}`);
+    return await targetState(ref.wh);
+  } finally {
+    await ref.dispose();
+  }
+}
+
+/** Drops everything runs create, so a case starts from an empty database. */
+export async function resetDatabase(wh: Warehouse): Promise<void> {
+  await wh.query(`DROP SCHEMA IF EXISTS analytics CASCADE; DROP SCHEMA IF EXISTS sluice CASCADE;
+                  DROP SCHEMA IF EXISTS sluice_staging CASCADE`);
 }

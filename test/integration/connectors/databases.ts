@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { PgWarehouse } from '../../../functions/adapters/warehouse/pg.js';
-import { TEST_DATABASE_URL } from '../warehouse/targets.js';
+import { TEST_DATABASE_URL, withAdminClient } from '../warehouse/targets.js';
 
 /**
  * The real databases the connector tests read from, with the policy of ../warehouse/targets.ts: under
@@ -40,17 +40,9 @@ async function reachable(what: string, probe: () => Promise<unknown>): Promise<b
   }
 }
 
-async function withPgAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-export const postgresAvailable = await reachable('PostgreSQL', () => withPgAdmin((c) => c.query('SELECT 1')));
+export const postgresAvailable = await reachable('PostgreSQL', () =>
+  withAdminClient((c) => c.query('SELECT 1')),
+);
 
 /** A fresh database on the test PostgreSQL: a client on it, a warehouse on it, and its name. */
 export interface ScratchPg {
@@ -62,7 +54,7 @@ export interface ScratchPg {
 
 export async function createScratchPg(prefix: string): Promise<ScratchPg> {
   const database = `${prefix}_${randomBytes(5).toString('hex')}`;
-  await withPgAdmin((c) => c.query(`CREATE DATABASE ${database}`));
+  await withAdminClient((c) => c.query(`CREATE DATABASE ${database}`));
   const url = new URL(TEST_DATABASE_URL);
   url.pathname = `/${database}`;
   const client = new pg.Client({ connectionString: url.toString() });
@@ -73,7 +65,7 @@ export async function createScratchPg(prefix: string): Promise<ScratchPg> {
     client,
     async dispose() {
       await client.end().catch(() => undefined);
-      await withPgAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+      await withAdminClient((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
     },
   };
 }

@@ -69,7 +69,8 @@ const pgTarget: WarehouseTarget = {
   },
 };
 
-async function withAdminClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+/** A short-lived client on the test server's admin database (create/drop test databases). */
+export async function withAdminClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 3000 });
   await client.connect();
   try {
