@@ -2,7 +2,7 @@ import { filesSourceConfig } from '../engine/spec/schema.js';
 import type { DestinationConnector } from '../sdk/destination.js';
 import { defineSource, type SourceConnector } from '../sdk/source.js';
 import { discoveredModules, discoveredOrigins } from './discovered.js';
-import { type FileChunkSource, planFileChunks, readFileChunk } from './files/index.js';
+import { type FileChunkSource, planFileChunks, readFileChunk, readFileChunkBatches } from './files/index.js';
 
 /** Files on S3 or in a folder: CSV or JSON Lines, optionally gzipped. */
 const filesConnector = defineSource({
@@ -24,6 +24,10 @@ const filesConnector = defineSource({
   read(chunk, ctx) {
     const storage = ctx.openStorage(ctx.config.location);
     return readFileChunk(storage, ctx.config, chunk.source as unknown as FileChunkSource);
+  },
+  readBatches(chunk, ctx) {
+    const storage = ctx.openStorage(ctx.config.location);
+    return readFileChunkBatches(storage, ctx.config, chunk.source as unknown as FileChunkSource);
   },
 });
 

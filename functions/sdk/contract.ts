@@ -18,6 +18,7 @@ import type { CredentialResolver, CursorState, PlanContext, SourceConnector, Sou
  *   coarse plan (few big chunks) reads, no row twice (and `expectedRows`, when given);
  * - a chunk read twice yields the same rows in the same order;
  * - a read stopped after its first row can restart and yields the whole chunk again;
+ * - `readBatches`, when the connector has it, yields exactly what `read` yields;
  * - an incremental source: planning again from the cursor the plan returned reads nothing new.
  */
 export interface SourceContractOptions<C> {
@@ -113,6 +114,17 @@ export async function checkSourceContract<C>(options: SourceContractOptions<C>):
         found(
           'restartable reads',
           `chunk ${seq}: a read restarted after an interrupted one gave different rows`,
+        );
+    }
+    if (connector.readBatches) {
+      const batched: string[] = [];
+      for await (const batch of connector.readBatches(chunk, readCtx))
+        for (const record of batch)
+          batched.push(record.kind === 'row' ? identity(record.row) : `unparseable:${record.location}`);
+      if (batched.join('\n') !== first.join('\n'))
+        found(
+          'batches match read',
+          `chunk ${seq}: readBatches gave ${batched.length} records where read gave ${first.length}, or in another order`,
         );
     }
     fineRows.push(...first);

@@ -2,5 +2,5 @@ export { MAX_RECORD_BYTES } from './csv-dialect.js';
 export { SourceError } from './errors.js';
 export { globToRegExp, literalPrefix } from './glob.js';
 export { GZIP_SIZE_FACTOR, type PlanFileChunksOptions, planFileChunks } from './plan.js';
-export { readFileChunk } from './read.js';
+export { readFileChunk, readFileChunkBatches } from './read.js';
 export { type FileChunkSource, fileChunkSourceSchema, type PlannedFile, type PlannedFiles } from './types.js';

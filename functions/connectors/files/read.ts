@@ -29,19 +29,20 @@ import type { FileChunkSource } from './types.js';
  * @example
  * for await (const record of readFileChunk(storage, config, chunk.source as FileChunkSource)) { … }
  */
-export function readFileChunk(
-  storage: Storage,
-  config: FilesSourceConfig,
-  chunk: FileChunkSource,
-): AsyncIterable<SourceRecord> {
-  return readChunkRecords(storage, config, chunk);
-}
-
-async function* readChunkRecords(
+export async function* readFileChunk(
   storage: Storage,
   config: FilesSourceConfig,
   chunk: FileChunkSource,
 ): AsyncGenerator<SourceRecord> {
+  for await (const batch of readFileChunkBatches(storage, config, chunk)) yield* batch;
+}
+
+/** readFileChunk a batch at a time: the records of one buffer the storage stream delivered. */
+export async function* readFileChunkBatches(
+  storage: Storage,
+  config: FilesSourceConfig,
+  chunk: FileChunkSource,
+): AsyncGenerator<SourceRecord[]> {
   const where = describeObject(storage, chunk.key);
   const gzip = chunk.compression === 'gzip';
   if (!gzip && chunk.end <= chunk.start) return;
@@ -52,7 +53,7 @@ async function* readChunkRecords(
   // Only a range that starts at the file's first byte can hold the BOM (planned ranges start after it).
   if (gzip || chunk.start === 0) bytes = stripBom(bytes);
 
-  let emit: (batch: RecordBatch) => Generator<SourceRecord>;
+  let emit: (batch: RecordBatch) => SourceRecord[];
   let encoding: 'utf8' | 'latin1' = 'utf8';
   if (chunk.format === 'csv') {
     if (!chunk.header || chunk.header.length === 0) {
@@ -70,7 +71,7 @@ async function* readChunkRecords(
   const scanner = new RecordScanner(scannerOptions(config));
   for await (const piece of splitRecords(bytes, scanner, chunk.firstLine)) {
     if (piece.kind === 'oversized') {
-      yield oversizedRecord(piece, chunk, encoding);
+      yield [oversizedRecord(piece, chunk, encoding)];
       continue;
     }
     let batch = piece;
@@ -82,7 +83,8 @@ async function* readChunkRecords(
       skipHeader = false;
       batch = sliceBatch(batch, header + 1);
     }
-    yield* emit(batch);
+    const records = emit(batch);
+    if (records.length > 0) yield records;
   }
 }
 
@@ -240,9 +242,10 @@ class CsvBatchReader {
         : undefined;
   }
 
-  *records(batch: RecordBatch): Generator<SourceRecord> {
+  records(batch: RecordBatch): SourceRecord[] {
     const { bytes, bounds, lines } = batch;
     const count = lines.length;
+    const out: SourceRecord[] = [];
     if (this.encoding === 'latin1' || isUtf8(bytes)) {
       let nonBlank = 0;
       let lf = 0;
@@ -264,15 +267,16 @@ class CsvBatchReader {
         let r = 0;
         for (let i = 0; i < count; i++) {
           if (isBlankRecord(bytes, bounds[i], bounds[i + 1])) continue;
-          yield this.toRecord(parsed[r++]!, bytes, bounds[i]!, bounds[i + 1]!, lines[i]!);
+          out.push(this.toRecord(parsed[r++]!, bytes, bounds[i]!, bounds[i + 1]!, lines[i]!));
         }
-        return;
+        return out;
       }
     }
     for (let i = 0; i < count; i++) {
       if (isBlankRecord(bytes, bounds[i], bounds[i + 1])) continue;
-      yield this.parseOne(bytes.subarray(bounds[i], bounds[i + 1]), lines[i]!);
+      out.push(this.parseOne(bytes.subarray(bounds[i], bounds[i + 1]), lines[i]!));
     }
+    return out;
   }
 
   private parseOne(bytes: Buffer, line: number): SourceRecord {
@@ -329,15 +333,16 @@ function tryParse(text: string, options: CsvParseOptions): string[][] | undefine
 }
 
 /** JSON Lines: each non-blank line must be a JSON object. */
-function* jsonLineRecords(batch: RecordBatch, key: string): Generator<SourceRecord> {
+function jsonLineRecords(batch: RecordBatch, key: string): SourceRecord[] {
   const { bytes, bounds, lines } = batch;
+  const out: SourceRecord[] = [];
   const allUtf8 = isUtf8(bytes);
   for (let i = 0; i < lines.length; i++) {
     const record = bytes.subarray(bounds[i], bounds[i + 1]);
     const location = `${key}:${lines[i]}`;
     const text = recordText(record, 'utf8');
     if (!allUtf8 && !isUtf8(record)) {
-      yield { kind: 'unparseable', raw: text, location, reason: 'invalid UTF-8' };
+      out.push({ kind: 'unparseable', raw: text, location, reason: 'invalid UTF-8' });
       continue;
     }
     if (text.length === 0 || /^\s+$/.test(text)) continue;
@@ -345,14 +350,20 @@ function* jsonLineRecords(batch: RecordBatch, key: string): Generator<SourceReco
     try {
       value = JSON.parse(text);
     } catch (error) {
-      yield { kind: 'unparseable', raw: text, location, reason: `invalid JSON: ${(error as Error).message}` };
+      out.push({
+        kind: 'unparseable',
+        raw: text,
+        location,
+        reason: `invalid JSON: ${(error as Error).message}`,
+      });
       continue;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       const what = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-      yield { kind: 'unparseable', raw: text, location, reason: `is ${what}, not a JSON object` };
+      out.push({ kind: 'unparseable', raw: text, location, reason: `is ${what}, not a JSON object` });
       continue;
     }
-    yield { kind: 'row', row: value as Row, location };
+    out.push({ kind: 'row', row: value as Row, location });
   }
+  return out;
 }
