@@ -20,7 +20,22 @@ const TEMP_SUFFIX = '.sluice-tmp';
 interface CachedEtag {
   size: number;
   mtimeMs: number;
+  ino: number;
   etag: string;
+}
+
+/**
+ * ETags by absolute path, shared by every FolderStorage of the process: each chunk worker opens its own
+ * storage, and re-hashing a large file per chunk cost as much as parsing it. An entry holds only while
+ * the file keeps its size, mtime and inode.
+ */
+const etagCache = new Map<string, CachedEtag>();
+const ETAG_CACHE_ENTRIES = 10_000;
+
+function cacheEtag(file: string, stats: Stats, etag: string): void {
+  etagCache.delete(file);
+  if (etagCache.size >= ETAG_CACHE_ENTRIES) etagCache.delete(etagCache.keys().next().value as string);
+  etagCache.set(file, { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino, etag });
 }
 
 /**
@@ -28,7 +43,7 @@ interface CachedEtag {
  *
  * `etag` is the MD5 hex of the content, like S3's single-part ETag, so "already loaded" bookmarks
  * survive a fresh clone or a `touch`. Hashing reads the whole file once; the result is cached in
- * memory per (path, size, mtime).
+ * memory per (path, size, mtime, inode), for the whole process.
  *
  * @example
  * const storage = new FolderStorage('pipelines/data');
@@ -37,7 +52,6 @@ interface CachedEtag {
 export class FolderStorage implements Storage {
   readonly url: string;
   private readonly root: string;
-  private readonly etags = new Map<string, CachedEtag>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -109,7 +123,7 @@ export class FolderStorage implements Storage {
       // rename keeps size and mtime, so the hash we computed while writing seeds the cache.
       const stats = await stat(temp);
       await rename(temp, file);
-      this.etags.set(file, { size: stats.size, mtimeMs: stats.mtimeMs, etag: md5.digest('hex') });
+      cacheEtag(file, stats, md5.digest('hex'));
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       throw error;
@@ -122,7 +136,7 @@ export class FolderStorage implements Storage {
     for await (const { file } of this.walk(prefix)) files.push(file);
     for (const file of files) {
       await unlink(file).catch(ignoreMissing);
-      this.etags.delete(file);
+      etagCache.delete(file);
       dirs.add(path.dirname(file));
     }
     // Remove folders the deletion emptied, deepest first, so the tree looks like S3 (no empty "dirs").
@@ -199,12 +213,13 @@ export class FolderStorage implements Storage {
   }
 
   private async etagOf(file: string, stats: Stats): Promise<string> {
-    const cached = this.etags.get(file);
-    if (cached && cached.size === stats.size && cached.mtimeMs === stats.mtimeMs) return cached.etag;
+    const cached = etagCache.get(file);
+    if (cached && cached.size === stats.size && cached.mtimeMs === stats.mtimeMs && cached.ino === stats.ino)
+      return cached.etag;
     const md5 = createHash('md5');
     for await (const part of createReadStream(file)) md5.update(part as Buffer);
     const etag = md5.digest('hex');
-    this.etags.set(file, { size: stats.size, mtimeMs: stats.mtimeMs, etag });
+    cacheEtag(file, stats, etag);
     return etag;
   }
 }
