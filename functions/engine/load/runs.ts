@@ -13,9 +13,16 @@ import {
   StagedChunkMismatchError,
 } from './errors.js';
 import { hitFaultPoint } from './fault-points.js';
-import { deleteUnitsSql, mergeSql, ORD_COLUMN, SEQ_COLUMN } from './merge-sql.js';
+import {
+  deleteUnitsSql,
+  KEY_REPEATS_IN_RUN,
+  mergeSql,
+  mergeWithoutDedupeSql,
+  ORD_COLUMN,
+  SEQ_COLUMN,
+} from './merge-sql.js';
 import { STAGING_SCHEMA } from './migrations.js';
-import { preparePartitions, targetTableName } from './target.js';
+import { preparePartitions, primaryKeyColumns, targetTableName } from './target.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -581,9 +588,9 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
       const del = deleteUnitsSql(dest, partitions);
       replaced = (await tx.query(del.sql, del.params)).rowCount;
     }
-    let merged: { staged_rows: number; distinct_rows: number; written: number };
+    let merged: MergeCounts;
     try {
-      merged = (await tx.query<typeof merged>(mergeSql(dest, staging))).rows[0]!;
+      merged = await merge(tx, dest, staging, fullRefresh);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
         throw new DuplicateKeyError(targetTableName(dest), (err as { detail?: string }).detail, {
@@ -655,6 +662,53 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
     await hitFaultPoint(wh, 'inside-run-commit', { runId });
     return result;
   });
+}
+
+interface MergeCounts {
+  staged_rows: number;
+  distinct_rows: number;
+  written: number;
+}
+
+/**
+ * Runs the merge: first without the dedupe sort (most runs repeat no key; the sort was a third of the
+ * commit), inside a savepoint; when the primary key says a key repeats, back to the savepoint and the
+ * deduping merge. That needs the target's primary key to be exactly the spec's key (checked here
+ * again): it is what makes a repeat fail instead of load twice. An upsert into an empty target (a first
+ * load; a full refresh just deleted every row) inserts without ON CONFLICT.
+ */
+async function merge(
+  tx: WarehouseTx,
+  dest: DestinationSpec,
+  staging: string,
+  emptied: boolean,
+): Promise<MergeCounts> {
+  const target = targetTableName(dest);
+  const key = [...(dest.key ?? [])].sort().join(',');
+  if (key && (await primaryKeyColumns(tx, target)).join(',') === key) {
+    let empty = emptied;
+    if (dest.mode === 'upsert' && !empty) {
+      // Keep other writers out until commit, so the table stays empty (readers go on).
+      await tx.query(`LOCK TABLE ${quoteQualified(target)} IN SHARE ROW EXCLUSIVE MODE`);
+      const found = await tx.query<{ empty: boolean }>(
+        `SELECT NOT EXISTS (SELECT 1 FROM ${quoteQualified(target)}) AS empty`,
+      );
+      empty = found.rows[0]!.empty;
+    }
+    const fast = mergeWithoutDedupeSql(dest, staging, empty);
+    if (fast) {
+      await tx.query('SAVEPOINT sluice_merge');
+      try {
+        const counts = (await tx.query<MergeCounts>(fast)).rows[0]!;
+        await tx.query('RELEASE SAVEPOINT sluice_merge');
+        return counts;
+      } catch (err) {
+        if (!KEY_REPEATS_IN_RUN.has((err as { code?: string }).code ?? '')) throw err;
+        await tx.query('ROLLBACK TO SAVEPOINT sluice_merge');
+      }
+    }
+  }
+  return (await tx.query<MergeCounts>(mergeSql(dest, staging))).rows[0]!;
 }
 
 function checkRejectRatio(spec: PipelineSpec, ledger: LedgerTotals): void {

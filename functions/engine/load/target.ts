@@ -151,6 +151,17 @@ async function tableColumns(tx: WarehouseTx, table: string): Promise<CatalogColu
   return rows;
 }
 
+/** The table's primary key columns, sorted by name; empty when it has none. */
+export async function primaryKeyColumns(tx: Pick<WarehouseTx, 'query'>, table: string): Promise<string[]> {
+  const keys = await tx.query<{ name: string }>(
+    `SELECT a.attname AS name
+       FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+      WHERE i.indrelid = to_regclass($1) AND i.indisprimary`,
+    [quoteQualified(table)],
+  );
+  return keys.rows.map((r) => r.name).sort();
+}
+
 /** What differs between the table and the spec, in the user's words; empty when they match. */
 async function compareWithSpec(tx: WarehouseTx, dest: DestinationSpec): Promise<string[]> {
   const table = targetTableName(dest);
@@ -179,13 +190,7 @@ async function compareWithSpec(tx: WarehouseTx, dest: DestinationSpec): Promise<
     }
   }
 
-  const keys = await tx.query<{ name: string }>(
-    `SELECT a.attname AS name
-       FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-      WHERE i.indrelid = to_regclass($1) AND i.indisprimary`,
-    [quoteQualified(table)],
-  );
-  const tableKey = keys.rows.map((r) => r.name).sort();
+  const tableKey = await primaryKeyColumns(tx, table);
   const specKey = [...(dest.key ?? [])].sort();
   if (specKey.length > 0 && tableKey.join(',') !== specKey.join(',')) {
     differences.push(

@@ -122,7 +122,34 @@ describe.each(warehouseTargets)('commitRun on $name', (target) => {
     });
   });
 
+  describe('upsert (merge paths)', () => {
+    // The merge first inserts without the dedupe sort and falls back to it when the primary key says a
+    // key repeats: into an empty table (plain insert, unique_violation) and into a full one
+    // (ON CONFLICT, "cannot affect row a second time"). Both must give the deduping merge's result.
+    it('dedupes a run that repeats keys the target already holds, writing nothing unchanged', async () => {
+      const spec = await freshPipeline();
+      const first = await loadRun1(spec);
+      const before = await targetRows(db.wh, spec.destination);
+      const again = await loadRun1(spec);
+      expect(again.result).toMatchObject({ read: 8, loaded: 4, deduplicated: 2, written: 0 });
+      expectCountsAddUp(again.result);
+      expect(first.result).toMatchObject({ loaded: 4, deduplicated: 2, written: 4 });
+      expect(await targetRows(db.wh, spec.destination)).toEqual(before);
+    });
+  });
+
   describe('append', () => {
+    it('keeps the latest row of a key repeated within the run, like upsert', async () => {
+      const upsert = await freshPipeline();
+      const append = await freshPipeline({ mode: 'append' });
+      await loadRun1(upsert);
+      const { result } = await loadRun1(append);
+      expect(result).toMatchObject({ read: 8, loaded: 4, deduplicated: 2, written: 4 });
+      expect(await targetRows(db.wh, append.destination)).toEqual(
+        await targetRows(db.wh, upsert.destination),
+      );
+    });
+
     it('inserts every row when there is no key', async () => {
       const spec = await freshPipeline({ mode: 'append', key: undefined });
       const { result } = await loadRun1(spec);

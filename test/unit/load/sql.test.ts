@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { copyCsvStatement, quoteIdent, quoteQualified } from '../../../functions/adapters/warehouse/sql.js';
 import { catalogType, specTypeName } from '../../../functions/engine/load/column-types.js';
-import { dedupedRowsSql, deleteUnitsSql, mergeSql } from '../../../functions/engine/load/merge-sql.js';
+import {
+  dedupedRowsSql,
+  deleteUnitsSql,
+  mergeSql,
+  mergeWithoutDedupeSql,
+} from '../../../functions/engine/load/merge-sql.js';
 import { stagingTableName } from '../../../functions/engine/load/runs.js';
 import type { DestinationSpec } from '../../../functions/engine/spec/schema.js';
 
@@ -84,6 +89,24 @@ describe('merge SQL', () => {
     );
     expect(sql).toContain('(SELECT count(*) FROM w) AS distinct_rows');
     expect(sql).not.toContain('ON CONFLICT');
+  });
+
+  it('merges without the sort when no key repeats: a plain insert, or ON CONFLICT into a non-empty upsert target', () => {
+    const append = squash(mergeWithoutDedupeSql({ ...dest, mode: 'append' }, 'sluice_staging.run_1', false)!);
+    expect(append).toBe(
+      'WITH w AS (INSERT INTO "analytics"."orders" AS t ("id", "day", "amount") SELECT "id", "day", "amount" FROM "sluice_staging"."run_1" RETURNING 1), s AS (SELECT count(*) AS n FROM "sluice_staging"."run_1") SELECT s.n AS staged_rows, s.n AS distinct_rows, (SELECT count(*) FROM w) AS written FROM s',
+    );
+    expect(squash(mergeWithoutDedupeSql(dest, 'sluice_staging.run_1', true)!)).toBe(append);
+    expect(squash(mergeWithoutDedupeSql(dest, 'sluice_staging.run_1', false)!)).toContain(
+      'ON CONFLICT ("id", "day") DO UPDATE SET "amount" = EXCLUDED."amount"',
+    );
+    // Without a key nothing can detect a repeat; an all-key upsert (DO NOTHING) would hide one.
+    expect(
+      mergeWithoutDedupeSql({ ...dest, key: undefined, mode: 'append' }, 'sluice_staging.run_1', false),
+    ).toBeUndefined();
+    const allKey = { ...dest, columns: { id: dest.columns.id!, day: dest.columns.day! } };
+    expect(mergeWithoutDedupeSql(allKey, 'sluice_staging.run_1', false)).toBeUndefined();
+    expect(mergeWithoutDedupeSql(allKey, 'sluice_staging.run_1', true)).toBeDefined();
   });
 
   it('gives the dedupe sort memory for the merge transaction only', () => {
