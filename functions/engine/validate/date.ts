@@ -8,5 +8,6 @@ export const checkDate: ColumnCheck = (value) => {
     return new Invalid(`value ${describeValue(value)} is not a date in the form YYYY-MM-DD`);
   const date = parseIsoDate(value);
   if (typeof date === 'string') return new Invalid(`value ${describeValue(value)} ${date}`);
-  return formatIsoDate(date);
+  // Ten characters that parse are exactly YYYY-MM-DD already: the formatted text would equal them.
+  return value.length === 10 ? value : formatIsoDate(date);
 };

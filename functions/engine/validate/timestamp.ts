@@ -18,6 +18,17 @@ export function compileTimestampCheck(type: 'timestamp' | 'timestamptz'): Column
     }
     const parsed = parseIsoTimestamp(value);
     if (typeof parsed === 'string') return new Invalid(`value ${describeValue(value)} ${parsed}`);
+    // Exactly `YYYY-MM-DD HH:MM:SS` (it parsed, 19 characters, separators in place, so no whitespace
+    // and no offset) is its own canonical form: skip formatting, the hot path of most files.
+    if (
+      value.length === 19 &&
+      value.charCodeAt(4) === 45 &&
+      value.charCodeAt(10) === 32 &&
+      value.charCodeAt(13) === 58 &&
+      value.charCodeAt(16) === 58 &&
+      parsed.year >= 1
+    )
+      return value + suffix;
     const utc = toUtc(parsed);
     if (utc.year < 1 || utc.year > 9999) {
       return new Invalid(
