@@ -39,6 +39,8 @@ export interface BenchOptions {
   /** Chunk workers for the Sluice-vs-psql-vs-pgloader comparison. */
   concurrency: number;
   chunkBytes: string;
+  /** Also time each Sluice mode with chunks in worker threads (`sluice run --threads`). */
+  threads: boolean;
   /** Where chunks run: in the runner's process (the Lambda twin) or one child process per batch (the Fargate twin). */
   compute: 'lambda' | 'fargate';
   databaseUrl: string;
@@ -109,6 +111,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       get('out') ?? join(BENCH_DIR, 'results', `bench-${new Date().toISOString().replaceAll(':', '-')}.json`),
     ),
     quiet: argv.includes('--quiet'),
+    threads: argv.includes('--threads'),
   };
 }
 
@@ -143,11 +146,17 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       log(`\n== ${rows.toLocaleString('en-US')} rows: ${mb(data.rawBytes)} MB raw, ${data.badRows} bad rows`);
       const tools: { name: string; run: () => Promise<Measurement> }[] = [];
       for (const mode of options.modes)
-        if (options.only.has('sluice'))
+        if (options.only.has('sluice')) {
           tools.push({
             name: `sluice-${mode}`,
             run: () => runSluice(db, options, data, mode, options.concurrency),
           });
+          if (options.threads)
+            tools.push({
+              name: `sluice-${mode}-threads`,
+              run: () => runSluice(db, options, data, mode, options.concurrency, true),
+            });
+        }
       if (options.only.has('psql')) tools.push({ name: 'psql', run: () => runPsql(db, options, data) });
       if (options.only.has('pgloader'))
         tools.push({ name: 'pgloader', run: () => runPgloader(db, options, data) });
@@ -163,12 +172,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       const medians: Record<string, Measurement> = {};
       for (const tool of tools) medians[tool.name] = medianOf(runs.filter((m) => m.tool === tool.name));
       const ratios: Record<string, number> = {};
-      for (const mode of options.modes) {
-        const s = medians[`sluice-${mode}`];
-        if (!s) continue;
+      for (const [name, s] of Object.entries(medians)) {
+        if (!name.startsWith('sluice-')) continue;
         for (const other of ['psql', 'pgloader']) {
           const o = medians[other];
-          if (o) ratios[`sluice-${mode}/${other}`] = s.rowsPerSecond / o.rowsPerSecond;
+          if (o) ratios[`${name}/${other}`] = s.rowsPerSecond / o.rowsPerSecond;
         }
       }
       result.comparisons.push({ rows, medians, ratios, runs });
@@ -294,6 +302,7 @@ async function runSluice(
   data: GeneratedData,
   mode: 'append' | 'upsert',
   concurrency: number,
+  threads = false,
 ): Promise<Measurement> {
   const table = `orders_${mode}`;
   const specFile = writeSpec(data, mode, table, options, concurrency);
@@ -301,7 +310,13 @@ async function runSluice(
   const home = join(options.dataDir, '.sluice');
   rmSync(join(home, 'staging', 'runs'), { recursive: true, force: true });
   await settle(db);
-  const child = JSON.stringify({ specFile, home, databaseUrl: options.databaseUrl, concurrency });
+  const child = JSON.stringify({
+    specFile,
+    home,
+    databaseUrl: options.databaseUrl,
+    concurrency,
+    ...(threads ? { lambdaWorker: 'thread' } : {}),
+  });
   const run = await timed(
     process.execPath,
     ['--import', 'tsx', join(BENCH_DIR, 'sluice-child.ts'), child],
@@ -326,7 +341,8 @@ async function runSluice(
     );
   rmSync(join(home, 'staging', 'runs'), { recursive: true, force: true });
   // Wall time of the whole process (node + tsx start included), as psql and pgloader are timed.
-  const m = measurement(`sluice-${mode}`, data, loaded, run.seconds, run.peakRssMb, data.rawBytes);
+  const name = `sluice-${mode}${threads ? '-threads' : ''}`;
+  const m = measurement(name, data, loaded, run.seconds, run.peakRssMb, data.rawBytes);
   if (report.phases) m.phases = report.phases;
   return m;
 }

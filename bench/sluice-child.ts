@@ -10,6 +10,7 @@ interface ChildOptions {
   home: string;
   databaseUrl: string;
   concurrency: number;
+  lambdaWorker?: 'thread' | 'in-process';
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ChildOptions;
@@ -22,6 +23,7 @@ const result = await runPipelineLocally({
   home: options.home,
   databaseUrl: options.databaseUrl,
   concurrency: options.concurrency,
+  ...(options.lambdaWorker ? { lambdaWorker: options.lambdaWorker } : {}),
   fullRefresh: true,
   onEvent: (event) => {
     if (event.type === 'planned') {

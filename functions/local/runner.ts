@@ -22,6 +22,7 @@ import {
 } from './asl.js';
 import { createLocalDeps, type LocalEnvironment } from './environment.js';
 import { faultInjectorFromEnv } from './faults.js';
+import { LambdaPool } from './lambda-pool.js';
 import './polyfills.js';
 
 export interface LocalRunOptions extends LocalEnvironment {
@@ -35,6 +36,12 @@ export interface LocalRunOptions extends LocalEnvironment {
   concurrency?: number;
   /** How a chunk routed to Fargate runs: the container's entry as a child process (default with DATABASE_URL), or in this process (PGlite, which one process owns). */
   fargateWorker?: 'child-process' | 'in-process';
+  /**
+   * How chunks routed to Lambda run: in this process, taking turns on its event loop (default), or in
+   * worker threads, warm across batches, so parsing uses more than one core (needs DATABASE_URL; not
+   * with fault injection, whose points live in this process). Threads cost ~150 MB of memory each.
+   */
+  lambdaWorker?: 'in-process' | 'thread';
   /** Called as the run moves: planned, then once per chunk. */
   onEvent?: (event: LocalRunEvent) => void;
   /** Extra fields for the execution input (trigger, ...). */
@@ -133,6 +140,17 @@ export async function executeLocally(
   };
   const fargateWorker =
     options.fargateWorker ?? (deps.warehouse.kind === 'pg' ? 'child-process' : 'in-process');
+  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+  const lambdaPool =
+    options.lambdaWorker === 'thread' && databaseUrl && !faults && !options.warehouse
+      ? new LambdaPool({ databaseUrl, ...(options.home ? { home: options.home } : {}) }, (p) =>
+          runDeps.onChunkDone?.(p),
+        )
+      : undefined;
+  if (options.lambdaWorker === 'thread' && !lambdaPool)
+    throw new Error(
+      'chunk worker threads need DATABASE_URL (PGlite belongs to one thread) and no fault injection',
+    );
 
   const handlers: Record<string, (input: never) => Promise<unknown>> = {
     Prepare: async (input: { Payload: Record<string, unknown> }) => {
@@ -153,7 +171,11 @@ export async function executeLocally(
     FargateChunksReadItems: (input: ReadItemsInput) => readItems(deps, input),
     ProcessChunkBatch: async (input: { Payload: unknown }) => {
       await faults?.hit('mid-map', { runId });
-      return { Payload: await processChunkBatch(input.Payload, runDeps) };
+      return {
+        Payload: lambdaPool
+          ? await lambdaPool.run(input.Payload)
+          : await processChunkBatch(input.Payload, runDeps),
+      };
     },
     RunChunkWorkerTask: async (input: EcsRunTaskInput) => {
       const batch = batchFromEcsOverrides(input);
@@ -254,6 +276,7 @@ export async function executeLocally(
   } finally {
     settled = true;
     await Promise.allSettled([...inFlight]);
+    await lambdaPool?.close();
     detachFaults();
   }
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LambdaPool } from '../../functions/local/lambda-pool.js';
 import { runPipelineLocally } from '../../functions/local/runner.js';
 import { type TestWarehouse, warehouseTargets } from '../integration/warehouse/targets.js';
 import { exampleSpec, partitionsOf, tableFingerprint } from '../support/pipelines.js';
@@ -104,6 +105,44 @@ describe.each(warehouseTargets)('orders pipeline end to end on $name', (target) 
     expect(refresh.summary).toMatchObject({ read: 4806, skippedSources: 0 });
     expect(await tableFingerprint(db.wh, 'analytics.orders', 'order_id, order_date')).toEqual(before);
   });
+
+  it.runIf(target.name === 'pg')(
+    'gives the same table with chunks in worker threads (--threads), progress reported per chunk',
+    async () => {
+      const before = await tableFingerprint(db.wh, 'analytics.orders', 'order_id, order_date');
+      const chunks: string[] = [];
+      const threaded = await runPipelineLocally({
+        specFile,
+        home,
+        databaseUrl: db.url!,
+        lambdaWorker: 'thread',
+        fullRefresh: true,
+        onEvent: (e) => {
+          if (e.type === 'chunk') chunks.push(e.chunkId);
+        },
+      });
+
+      expect(threaded.status).toBe('succeeded');
+      expect(threaded.summary).toMatchObject({ read: 4806, loaded: 4729, rejected: 17, chunks: 16 });
+      expect(new Set(chunks).size).toBe(16);
+      expect(await tableFingerprint(db.wh, 'analytics.orders', 'order_id, order_date')).toEqual(before);
+    },
+  );
+
+  it.runIf(target.name === 'pg')(
+    "passes a chunk worker thread's failure back with its name and message",
+    async () => {
+      const pool = new LambdaPool({ databaseUrl: db.url!, home }, () => {});
+      try {
+        const bad = await pool.run({ Items: [], BatchInput: { runId: 'not-a-uuid' } }).catch((e: Error) => e);
+        expect(bad).toBeInstanceOf(Error);
+        expect((bad as Error).name).toBe('ZodError');
+        expect((bad as Error).message).toMatch(/Items|runId/);
+      } finally {
+        await pool.close();
+      }
+    },
+  );
 
   it('fails a run above the reject threshold and leaves the table exactly as it was', async () => {
     const before = await tableFingerprint(db.wh, 'analytics.orders', 'order_id, order_date');

@@ -45,7 +45,7 @@ describe.runIf(available)('bench (10k rows, as bench:ci runs it)', () => {
 
   it('loads the same rows three ways and reports rates, ratios, scale-out and bundles', async () => {
     const options = parseBenchArgs([
-      ...['--rows', '1e4', '--repeats', '1', '--workers', '1,2', '--quiet'],
+      ...['--rows', '1e4', '--repeats', '1', '--workers', '1,2', '--threads', '--quiet'],
       ...[
         '--database-url',
         url.toString(),
@@ -63,7 +63,9 @@ describe.runIf(available)('bench (10k rows, as bench:ci runs it)', () => {
       'pgloader',
       'psql',
       'sluice-append',
+      'sluice-append-threads',
       'sluice-upsert',
+      'sluice-upsert-threads',
     ]);
     for (const m of Object.values(comparison?.medians ?? {})) {
       // Every loader loaded every good row (the bench checks the table's count against the generator's).
@@ -73,6 +75,7 @@ describe.runIf(available)('bench (10k rows, as bench:ci runs it)', () => {
     }
     expect(comparison?.ratios['sluice-append/psql']).toBeGreaterThan(0);
     expect(comparison?.ratios['sluice-upsert/pgloader']).toBeGreaterThan(0);
+    expect(comparison?.ratios['sluice-append-threads/psql']).toBeGreaterThan(0);
     expect(result.scaleOut.map((s) => s.workers)).toEqual([1, 2]);
     expect(result.bundles.map((b) => b.handler)).toContain('process-chunks');
     for (const b of result.bundles) expect(b.initMs).toBeGreaterThan(0);
