@@ -20,8 +20,13 @@ export function compileIntegerCheck(type: IntegerType): ColumnCheck {
   const outOfRange = ` is out of range for ${type}`;
   const fits = type === 'bigint' ? bigintDigitsFit : smallDigitsFit(LIMITS[type][0], LIMITS[type][1]);
 
+  // Up to this many digits, without sign or leading zero, always fit the type and are their own
+  // canonical text: the hot path skips the regex.
+  const safeDigits = type === 'smallint' ? 4 : 9;
+
   return (value) => {
     if (typeof value === 'string') {
+      if (isPlainDigits(value, safeDigits)) return value;
       const m = INTEGER_TEXT.exec(value);
       if (!m) return new Invalid(`value ${describeValue(value)}${notInteger}`);
       const negative = m[1] === '-' && m[2] !== '0';
@@ -50,6 +55,19 @@ export function compileIntegerCheck(type: IntegerType): ColumnCheck {
     }
     return new Invalid(`value ${describeValue(value)}${notInteger}`);
   };
+}
+
+/** `0`, or 1..max ASCII digits not starting with 0. */
+function isPlainDigits(text: string, max: number): boolean {
+  const n = text.length;
+  if (n === 0 || n > max) return false;
+  const first = text.charCodeAt(0);
+  if (first < 49 || first > 57) return n === 1 && first === 48;
+  for (let i = 1; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 function smallDigitsFit(min: number, max: number): (negative: boolean, digits: string) => boolean {

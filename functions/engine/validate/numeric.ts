@@ -24,6 +24,7 @@ export function compileNumericCheck(type: string, precision?: number, scale?: nu
     else if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
     else if (typeof value === 'bigint') text = value.toString();
     else return new Invalid(`value ${describeValue(value)}${notNumeric}`);
+    if (isCanonicalDecimal(text, maxIntegerDigits, scale)) return text;
 
     const m = DECIMAL_TEXT.exec(text);
     const written = m?.[2] ?? '';
@@ -82,6 +83,34 @@ export function compileNumericCheck(type: string, precision?: number, scale?: nu
     const negative = m[1] === '-' && (integerPart !== '' || /[1-9]/.test(fractionPart));
     return `${negative ? '-' : ''}${integerPart || '0'}${fractionPart ? `.${fractionPart}` : ''}`;
   };
+}
+
+/**
+ * Text that is already what the general path would write: unsigned, no leading zero (or a single `0`
+ * before the point), an integer part that fits, and exactly `scale` fraction digits (any number
+ * without a scale). The hot path of a load skips the regex and the digit arithmetic.
+ */
+function isCanonicalDecimal(text: string, maxIntegerDigits: number, scale: number | undefined): boolean {
+  const n = text.length;
+  if (n === 0 || n > 40) return false;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    i++;
+  }
+  const integerDigits = i;
+  if (integerDigits === 0 || integerDigits > maxIntegerDigits) return false;
+  if (text.charCodeAt(0) === 48 && integerDigits > 1) return false;
+  if (i === n) return scale === undefined || scale === 0 ? text.charCodeAt(0) !== 48 || n === 1 : false;
+  if (text.charCodeAt(i) !== 46) return false;
+  const fractionDigits = n - i - 1;
+  if (fractionDigits === 0 || (scale !== undefined && fractionDigits !== scale)) return false;
+  for (let j = i + 1; j < n; j++) {
+    const c = text.charCodeAt(j);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 function limitPhrase(precision: number, scale: number): string {
