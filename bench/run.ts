@@ -39,7 +39,7 @@ export interface BenchOptions {
   /** Chunk workers for the Sluice-vs-psql-vs-pgloader comparison. */
   concurrency: number;
   chunkBytes: string;
-  /** Also time each Sluice mode with chunks in worker threads (`sluice run --threads`). */
+  /** Also time each Sluice mode with chunks in worker threads (`sluice run --threads`); scale-out then uses threads. */
   threads: boolean;
   /** Where chunks run: in the runner's process (the Lambda twin) or one child process per batch (the Fargate twin). */
   compute: 'lambda' | 'fargate';
@@ -187,11 +187,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     if (options.only.has('scale')) {
       const rows = Math.max(...options.rows);
       const data = generateBenchData(join(options.dataDir, `rows-${rows}`), rows);
-      log(`\n== scale-out: append, ${rows.toLocaleString('en-US')} rows`);
+      log(
+        `\n== scale-out: append, ${rows.toLocaleString('en-US')} rows${options.threads ? ', chunk workers in threads' : ''}`,
+      );
       for (const workers of options.workers) {
         const runs: Measurement[] = [];
         for (let r = 0; r < options.repeats; r++)
-          runs.push(await runSluice(db, options, data, 'append', workers));
+          runs.push(await runSluice(db, options, data, 'append', workers, options.threads));
         const median = medianOf(runs);
         result.scaleOut.push({ rows, workers, median });
         log(`  N=${String(workers).padEnd(2)} ${formatMeasurement(median)}`);
