@@ -12,13 +12,14 @@ import { fileURLToPath } from 'node:url';
 import { FolderStorage } from '../functions/adapters/storage/folder.js';
 import { getSourceConnector } from '../functions/connectors/registry.js';
 import { StagedBuffer } from '../functions/engine/run/process-chunks.js';
-import type { ColumnSpec, TransformSpec } from '../functions/engine/spec/schema.js';
+import { parseSpec } from '../functions/engine/spec/load.js';
 import { compileTransforms } from '../functions/engine/transforms/index.js';
 import type { ChunkDescriptor } from '../functions/engine/types.js';
 import { compileRowValidator, encodeCopyCsvFields } from '../functions/engine/validate/index.js';
 import type { CredentialResolver } from '../functions/sdk/source.js';
 import { recordBatches } from '../functions/sdk/source.js';
-import { BENCH_COLUMNS, BENCH_REQUIRED, generateBenchData } from './generate.js';
+import { generateBenchData } from './generate.js';
+import { parseBenchArgs, writeSpec } from './run.js';
 
 const argv = process.argv.slice(2);
 const rowsArg = argv[argv.indexOf('--rows') + 1];
@@ -29,7 +30,6 @@ const readOnly = argv.includes('--read-only');
 const data = generateBenchData(join(dirname(fileURLToPath(import.meta.url)), 'data', `rows-${rows}`), rows);
 const dir = dirname(data.rawFile);
 const connector = getSourceConnector('files');
-const config = connector.configSchema.parse({ location: dir, pattern: 'orders.csv', format: 'csv' });
 const storage = new FolderStorage(dir);
 const size = statSync(data.rawFile).size;
 const headerLine = readFileSync(data.rawFile).subarray(0, 4096).toString('utf8').split('\n')[0]!;
@@ -51,19 +51,14 @@ const chunk: ChunkDescriptor = {
     firstLine: 2,
   },
 };
-// The transforms and columns of the bench's spec (bench/run.ts writeSpec).
-const transforms: TransformSpec[] = [
-  { trim: ['customer_email', 'note'] },
-  { case: { columns: ['country'], to: 'upper' } },
-] as TransformSpec[];
-const columns: Record<string, ColumnSpec> = Object.fromEntries(
-  Object.entries(BENCH_COLUMNS).map(([name, type]) => [
-    name,
-    { type, nullable: !BENCH_REQUIRED.includes(name) } as ColumnSpec,
-  ]),
-);
+// The bench's own spec (append), so the transforms and columns are exactly what `npm run bench` loads.
+const options = parseBenchArgs([]);
+const { spec } = parseSpec(readFileSync(writeSpec(data, 'append', 'orders_append', options, 1), 'utf8'));
+const transforms = spec.transforms;
+const columns = spec.destination.columns;
 const transform = compileTransforms(transforms, { hashKeys: {} });
 const validate = compileRowValidator(columns);
+const config = connector.configSchema.parse(spec.source.config);
 const staged = new StagedBuffer();
 
 const started = performance.now();

@@ -10,12 +10,13 @@
  * pgloader comes from Debian: when it is missing the bench runs `apt-get install -y pgloader`, which
  * needs root (or pass --only without pgloader).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { runChild } from '../functions/local/child-process.js';
 import { type BundleResult, measureBundles } from './bundles.js';
 import {
   BENCH_COLUMNS,
@@ -349,7 +350,7 @@ async function runSluice(
   return m;
 }
 
-function writeSpec(
+export function writeSpec(
   data: GeneratedData,
   mode: string,
   table: string,
@@ -406,23 +407,15 @@ async function timed(
   mkdirSync(dirname(rssFile), { recursive: true });
   const useTime = existsSync(TIME_BIN);
   const started = performance.now();
-  const child = spawn(
+  const {
+    code,
+    stdout,
+    stderrTail: stderr,
+  } = await runChild(
     useTime ? TIME_BIN : command,
     useTime ? ['-f', '%M', '-o', rssFile, command, ...args] : args,
-    {
-      cwd: cwd ?? REPO,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { cwd: cwd ?? REPO, stderrTailChars: 8000 },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString('utf8');
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString('utf8')).slice(-8000);
-  });
-  const code = await new Promise<number | null>((res) => child.on('close', res));
   const seconds = (performance.now() - started) / 1000;
   if (code !== 0)
     throw new Error(`${command} exited with ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`);

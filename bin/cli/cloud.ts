@@ -13,6 +13,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import type { ChunkCounts, RunSummary } from '../../functions/engine/types.js';
+import type { LocalRunEvent } from '../../functions/local/runner.js';
 import { stateMachineName } from '../../lib/naming.js';
 
 /**
@@ -30,16 +31,10 @@ export class CloudRunError extends Error {
 
 export type CloudRunEvent =
   | { type: 'started'; executionArn: string; executionName: string }
-  | {
-      type: 'planned';
-      runId: string;
-      chunks: number;
-      lambdaChunks: number;
-      fargateChunks: number;
-      skippedSources: number;
+  | (Extract<LocalRunEvent, { type: 'planned' }> & {
       /** Not reported by the state machine: 0. */
       bytes: number;
-    }
+    })
   | {
       type: 'chunk';
       runId: string;
@@ -334,14 +329,7 @@ export async function listCloudRuns(options: {
   statusFilter?: ExecutionStatus;
 }): Promise<CloudRunListItem[]> {
   const limit = options.limit ?? 20;
-  const executions: {
-    executionArn: string;
-    name: string;
-    status: ExecutionStatus;
-    startDate?: Date;
-    stopDate?: Date;
-    redriveCount: number;
-  }[] = [];
+  const executions: Omit<CloudRunListItem, 'runId' | 'counts' | 'error' | 'cause'>[] = [];
   let nextToken: string | undefined;
   do {
     const page = await options.sfn.send(

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import {
   type Substitutions,
   substitute,
 } from './asl.js';
+import { runChild } from './child-process.js';
 import { createLocalDeps, type LocalEnvironment } from './environment.js';
 import { faultInjectorFromEnv } from './faults.js';
 import { LambdaPool } from './lambda-pool.js';
@@ -330,7 +330,11 @@ async function runWorkerProcess(
   deps: EngineDeps,
   logger: EngineLogger,
 ): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CONTAINER_ENTRY], {
+  const {
+    code,
+    stdout,
+    stderrTail: stderr,
+  } = await runChild(process.execPath, ['--import', 'tsx', CONTAINER_ENTRY], {
     env: {
       ...process.env,
       SLUICE_CHUNK_BATCH: batch,
@@ -338,17 +342,7 @@ async function runWorkerProcess(
       DATABASE_URL: databaseUrl,
       SLUICE_WORKER_REPORT: '1',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString('utf8');
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString('utf8')).slice(-4000);
-  });
-  const code = await new Promise<number | null>((res) => child.on('close', res));
   if (code !== 0) {
     logger.error('chunk worker failed', { code, stderr });
     const err = new Error(
