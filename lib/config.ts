@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Configuration of one stage (dev, staging, prod), read from cdk.json context `sluice:stages` and

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { registeredConnectors } from '../../functions/connectors/registry.js';
 import { ScaffoldError, scaffoldConnector } from '../../functions/sdk/scaffold.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Environment of every handler and of the Fargate worker, parsed once at cold start. The CDK

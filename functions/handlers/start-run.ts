@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger, tracer } from './powertools.js';
 
 /** The part of an EventBridge "Object Created" event from S3 that starting a run needs. */

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Row } from '../engine/types.js';
 import type { CredentialResolver } from './source.js';
 

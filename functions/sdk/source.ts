@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Storage } from '../adapters/storage/types.js';
 import type { ChunkDescriptor, SourceRecord } from '../engine/types.js';
 

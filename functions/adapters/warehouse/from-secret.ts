@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CachedSecretStore } from '../secrets/cache.js';
 import type { SecretStore } from '../secrets/types.js';
 import { openPgWarehouse, type PgWarehouse } from './pg.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * One chunk of a file source: what goes into ChunkDescriptor.source (small JSON). The range starts

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const pagination = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),

@@ -7,7 +7,7 @@ import {
   parquetReadObjects,
   parquetSchema,
 } from 'hyparquet';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Storage } from '../../adapters/storage/types.js';
 import type { Row, SourceRecord } from '../../engine/types.js';
 import { type DiscoveredColumn, defineSource, type PlannedChunk, type SourceUnit } from '../../sdk/source.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Config shared by the database sources (PostgreSQL, MySQL/MariaDB). */
 export function sqlSourceConfig(defaultPort: number) {

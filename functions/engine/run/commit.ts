@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NotFoundError } from '../../adapters/storage/types.js';
 import { commitRun, getRun } from '../load/runs.js';
 import { applyRetention } from '../load/target.js';

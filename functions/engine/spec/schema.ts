@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The pipeline spec: the one contract between a user's YAML, the engine and the CDK stacks.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkSourceContract } from '../../../functions/sdk/contract.js';
 import { defineSource, type SourceConnector } from '../../../functions/sdk/source.js';
 

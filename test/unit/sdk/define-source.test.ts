@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { credentialResolver } from '../../../functions/engine/run/credentials.js';
 import { parseSpec } from '../../../functions/engine/spec/load.js';
 import { defineSource } from '../../../functions/sdk/source.js';

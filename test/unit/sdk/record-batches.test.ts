@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SourceRecord } from '../../../functions/engine/types.js';
 import { defineSource, flattenBatches, recordBatches } from '../../../functions/sdk/source.js';
 
