@@ -5,6 +5,7 @@ import middy from '@middy/core';
 import { commitPreparedRun } from '../engine/run/commit.js';
 import type { RunSummary } from '../engine/types.js';
 import { parseHandlerEnv } from './env.js';
+import { eventSinkFromEnv } from './events.js';
 import { engineLogger, logger, metrics, tracer } from './powertools.js';
 import { sharedDeps } from './runtime.js';
 
@@ -12,7 +13,10 @@ const env = parseHandlerEnv();
 
 /** Commit state: quality checks and the one transaction that makes the run visible. */
 export async function commit(event: unknown): Promise<RunSummary> {
-  const summary = await commitPreparedRun(event, await sharedDeps(env, engineLogger));
+  const summary = await commitPreparedRun(
+    event,
+    await sharedDeps(env, engineLogger, eventSinkFromEnv(env, engineLogger)),
+  );
   metrics.addDimension('pipeline', summary.pipeline);
   metrics.addMetric('RowsLoaded', 'Count', summary.loaded);
   metrics.addMetric('RowsRejected', 'Count', summary.rejected);

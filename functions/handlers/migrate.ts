@@ -3,13 +3,13 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 // The pg twin only: the adapters' index also loads PGlite, which is never bundled for Lambda.
 import { PgWarehouse } from '../adapters/warehouse/pg.js';
 import type { Warehouse } from '../adapters/warehouse/types.js';
 import { ensureInternalSchema } from '../engine/load/migrations.js';
 import { ensureTargetTable } from '../engine/load/target.js';
-import { parseSpec } from '../engine/spec/load.js';
+import { parsePublishedSpec } from '../engine/spec/parse.js';
 import { logger, tracer } from './powertools.js';
 
 /**
@@ -72,7 +72,7 @@ export async function handleMigrationRequest(
     return { PhysicalResourceId: INTERNAL_SCHEMA_ID, Data: { Applied: applied.join(',') } };
   }
 
-  const { spec, contentHash } = parseSpec(props.Spec, `${props.Pipeline} (CloudFormation)`);
+  const { spec, contentHash } = parsePublishedSpec(props.Spec, `${props.Pipeline} (CloudFormation)`);
   if (spec.name !== props.Pipeline) {
     throw new Error(`the spec is named "${spec.name}" but the resource is for pipeline "${props.Pipeline}"`);
   }

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CachedSecretStore } from '../adapters/secrets/cache.js';
@@ -24,7 +23,11 @@ import type { HandlerEnv } from './env.js';
 export async function depsFromEnv(
   env: HandlerEnv,
   logger: EngineLogger,
-  holder?: string,
+  options: {
+    holder?: string;
+    /** Where run events go; only commit and fail emit any (see events.ts). @default the log */
+    events?: RunEventSink;
+  } = {},
 ): Promise<EngineDeps> {
   let s3: S3Client | undefined;
   const s3Client = () => {
@@ -55,9 +58,14 @@ export async function depsFromEnv(
         baseDir,
         s3Client: location.startsWith('s3://') ? s3Client() : undefined,
       }),
-    events: eventSinkFromEnv(env, logger),
+    readSpecFile: async (file) => {
+      throw new Error(
+        `runs in AWS start from the spec published to staging (s3://<staging>/specs/<pipeline>/<sha256>.json), not from a file: ${file}`,
+      );
+    },
+    events: options.events ?? logEventSink(logger),
     logger,
-    holder: holder ?? `${hostname()}:${process.pid}`,
+    holder: options.holder ?? `${hostname()}:${process.pid}`,
   };
 }
 
@@ -79,40 +87,25 @@ async function openWarehouseFromEnv(
   });
 }
 
-function eventSinkFromEnv(env: HandlerEnv, logger: EngineLogger): RunEventSink {
-  if (!env.SLUICE_STAGING_BUCKET) {
-    return { emit: async (detailType, detail) => logger.info(`event ${detailType}`, detail) };
-  }
-  const client = new EventBridgeClient({});
-  return {
-    async emit(detailType, detail) {
-      const out = await client.send(
-        new PutEventsCommand({
-          Entries: [
-            {
-              Source: 'sluice',
-              DetailType: detailType,
-              Detail: JSON.stringify(detail),
-              ...(env.SLUICE_EVENT_BUS_NAME ? { EventBusName: env.SLUICE_EVENT_BUS_NAME } : {}),
-            },
-          ],
-        }),
-      );
-      if (out.FailedEntryCount) logger.warn('event not delivered', { detailType, entries: out.Entries });
-    },
-  };
-}
-
 let shared: Promise<EngineDeps> | undefined;
 
 /**
  * The warm container's dependencies: created on first use and kept (pool, clients), rebuilt after a
  * failure to create them so one bad cold start does not poison the container.
  */
-export function sharedDeps(env: HandlerEnv, logger: EngineLogger): Promise<EngineDeps> {
-  shared ??= depsFromEnv(env, logger).catch((err: unknown) => {
+export function sharedDeps(
+  env: HandlerEnv,
+  logger: EngineLogger,
+  events?: RunEventSink,
+): Promise<EngineDeps> {
+  shared ??= depsFromEnv(env, logger, events ? { events } : {}).catch((err: unknown) => {
     shared = undefined;
     throw err;
   });
   return shared;
+}
+
+/** Run events written to the log: local runs, and handlers that emit none. */
+export function logEventSink(logger: EngineLogger): RunEventSink {
+  return { emit: async (detailType, detail) => logger.info(`event ${detailType}`, detail) };
 }

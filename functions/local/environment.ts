@@ -11,6 +11,7 @@ import { openWarehouse } from '../adapters/warehouse/index.js';
 import type { Warehouse } from '../adapters/warehouse/types.js';
 import { auditedSecretStore } from '../engine/audit/secrets.js';
 import type { EngineDeps, EngineLogger } from '../engine/run/deps.js';
+import { loadSpecFile } from '../engine/spec/load.js';
 import { isLocalHolderAlive, localHolder } from './holder.js';
 
 export interface LocalEnvironment {
@@ -57,6 +58,7 @@ export async function createLocalDeps(
     warehouse,
     // Cached briefly; every read is audited by name (never by value).
     secrets: auditedSecretStore(new CachedSecretStore(store), () => warehouse),
+    readSpecFile: loadSpecFile,
     openStorage: (location, baseDir) => storageFromLocation(location, { baseDir }),
     events: { emit: async (detailType, detail) => logger.info(`event ${detailType}`, detail) },
     logger,

@@ -61,14 +61,12 @@ const SDK_INTERNALS = new Set([
   'CreateSession',
 ]);
 
-const EVENT_SINK =
-  'functions/handlers/runtime.ts builds the event sink for every handler; only commit and fail emit RunSucceeded / RunFailed';
 const NO_TAGS =
   "@aws-sdk/lib-storage's Upload tags objects only when given tags; the S3 storage adapter never passes any";
 /** Commands bundled through a shared module that a handler does not send, and why. */
 const NOT_SENT: Record<string, Record<string, string>> = {
-  prepare: { PutEvents: EVENT_SINK, PutObjectTagging: NO_TAGS },
-  'process-chunks': { PutEvents: EVENT_SINK, PutObjectTagging: NO_TAGS },
+  prepare: { PutObjectTagging: NO_TAGS },
+  'process-chunks': { PutObjectTagging: NO_TAGS },
   commit: { PutObjectTagging: NO_TAGS },
   fail: { PutObjectTagging: NO_TAGS },
 };

@@ -2,6 +2,7 @@ import type { SecretStore } from '../../adapters/secrets/types.js';
 import type { Storage } from '../../adapters/storage/types.js';
 import type { Warehouse } from '../../adapters/warehouse/types.js';
 import type { FaultInjector } from '../load/fault-points.js';
+import type { LoadedSpec } from '../spec/parse.js';
 import type { ChunkCounts } from '../types.js';
 
 /** The logging surface the engine needs; Powertools' Logger satisfies it, and so does a test double. */
@@ -33,6 +34,11 @@ export interface EngineDeps {
   staging: Storage;
   warehouse: Warehouse;
   secrets: SecretStore;
+  /**
+   * Reads a spec file a run starts from (YAML or JSON, every problem with its line). Only local runs
+   * have spec files; runs in AWS start from the spec published to staging (s3://…/specs/…).
+   */
+  readSpecFile(file: string): Promise<LoadedSpec>;
   /** Opens source storage: a folder (relative paths resolve against baseDir) or s3://bucket/prefix. */
   openStorage(location: string, baseDir: string): Storage;
   events: RunEventSink;

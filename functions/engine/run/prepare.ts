@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import { dirname, resolve } from 'node:path';
+import * as z from 'zod';
 import type { SecretStore } from '../../adapters/secrets/types.js';
 import type { Storage } from '../../adapters/storage/types.js';
 import { getSourceConnector } from '../../connectors/registry.js';
@@ -8,13 +9,15 @@ import { readCursor } from '../load/cursors.js';
 import { ensureInternalSchema } from '../load/migrations.js';
 import { beginRun, createStagingTable, failRun, loadedFiles, recordPlan } from '../load/runs.js';
 import { ensureTargetTable } from '../load/target.js';
+import { type LoadedSpec, parsePublishedSpec } from '../spec/parse.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import type { ChunkDescriptor, ChunkRoute } from '../types.js';
+import { ConnectorConfigError, parseConnectorConfig } from './connector-config.js';
 import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
 import { resumeRunForRedrive } from './redrive.js';
-import { readSpecAt, writeRunSpec } from './run-spec.js';
+import { writeRunSpec } from './run-spec.js';
 import { applySchemaEvolution, type SchemaEvolutionOutcome } from './schema-evolution.js';
 
 /** What a run is started with (the state machine input, plus what the ASL adds). */
@@ -80,13 +83,30 @@ export class PipelineMismatchError extends Error {
 }
 
 /**
+ * Reads the spec a run starts from: a local YAML/JSON file, or `s3://bucket/key` through the staging
+ * storage when the key is inside it (CDK ships specs to `specs/<pipeline>/<hash>.json` in staging).
+ */
+export async function readSpecAt(
+  location: string,
+  deps: Pick<EngineDeps, 'staging' | 'readSpecFile'>,
+): Promise<LoadedSpec & { baseDir: string }> {
+  if (location.startsWith('s3://')) {
+    const key = location.replace(/^s3:\/\/[^/]+\//, '');
+    const text = (await deps.staging.readBytes(key)).toString('utf8');
+    return { ...parsePublishedSpec(text, location), baseDir: '/' };
+  }
+  const loaded = await deps.readSpecFile(location);
+  return { ...loaded, baseDir: dirname(resolve(location)) };
+}
+
+/**
  * Prepare: lock the pipeline, ensure schema and target, plan chunks, write the manifests to staging and
  * record the run. On any failure after the run is recorded, the run is marked failed before rethrowing.
  */
 export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Promise<PrepareOutput> {
   const input = prepareInputSchema.parse(rawInput);
   if (input.options.redrive) return resumeRunForRedrive(input.options.redrive.runId, deps);
-  const loaded = await readSpecAt(input.specLocation, deps.staging);
+  const loaded = await readSpecAt(input.specLocation, deps);
   const spec = loaded.spec;
   if (spec.name !== input.pipeline) throw new PipelineMismatchError(input.pipeline, spec.name);
   // Fail on a bad connector config before anything is locked or recorded.
@@ -269,22 +289,6 @@ export function routeChunk(bytes: number, spec: PipelineSpec): ChunkRoute {
   const compute = spec.runtime.compute;
   if (compute === 'lambda' || compute === 'fargate') return compute;
   return bytes > spec.runtime.lambdaMaxBytes ? 'fargate' : 'lambda';
-}
-
-export class ConnectorConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SpecError';
-  }
-}
-
-export function parseConnectorConfig<C>(schema: z.ZodType<C>, spec: PipelineSpec): C {
-  const result = schema.safeParse(spec.source.config);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `source.config.${i.path.join('.')}: ${i.message}`);
-  throw new ConnectorConfigError(
-    `pipeline "${spec.name}", connector "${spec.source.connector}":\n  ${problems.join('\n  ')}`,
-  );
 }
 
 export function errorMessage(err: unknown): string {

@@ -1,15 +1,15 @@
 import { Readable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { getSourceConnector } from '../../connectors/registry.js';
 import { recordBatches } from '../../sdk/source.js';
 import { chunkLedgerEntry, loadChunkExactlyOnce } from '../load/runs.js';
 import { compileTransforms, createDeduper, secretsNeededBy } from '../transforms/index.js';
 import type { ChunkCounts, ChunkDescriptor, RejectRecord, Row } from '../types.js';
 import { compileRowValidator, encodeCopyCsvFields } from '../validate/index.js';
+import { parseConnectorConfig } from './connector-config.js';
 import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
-import { parseConnectorConfig } from './prepare.js';
 import { type RunSpec, readRunSpec } from './run-spec.js';
 
 const chunkDescriptorSchema = z.object({

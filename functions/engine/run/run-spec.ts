@@ -1,6 +1,4 @@
-import { dirname, resolve } from 'node:path';
 import type { Storage } from '../../adapters/storage/types.js';
-import { type LoadedSpec, loadSpecFile, parseSpec } from '../spec/load.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import { stagingLayout } from './layout.js';
 
@@ -11,23 +9,6 @@ export interface RunSpec {
   specLocation: string;
   /** Directory relative source locations resolve against (the spec file's folder). */
   baseDir: string;
-}
-
-/**
- * Reads the spec a run starts from: a local YAML/JSON file, or `s3://bucket/key` through the staging
- * storage when the key is inside it (CDK ships specs to `specs/<pipeline>/<hash>.json` in staging).
- */
-export async function readSpecAt(
-  location: string,
-  staging: Storage,
-): Promise<LoadedSpec & { baseDir: string }> {
-  if (location.startsWith('s3://')) {
-    const key = location.replace(/^s3:\/\/[^/]+\//, '');
-    const text = (await staging.readBytes(key)).toString('utf8');
-    return { ...parseSpec(text, location), baseDir: '/' };
-  }
-  const loaded = await loadSpecFile(location);
-  return { ...loaded, baseDir: dirname(resolve(location)) };
 }
 
 const cache = new Map<string, RunSpec>();

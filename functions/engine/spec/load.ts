@@ -1,36 +1,18 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import { type PipelineSpec, pipelineSpecSchema } from './schema.js';
+import { checkSpec, type LoadedSpec, SpecError } from './parse.js';
 
-/** One problem in a spec, located as precisely as the YAML allows. */
-export interface SpecProblem {
-  file: string;
-  line: number;
-  column: number;
-  /** Dotted field path, e.g. destination.columns.amount.type */
-  path: string;
-  message: string;
-}
-
-export class SpecError extends Error {
-  constructor(readonly problems: SpecProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
-    this.name = 'SpecError';
-  }
-}
-
-export function formatProblem(p: SpecProblem): string {
-  return `${p.file}:${p.line}:${p.column} ${p.path || '(root)'}: ${p.message}`;
-}
-
-export interface LoadedSpec {
-  spec: PipelineSpec;
-  /** Absolute or relative path the spec was read from ('<inline>' for text). */
-  file: string;
-  /** sha256 over the parsed spec: a run records it so history shows which spec loaded what. */
-  contentHash: string;
-}
+export {
+  checkSpec,
+  describeIssue,
+  formatProblem,
+  type IssueLike,
+  issuePath,
+  type LoadedSpec,
+  parsePublishedSpec,
+  SpecError,
+  type SpecProblem,
+} from './parse.js';
 
 /** Parses and validates a spec's YAML text; throws SpecError listing every problem with its line. */
 export function parseSpec(text: string, file = '<inline>'): LoadedSpec {
@@ -51,18 +33,7 @@ export function parseSpec(text: string, file = '<inline>'): LoadedSpec {
     );
   }
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
-  const result = pipelineSpecSchema.safeParse(raw);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const path = issuePath(issue);
-      const node = nearestNode(doc.contents as Node | null, path);
-      return { file, ...at(node?.range?.[0]), path: path.join('.'), message: describeIssue(issue) };
-    });
-    throw new SpecError(problems);
-  }
-  const spec = result.data;
-  const contentHash = createHash('sha256').update(JSON.stringify(spec)).digest('hex');
-  return { spec, file, contentHash };
+  return checkSpec(raw, file, (path) => at(nearestNode(doc.contents as Node | null, path)?.range?.[0]));
 }
 
 /**
@@ -115,30 +86,4 @@ function nearestNode(root: Node | null, path: string[]): Node | null {
     }
   }
   return node;
-}
-
-/** The field an issue is about; for an unknown field, the field itself rather than the object holding it. */
-export function issuePath(issue: IssueLike): string[] {
-  const path = issue.path.map(String);
-  return issue.code === 'unrecognized_keys' && issue.keys?.length ? [...path, issue.keys[0]!] : path;
-}
-
-export interface IssueLike {
-  code: string;
-  message: string;
-  path: PropertyKey[];
-  keys?: string[];
-  expected?: string;
-  input?: unknown;
-}
-
-export function describeIssue(issue: IssueLike): string {
-  if (issue.code === 'unrecognized_keys' && issue.keys) {
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  }
-  if (issue.code === 'invalid_type' && issue.input === undefined)
-    return `is required (${issue.expected ?? 'value'})`;
-  if (issue.code === 'invalid_union')
-    return 'is not a known form (see `sluice schema` for the accepted shapes)';
-  return issue.message;
 }
