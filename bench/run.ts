@@ -205,7 +205,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       result.bundles = await measureBundles(join(dirname(options.resultsFile), 'bundles'));
       for (const b of result.bundles)
         log(
-          `  ${b.handler.padEnd(16)} ${(b.bytes / 1024).toFixed(0).padStart(6)} KiB  init ${b.initMs.toFixed(0)} ms`,
+          `  ${bundleName(b).padEnd(26)} ${(b.bytes / 1024).toFixed(0).padStart(6)} KiB  init ${b.initMs.toFixed(0)} ms`,
         );
     }
   } finally {
@@ -528,11 +528,15 @@ export function markdownTable(result: BenchResult): string {
       );
   }
   if (result.bundles.length > 0) {
-    lines.push('', '| Handler | Bundle (KiB) | Cold import (ms) |', '|---|---:|---:|');
+    lines.push('', '| Handler (source connector) | Bundle (KiB) | Cold import (ms) |', '|---|---:|---:|');
     for (const b of result.bundles)
-      lines.push(`| ${b.handler} | ${(b.bytes / 1024).toFixed(0)} | ${b.initMs.toFixed(0)} |`);
+      lines.push(`| ${bundleName(b)} | ${(b.bytes / 1024).toFixed(0)} | ${b.initMs.toFixed(0)} |`);
   }
   return lines.join('\n');
+}
+
+function bundleName(b: BundleResult): string {
+  return b.connector ? `${b.handler} (${b.connector})` : b.handler;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -1,7 +1,7 @@
 import { filesSourceConfig } from '../engine/spec/schema.js';
 import type { DestinationConnector } from '../sdk/destination.js';
 import { defineSource, type SourceConnector } from '../sdk/source.js';
-import { discoveredModules, discoveredOrigins } from './discovered.js';
+import { discovered } from './discovered.js';
 import { type FileChunkSource, planFileChunks, readFileChunk, readFileChunkBatches } from './files/index.js';
 
 /** Files on S3 or in a folder: CSV or JSON Lines, optionally gzipped. */
@@ -108,8 +108,8 @@ export function buildRegistry(
 
 /** Every connector this build knows, in registration order. */
 export const registeredConnectors: readonly RegisteredConnector[] = buildRegistry(
-  discoveredModules,
-  discoveredOrigins,
+  discovered.map((d) => d.module),
+  discovered.map((d) => d.origin),
 );
 
 /** Name → source connector. */

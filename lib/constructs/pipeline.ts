@@ -212,6 +212,7 @@ export class SluicePipeline extends Construct {
         logRetention,
         logLevel,
         trustRdsCertificates: true,
+        sourceConnector: spec.source.connector,
       });
     const timeout = Duration.seconds(spec.runtime.timeoutSeconds);
     this.functions = {

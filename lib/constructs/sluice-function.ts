@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { connectorBundleDefines, findConnectorModules } from '../../functions/connectors/discover.js';
 import { acknowledge } from '../nag.js';
 import { type HandlerName, handlerEntry, LOCK_FILE, REPO_ROOT } from '../paths.js';
 import { LeastPrivilegeRole } from './least-privilege-role.js';
@@ -74,6 +75,12 @@ export interface SluiceFunctionProps {
    * @default false
    */
   readonly trustRdsCertificates?: boolean;
+  /**
+   * The one source connector the function runs (its pipeline's): the bundle leaves every other built-in
+   * connector out, and with it their drivers (mysql2 alone is ~1 MB).
+   * @default - every discovered connector is bundled
+   */
+  readonly sourceConnector?: string;
 }
 
 /**
@@ -162,6 +169,9 @@ export class SluiceFunction extends Construct {
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
         // The AWS SDK is bundled (pinned, tree-shaken), never taken from the runtime.
         externalModules: EXTERNAL_MODULES,
+        ...(props.sourceConnector !== undefined
+          ? { define: connectorBundleDefines(findConnectorModules(REPO_ROOT), props.sourceConnector) }
+          : {}),
         forceDockerBundling: false,
       },
     });

@@ -141,6 +141,22 @@ describe('bin/app.ts synthesized like cdk synth -c stage=prod', () => {
       expect(f.bundle, f.handler).not.toMatch(/from\s*"@electric-sql\/pglite"/);
     }
   });
+
+  it("bundles only the pipeline's own source connector (orders reads files)", () => {
+    for (const f of functions.filter((x) => ['prepare', 'process-chunks'].includes(x.handler))) {
+      expect(f.bundle, f.handler).toContain('CSV or JSON Lines files');
+      // Each connector's description, and mysql2's authentication plugin names.
+      for (const marker of [
+        'HTTP JSON API',
+        'MySQL or MariaDB table',
+        'Parquet files in a folder',
+        'PostgreSQL table or query',
+        'caching_sha2_password',
+      ])
+        expect(f.bundle.includes(marker), `${f.handler}: ${marker}`).toBe(false);
+      expect(f.bundle, f.handler).not.toMatch(/SLUICE_OMIT_CONNECTOR_/);
+    }
+  });
 });
 
 describe('every environment variable a handler reads is set by its construct', () => {

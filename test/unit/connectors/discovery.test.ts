@@ -1,9 +1,21 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { findConnectorModules, renderDiscoveredModule } from '../../../functions/connectors/discover.js';
-import { buildRegistry, sourceConnectors } from '../../../functions/connectors/registry.js';
+import {
+  connectorBundleDefines,
+  findConnectorModules,
+  renderDiscoveredModule,
+} from '../../../functions/connectors/discover.js';
+import {
+  buildRegistry,
+  registeredConnectors,
+  sourceConnectors,
+} from '../../../functions/connectors/registry.js';
+
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 
 function projectWith(folders: string[], packages: string[]): string {
   const root = mkdtempSync(join(tmpdir(), 'sluice-discover-'));
@@ -43,15 +55,77 @@ describe('connector discovery', () => {
     });
   });
 
-  it('renders static imports, so a bundler includes every connector', () => {
+  it('renders one import per connector, each behind the constant that leaves it out of a bundle', () => {
     const text = renderDiscoveredModule({
       builtIn: ['postgres'],
       packages: ['@acme/sluice-connector-ledger'],
     });
 
-    expect(text).toContain("import builtIn0 from './postgres/connector.js';");
-    expect(text).toContain("import package0 from '@acme/sluice-connector-ledger';");
-    expect(text).toContain('export const discoveredModules: readonly unknown[] = [builtIn0, package0];');
+    expect(text).toContain('declare const SLUICE_OMIT_CONNECTOR_POSTGRES: boolean | undefined;');
+    expect(text).toContain(
+      "typeof SLUICE_OMIT_CONNECTOR_POSTGRES === 'undefined' || !SLUICE_OMIT_CONNECTOR_POSTGRES",
+    );
+    expect(text).toContain(
+      "[{ origin: 'functions/connectors/postgres', module: await import('./postgres/connector.js') }]",
+    );
+    expect(text).toContain("typeof SLUICE_OMIT_CONNECTOR_ACME_SLUICE_CONNECTOR_LEDGER === 'undefined'");
+    expect(text).toContain(
+      "[{ origin: '@acme/sluice-connector-ledger', module: await import('@acme/sluice-connector-ledger') }]",
+    );
+  });
+
+  it('omits every built-in connector but the one kept, and never a package', () => {
+    expect(
+      connectorBundleDefines(
+        { builtIn: ['http', 'mysql', 'postgres'], packages: ['sluice-connector-crm'] },
+        'mysql',
+      ),
+    ).toEqual({
+      SLUICE_OMIT_CONNECTOR_HTTP: 'true',
+      SLUICE_OMIT_CONNECTOR_MYSQL: 'false',
+      SLUICE_OMIT_CONNECTOR_POSTGRES: 'true',
+      SLUICE_OMIT_CONNECTOR_SLUICE_CONNECTOR_CRM: 'false',
+    });
+    expect(connectorBundleDefines({ builtIn: ['http'], packages: [] }, 'files')).toEqual({
+      SLUICE_OMIT_CONNECTOR_HTTP: 'true',
+    });
+  });
+
+  it('names each built-in connector after its folder (what the bundle defines key on)', () => {
+    const builtIn = registeredConnectors.filter((r) => r.origin.startsWith('functions/connectors/'));
+    for (const r of builtIn) expect(r.origin).toBe(`functions/connectors/${r.connector.name}`);
+    expect(builtIn.length).toBe(findConnectorModules(REPO).builtIn.length + 1);
+  });
+
+  it('bundles only the kept connector when the omit constants are defined', async () => {
+    const bundle = async (define: Record<string, string>) => {
+      const out = await build({
+        entryPoints: [join(REPO, 'functions', 'connectors', 'registry.ts')],
+        bundle: true,
+        write: false,
+        format: 'esm',
+        platform: 'node',
+        packages: 'external',
+        metafile: true,
+        define,
+        logLevel: 'silent',
+      });
+      const text = out.outputFiles[0]!.text;
+      expect(text, 'no omit constant is left to look up at run time').not.toMatch(
+        Object.keys(define).length > 0 ? /SLUICE_OMIT_CONNECTOR_/ : /$^/,
+      );
+      return Object.keys(out.metafile.inputs).filter((f) => f.includes('/connector.ts'));
+    };
+    const all = await bundle({});
+    const mysqlOnly = await bundle(connectorBundleDefines(findConnectorModules(REPO), 'mysql'));
+
+    expect(all).toEqual(
+      expect.arrayContaining([
+        'functions/connectors/mysql/connector.ts',
+        'functions/connectors/http/connector.ts',
+      ]),
+    );
+    expect(mysqlOnly).toEqual(['functions/connectors/mysql/connector.ts']);
   });
 
   it('registers the built-in sources of this build', () => {

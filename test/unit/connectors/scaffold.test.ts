@@ -31,7 +31,7 @@ describe('sluice new connector', () => {
       'functions/connectors/discovered.ts',
     ]);
     expect(readFileSync(join(root, 'functions/connectors/discovered.ts'), 'utf8')).toContain(
-      "import builtIn0 from './acme-orders/connector.js';",
+      "module: await import('./acme-orders/connector.js')",
     );
     expect(readFileSync(join(root, 'functions/connectors/acme-orders/README.md'), 'utf8')).toMatch(
       /^# `acme-orders` source\n\n```yaml\nsource:\n {2}connector: acme-orders/,
