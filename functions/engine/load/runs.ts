@@ -699,9 +699,11 @@ async function merge(
     if (fast) {
       await tx.query('SAVEPOINT sluice_merge');
       try {
-        const counts = (await tx.query<MergeCounts>(fast)).rows[0]!;
+        const result = await tx.query<MergeCounts>(fast.sql);
         await tx.query('RELEASE SAVEPOINT sluice_merge');
-        return counts;
+        if (fast.counts === 'row') return result.rows[0]!;
+        const n = result.rowCount;
+        return { staged_rows: n, distinct_rows: n, written: n };
       } catch (err) {
         if (!KEY_REPEATS_IN_RUN.has((err as { code?: string }).code ?? '')) throw err;
         await tx.query('ROLLBACK TO SAVEPOINT sluice_merge');
