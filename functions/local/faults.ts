@@ -29,7 +29,7 @@ export class InjectedFaultError extends Error {
 /**
  * Parses `SLUICE_FAULT`: `<point>:<action>[:<nth>]`, several separated by commas.
  *
- * @example parseFaultSpec('after-stage-chunk:die:2')  // die when the second chunk is staged
+ * @example parseFaultSpec('before-chunk-load:die:2')  // die just before the second chunk loads
  * @throws Error naming the known points and actions when the text is not one of them.
  */
 export function parseFaultSpec(text: string): FaultRule[] {

@@ -6,8 +6,8 @@ import type { Warehouse } from '../../adapters/warehouse/types.js';
  * runner's `SLUICE_FAULT` switch installs an injector.
  */
 export const FAULT_POINTS = [
-  /** A chunk's staged CSV and rejects are written; its load transaction has not begun. */
-  'after-stage-chunk',
+  /** A chunk is about to load: its load transaction has not begun, nothing of it is staged or written. */
+  'before-chunk-load',
   /** Inside the chunk's load transaction: ledger row inserted and rows copied, COMMIT not sent. */
   'after-copy-before-commit',
   /** The chunk's transaction committed; the step has not reported back. */

@@ -404,15 +404,27 @@ export async function chunkLedgerEntry(
   return rows[0] ? toChunkCounts(rows[0]) : undefined;
 }
 
-export interface LoadChunkInput {
+export type LoadChunkInput = {
   runId: string;
   chunk: { id: string; seq: number; route: ChunkRoute; bytes: number };
-  counts: ChunkCounts;
   /** Destination columns in the staged CSV's order, then `_sluice_seq`, `_sluice_ord`. */
   columns: string[];
-  /** The staged file: PostgreSQL CSV without a header. A stream not needed (already loaded) is destroyed. */
-  stagedCsv: Buffer | Readable;
-}
+} & (
+  | {
+      counts: ChunkCounts;
+      /** The staged rows: PostgreSQL CSV without a header. A stream not needed (already loaded) is destroyed. */
+      stagedCsv: Buffer | Readable;
+    }
+  | {
+      /**
+       * Starts making the chunk's rows, called only once the chunk is claimed: `rows` (PostgreSQL CSV
+       * without a header) streams into COPY as the rows are made, and `done` settles after `rows` ends,
+       * with the chunk's final counts, once whatever else the chunk writes (its staged file, its
+       * rejects) is written. Either failing rolls the load back.
+       */
+      produce: () => { rows: Readable; done: Promise<ChunkCounts> };
+    }
+);
 
 export interface LoadChunkResult {
   status: 'loaded' | 'already-loaded';
@@ -423,29 +435,28 @@ export interface LoadChunkResult {
 /**
  * Loads one chunk's staged rows into the run's staging table exactly once: the ledger row and the
  * rows commit in one transaction, the ledger row first. A concurrent duplicate waits on the ledger's
- * primary key until the first commits, then finds it and copies nothing.
+ * primary key until the first commits, then finds it and copies nothing. With `produce`, the ledger
+ * row is claimed with zero counts and given the final ones after the COPY, in the same transaction.
  *
- * @throws StagedChunkMismatchError when the file's row count differs from counts.staged.
+ * @throws StagedChunkMismatchError when the COPY's row count differs from counts.staged.
  * @throws RunStateError when the run is not running.
  */
 export async function loadChunkExactlyOnce(wh: Warehouse, input: LoadChunkInput): Promise<LoadChunkResult> {
-  const { runId, chunk, counts } = input;
+  const { runId, chunk } = input;
   const staging = stagingTableName(runId);
   const tail = input.columns.slice(-2);
   if (tail[0] !== SEQ_COLUMN || tail[1] !== ORD_COLUMN || input.columns.length < 3) {
     throw new Error(`columns must list the destination columns, then ${SEQ_COLUMN} and ${ORD_COLUMN}`);
   }
-  if (counts.read !== counts.staged + counts.rejected + counts.filtered) {
-    throw new Error(
-      `chunk ${chunk.id}: counts do not add up (read ${counts.read} ≠ staged ${counts.staged} + rejected ${counts.rejected} + filtered ${counts.filtered})`,
-    );
-  }
+  const known = 'counts' in input ? input.counts : undefined;
+  if (known) checkCountsAddUp(chunk.id, known);
   let consumed = false;
   try {
     return await wh.transaction(async (tx) => {
       // FOR SHARE: many chunks load at once, but commit and fail (FOR UPDATE) wait for them.
       const run = await lockRun(tx, runId, 'share');
       if (run?.status !== 'running') throw new RunStateError(runId, run?.status, `load chunk ${chunk.id}`);
+      const claim = known ?? { read: 0, staged: 0, rejected: 0, filtered: 0 };
       const claimed = await tx.query(
         `INSERT INTO sluice.run_chunks
            (run_id, chunk_id, seq, route, rows_read, rows_staged, rows_rejected, rows_filtered, bytes)
@@ -457,10 +468,10 @@ export async function loadChunkExactlyOnce(wh: Warehouse, input: LoadChunkInput)
           chunk.id,
           chunk.seq,
           chunk.route,
-          counts.read,
-          counts.staged,
-          counts.rejected,
-          counts.filtered,
+          claim.read,
+          claim.staged,
+          claim.rejected,
+          claim.filtered,
           chunk.bytes,
         ],
       );
@@ -473,14 +484,51 @@ export async function loadChunkExactlyOnce(wh: Warehouse, input: LoadChunkInput)
         return { status: 'already-loaded' as const, counts: toChunkCounts(rows[0]!) };
       }
       consumed = true;
-      const copied = await tx.copyCsv(staging, input.columns, input.stagedCsv);
+      let counts: ChunkCounts;
+      let copied: number;
+      if ('produce' in input) {
+        const { rows, done } = input.produce();
+        // `done` may fail while the COPY still runs: settle it now, so that is never an unhandled rejection.
+        const made = done.then(
+          (value) => ({ ok: true as const, value }),
+          (error: unknown) => ({ ok: false as const, error }),
+        );
+        try {
+          copied = await tx.copyCsv(staging, input.columns, rows);
+        } catch (err) {
+          rows.destroy();
+          await made;
+          throw err;
+        }
+        const outcome = await made;
+        if (!outcome.ok) throw outcome.error;
+        counts = outcome.value;
+        checkCountsAddUp(chunk.id, counts);
+        await tx.query(
+          `UPDATE sluice.run_chunks
+              SET rows_read = $3, rows_staged = $4, rows_rejected = $5, rows_filtered = $6
+            WHERE run_id = $1 AND chunk_id = $2`,
+          [runId, chunk.id, counts.read, counts.staged, counts.rejected, counts.filtered],
+        );
+      } else {
+        counts = input.counts;
+        copied = await tx.copyCsv(staging, input.columns, input.stagedCsv);
+      }
       if (copied !== counts.staged)
         throw new StagedChunkMismatchError(runId, chunk.id, copied, counts.staged);
       await hitFaultPoint(wh, 'after-copy-before-commit', { runId, chunkId: chunk.id });
       return { status: 'loaded' as const, counts: { ...counts } };
     });
   } finally {
-    if (!consumed && input.stagedCsv instanceof Readable) input.stagedCsv.destroy();
+    if (!consumed && 'stagedCsv' in input && input.stagedCsv instanceof Readable) input.stagedCsv.destroy();
+  }
+}
+
+function checkCountsAddUp(chunkId: string, counts: ChunkCounts): void {
+  if (counts.read !== counts.staged + counts.rejected + counts.filtered) {
+    throw new Error(
+      `chunk ${chunkId}: counts do not add up (read ${counts.read} ≠ staged ${counts.staged} + rejected ${counts.rejected} + filtered ${counts.filtered})`,
+    );
   }
 }
 

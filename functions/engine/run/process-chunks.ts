@@ -1,4 +1,6 @@
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import * as z from 'zod';
 import { getSourceConnector } from '../../connectors/registry.js';
 import { recordBatches } from '../../sdk/source.js';
@@ -80,6 +82,12 @@ export async function processChunk(
   const columns = Object.keys(spec.destination.columns);
   const validate = compileRowValidator(spec.destination.columns);
 
+  // The source is read inside the chunk's load transaction, so nothing the read needs may wait for the
+  // warehouse (with PGlite, or a pool of busy connections, it never would come): its credentials, whose
+  // every read is audited in the warehouse, are read now and served from the resolver's cache.
+  const credential = credentialResolver(spec, deps.secrets);
+  await Promise.all(Object.keys(spec.source.credentials ?? {}).map((name) => credential(name)));
+
   const counts = { read: 0, staged: 0, rejected: 0, filtered: 0 };
   const rejects: string[] = [];
   const reasons = new Map<string, number>();
@@ -92,16 +100,17 @@ export async function processChunk(
   const suffix = `,${chunk.seq},`;
   let ordinal = 0;
 
-  // The staged rows stream into the staged file as they are made, about a megabyte at a time: the write
-  // pulls (backpressure), so a chunk's rows are never all in memory. Each row's line is written into a
-  // Buffer at once, so it dies young instead of surviving in a string until the batch is flushed (that
-  // promotion was most of the chunk's GC time). Counts are final when the write is done.
+  // The staged rows stream out (into COPY and the staged file, see `produce` below) as they are made,
+  // about a megabyte at a time: both pull (backpressure), so a chunk's rows are never all in memory.
+  // Each row's line is written into a Buffer at once, so it dies young instead of surviving in a string
+  // until the batch is flushed (that promotion was most of the chunk's GC time). Counts are final when
+  // the rows are done.
   const out = new StagedBuffer();
   async function* stagedLines(): AsyncGenerator<Buffer> {
     for await (const records of recordBatches(connector, chunk, {
       config,
       openStorage: (loc) => deps.openStorage(loc, baseDir),
-      credential: credentialResolver(spec, deps.secrets),
+      credential,
     })) {
       for (const record of records) {
         counts.read++;
@@ -152,25 +161,34 @@ export async function processChunk(
     }
     if (out.length > 0) yield out.take();
   }
-  const stagedKey = stagingLayout.stagedChunk(runId, chunk.id);
-  await deps.staging.write(stagedKey, Readable.from(stagedLines(), { objectMode: false }));
-  await deps.staging.write(
-    stagingLayout.rejects(runId, chunk.id),
-    rejects.length ? `${rejects.join('\n')}\n` : '',
-  );
-  await deps.staging.write(
-    stagingLayout.rejectReasons(runId, chunk.id),
-    JSON.stringify(Object.fromEntries(reasons)),
-  );
-
-  await deps.faults?.hit('after-stage-chunk', { runId, chunkId: chunk.id });
+  await deps.faults?.hit('before-chunk-load', { runId, chunkId: chunk.id });
   const result = await loadChunkExactlyOnce(deps.warehouse, {
     runId,
     chunk: { id: chunk.id, seq: chunk.seq, route: chunk.route, bytes: chunk.bytes },
-    counts,
     columns: [...columns, '_sluice_seq', '_sluice_ord'],
-    // Streamed back from the staged file (the page cache locally, S3 in AWS): memory stays flat.
-    stagedCsv: await deps.staging.read(stagedKey),
+    // Started once the chunk is claimed: the rows stream into COPY as they are made (the database
+    // inserts while the next rows parse) and, buffer for buffer, into the staged file; both pull, so
+    // memory stays flat. The rejects are written once the rows are done, all before the load commits.
+    produce: () => {
+      const { rows: source, written: stagedWritten } = teeToFile(stagedLines(), (file) =>
+        deps.staging.write(stagingLayout.stagedChunk(runId, chunk.id), file),
+      );
+      const ended = finished(source);
+      const done = (async () => {
+        await ended;
+        await stagedWritten;
+        await deps.staging.write(
+          stagingLayout.rejects(runId, chunk.id),
+          rejects.length ? `${rejects.join('\n')}\n` : '',
+        );
+        await deps.staging.write(
+          stagingLayout.rejectReasons(runId, chunk.id),
+          JSON.stringify(Object.fromEntries(reasons)),
+        );
+        return counts;
+      })();
+      return { rows: source, done };
+    },
   });
   await deps.faults?.hit('after-chunk-commit', { runId, chunkId: chunk.id });
   deps.logger.info('chunk processed', { runId, chunk: chunk.id, status: result.status, ...result.counts });
@@ -182,6 +200,40 @@ export async function processChunk(
     bytes: chunk.bytes,
   });
   return { id: chunk.id, status: result.status, counts: result.counts };
+}
+
+/**
+ * The buffers of `lines`, as one stream (`rows`) and, buffer for buffer, into a file written by `write`
+ * (`written` settles when it is). The slower of the two paces both. A failed write fails `rows`; `rows`
+ * failing or stopping early fails the write, so neither ever waits on the other forever.
+ */
+export function teeToFile(
+  lines: AsyncIterable<Buffer>,
+  write: (file: Readable) => Promise<void>,
+): { rows: Readable; written: Promise<void> } {
+  const file = new PassThrough();
+  const written = write(file);
+  // A write that fails (or returns) before the rows end may stop reading without destroying its input,
+  // and then never drains: waiting for a drain races this.
+  const writeStopped = written.then(
+    () => Promise.reject(new Error('the file was closed before the rows ended')),
+    (err: unknown) => Promise.reject(err),
+  );
+  writeStopped.catch(() => undefined);
+  let complete = false;
+  async function* both(): AsyncGenerator<Buffer> {
+    try {
+      for await (const buffer of lines) {
+        if (!file.write(buffer)) await Promise.race([once(file, 'drain'), writeStopped]);
+        yield buffer;
+      }
+      file.end();
+      complete = true;
+    } finally {
+      if (!complete && !file.destroyed) file.destroy(new Error('the rows stopped before they were all made'));
+    }
+  }
+  return { rows: Readable.from(both(), { objectMode: false }), written };
 }
 
 /** Staged rows are handed to the staged file in buffers of about this many bytes. */

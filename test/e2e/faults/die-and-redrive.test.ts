@@ -43,7 +43,7 @@ describe.skipIf(!onPg)('a run whose process dies at a fault point, on pg', () =>
     });
 
   const points: { point: FaultPoint; nth: number }[] = [
-    { point: 'after-stage-chunk', nth: 3 },
+    { point: 'before-chunk-load', nth: 3 },
     { point: 'after-copy-before-commit', nth: 3 },
     { point: 'after-chunk-commit', nth: 3 },
     { point: 'mid-map', nth: 3 },
@@ -105,7 +105,7 @@ describe.skipIf(!onPg)('a run whose process dies at a fault point, on pg', () =>
     const release = join(freshHome('release'), 'go');
     const live = runCli(['run', FAULT_SPEC, '--home', home, '--concurrency', '1'], {
       DATABASE_URL: db.url!,
-      SLUICE_FAULT: 'after-stage-chunk:delay:1',
+      SLUICE_FAULT: 'before-chunk-load:delay:1',
       SLUICE_FAULT_DELAY_MS: '90000',
       SLUICE_FAULT_RELEASE_FILE: release,
     });

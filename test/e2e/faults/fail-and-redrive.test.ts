@@ -35,7 +35,7 @@ describe(`a step that fails at a fault point, on ${crashTarget.name}`, () => {
   }
 
   const points: { point: FaultPoint; nth: number }[] = [
-    { point: 'after-stage-chunk', nth: 3 },
+    { point: 'before-chunk-load', nth: 3 },
     { point: 'after-copy-before-commit', nth: 3 },
     { point: 'after-chunk-commit', nth: 3 },
     { point: 'mid-map', nth: 3 },

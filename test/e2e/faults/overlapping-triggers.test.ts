@@ -55,7 +55,7 @@ describe.skipIf(!onPg)('duplicate and overlapping triggers, on pg', () => {
     const release = join(freshHome('release'), 'go');
     const first = runCli(['run', FAULT_SPEC, '--home', freshHome('first'), '--concurrency', '1'], {
       DATABASE_URL: db.url!,
-      SLUICE_FAULT: 'after-stage-chunk:delay:1',
+      SLUICE_FAULT: 'before-chunk-load:delay:1',
       SLUICE_FAULT_DELAY_MS: '90000',
       SLUICE_FAULT_RELEASE_FILE: release,
     });

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PipelineLockedError,
@@ -102,6 +104,88 @@ describe.each(warehouseTargets)('run lifecycle and exactly-once chunk loads on $
         { order_id: 3, note: 'multi\nline "quoted"', null_note: false, _sluice_seq: 0, _sluice_ord: 2 },
         { order_id: 2, note: 'second version', null_note: false, _sluice_seq: 0, _sluice_ord: 3 },
       ]);
+    });
+
+    it('streams rows made during the load into COPY, then records their final counts in the ledger', async () => {
+      const spec = freshSpec();
+      const runId = await startRun(db.wh, spec, { chunks: 1 });
+      const { seq, counts } = chunkFixture('run1-chunk-0.csv');
+      const made = { read: 0, staged: 0, rejected: 0, filtered: 0 };
+      let produced = 0;
+      const result = await loadChunkExactlyOnce(db.wh, {
+        runId,
+        chunk: { id: 'streamed', seq, route: 'lambda', bytes: 1 },
+        columns: stagedColumns(spec),
+        produce: () => {
+          produced++;
+          const rows = createReadStream(fixturePath('run1-chunk-0.csv'));
+          // The counts are only known once the rows are done, as when a chunk parses while it loads.
+          const done = finished(rows).then(() => Object.assign(made, counts));
+          return { rows, done };
+        },
+      });
+      expect(result).toEqual({ status: 'loaded', counts });
+      expect(await chunkLedgerEntry(db.wh, runId, 'streamed')).toEqual(counts);
+      expect(await stagingCount(runId)).toBe(4);
+
+      const again = await loadChunkExactlyOnce(db.wh, {
+        runId,
+        chunk: { id: 'streamed', seq, route: 'lambda', bytes: 1 },
+        columns: stagedColumns(spec),
+        produce: () => {
+          produced++;
+          throw new Error('a loaded chunk is never made again');
+        },
+      });
+      expect(again).toEqual({ status: 'already-loaded', counts });
+      expect(produced).toBe(1);
+    });
+
+    it('rolls the load back when what is made alongside the rows fails, or the rows themselves', async () => {
+      const spec = freshSpec();
+      const runId = await startRun(db.wh, spec, { chunks: 2 });
+      const { seq, counts } = chunkFixture('run1-chunk-0.csv');
+      const sideWriteFails = await loadChunkExactlyOnce(db.wh, {
+        runId,
+        chunk: { id: 'side', seq, route: 'lambda', bytes: 1 },
+        columns: stagedColumns(spec),
+        produce: () => {
+          const rows = createReadStream(fixturePath('run1-chunk-0.csv'));
+          const done = finished(rows).then(() => Promise.reject(new Error('staged file write failed')));
+          return { rows, done };
+        },
+      }).catch((e: unknown) => e);
+      expect((sideWriteFails as Error).message).toBe('staged file write failed');
+
+      const sourceFails = await loadChunkExactlyOnce(db.wh, {
+        runId,
+        chunk: { id: 'source', seq: seq + 1, route: 'lambda', bytes: 1 },
+        columns: stagedColumns(spec),
+        produce: () => {
+          async function* broken() {
+            yield readFileSync(fixturePath('run1-chunk-0.csv'));
+            throw new Error('source connection reset');
+          }
+          const rows = Readable.from(broken(), { objectMode: false });
+          return { rows, done: finished(rows).then(() => counts) };
+        },
+      }).catch((e: unknown) => e);
+      expect((sourceFails as Error).message).toMatch(/source connection reset/);
+
+      const badCounts = await loadChunkExactlyOnce(db.wh, {
+        runId,
+        chunk: { id: 'counts', seq: seq + 2, route: 'lambda', bytes: 1 },
+        columns: stagedColumns(spec),
+        produce: () => {
+          const rows = createReadStream(fixturePath('run1-chunk-0.csv'));
+          return { rows, done: finished(rows).then(() => ({ ...counts, staged: counts.staged + 1 })) };
+        },
+      }).catch((e: unknown) => e);
+      expect(badCounts).toBeInstanceOf(Error);
+
+      for (const id of ['side', 'source', 'counts'])
+        expect(await chunkLedgerEntry(db.wh, runId, id), id).toBeUndefined();
+      expect(await stagingCount(runId)).toBe(0);
     });
 
     it('fails when the staged file holds other than counts.staged rows, loading nothing', async () => {

@@ -68,7 +68,7 @@ describe.skipIf(!pgTarget)('credentials on pg', () => {
 
     const faults = createFaultInjector([], {
       onHit: async (point, _context, nth) => {
-        if (point !== 'after-stage-chunk' || nth !== 2) return;
+        if (point !== 'before-chunk-load' || nth !== 2) return;
         // Rotate as Secrets Manager does: the server's password, then the secret; open sessions end.
         await db.wh.query(`ALTER ROLE ${role} PASSWORD '${passwordB}'`);
         proxy.password = passwordB;

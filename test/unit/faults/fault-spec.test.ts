@@ -14,8 +14,8 @@ import {
 
 describe('SLUICE_FAULT', () => {
   it('parses point, action and nth, several separated by commas', () => {
-    expect(parseFaultSpec('after-stage-chunk:die:2, inside-run-commit:fail')).toEqual([
-      { point: 'after-stage-chunk', action: 'die', nth: 2 },
+    expect(parseFaultSpec('before-chunk-load:die:2, inside-run-commit:fail')).toEqual([
+      { point: 'before-chunk-load', action: 'die', nth: 2 },
       { point: 'inside-run-commit', action: 'fail', nth: 1 },
     ]);
   });
