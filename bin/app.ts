@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Annotations, App } from 'aws-cdk-lib';
-import { type LoadedSpec, loadSpecFile, SpecError } from '../functions/engine/spec/load.js';
+import { loadSpecFile } from '../functions/engine/spec/load.js';
+import { type LoadedSpec, SpecError } from '../functions/engine/spec/parse.js';
 import { resolveStageConfig, STAGES_CONTEXT_KEY } from '../lib/config.js';
 import { buildSluiceApp } from '../lib/sluice-app.js';
 

@@ -7,7 +7,7 @@ import { readCursor } from '../functions/engine/load/cursors.js';
 import { ensureInternalSchema } from '../functions/engine/load/migrations.js';
 import { listRuns, loadedFiles } from '../functions/engine/load/runs.js';
 import { planChunks } from '../functions/engine/run/prepare.js';
-import { formatProblem, SpecError } from '../functions/engine/spec/load.js';
+import { formatProblem, SpecError } from '../functions/engine/spec/parse.js';
 import { pipelineJsonSchema } from '../functions/engine/spec/schema.js';
 import { validateSpecFile } from '../functions/engine/spec/validate.js';
 import { createLocalDeps } from '../functions/local/environment.js';

@@ -7,10 +7,21 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { connectorBundleDefines, findConnectorModules } from '../../functions/connectors/discover.js';
+import {
+  connectorBundleDefines,
+  type DiscoveredModules,
+  findConnectorModules,
+} from '../../functions/connectors/discover.js';
 import { acknowledge } from '../nag.js';
 import { type HandlerName, handlerEntry, LOCK_FILE, REPO_ROOT } from '../paths.js';
 import { LeastPrivilegeRole } from './least-privilege-role.js';
+
+let found: DiscoveredModules | undefined;
+/** The connector modules of this checkout, listed once per synth (every pipeline function asks). */
+function connectorModules(): DiscoveredModules {
+  found ??= findConnectorModules(REPO_ROOT);
+  return found;
+}
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -170,7 +181,7 @@ export class SluiceFunction extends Construct {
         // The AWS SDK is bundled (pinned, tree-shaken), never taken from the runtime.
         externalModules: EXTERNAL_MODULES,
         ...(props.sourceConnector !== undefined
-          ? { define: connectorBundleDefines(findConnectorModules(REPO_ROOT), props.sourceConnector) }
+          ? { define: connectorBundleDefines(connectorModules(), props.sourceConnector) }
           : {}),
         forceDockerBundling: false,
       },

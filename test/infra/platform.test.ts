@@ -4,7 +4,7 @@ import { App, Stack, Stage, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { LoadedSpec } from '../../functions/engine/spec/load.js';
+import type { LoadedSpec } from '../../functions/engine/spec/parse.js';
 import { examplePipelines, fixturePipelines, type SynthResult, synthSluice } from './support/synth.js';
 
 /** Resources of one type in a template, as plain objects. */

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
 import type { Warehouse, WarehouseTx } from '../../adapters/warehouse/types.js';
 import { appendAudit } from '../audit/log.js';
@@ -404,27 +404,19 @@ export async function chunkLedgerEntry(
   return rows[0] ? toChunkCounts(rows[0]) : undefined;
 }
 
-export type LoadChunkInput = {
+export interface LoadChunkInput {
   runId: string;
   chunk: { id: string; seq: number; route: ChunkRoute; bytes: number };
   /** Destination columns in the staged CSV's order, then `_sluice_seq`, `_sluice_ord`. */
   columns: string[];
-} & (
-  | {
-      counts: ChunkCounts;
-      /** The staged rows: PostgreSQL CSV without a header. A stream not needed (already loaded) is destroyed. */
-      stagedCsv: Buffer | Readable;
-    }
-  | {
-      /**
-       * Starts making the chunk's rows, called only once the chunk is claimed: `rows` (PostgreSQL CSV
-       * without a header) streams into COPY as the rows are made, and `done` settles after `rows` ends,
-       * with the chunk's final counts, once whatever else the chunk writes (its staged file, its
-       * rejects) is written. Either failing rolls the load back.
-       */
-      produce: () => { rows: Readable; done: Promise<ChunkCounts> };
-    }
-);
+  /**
+   * Starts making the chunk's rows, called only once the chunk is claimed (a loaded chunk is never made
+   * again): `rows` (PostgreSQL CSV without a header) streams into COPY as the rows are made, and `done`
+   * settles after `rows` ends, with the chunk's final counts, once whatever else the chunk writes (its
+   * staged file, its rejects) is written. Either failing rolls the load back.
+   */
+  produce: () => { rows: Readable; done: Promise<ChunkCounts> };
+}
 
 export interface LoadChunkResult {
   status: 'loaded' | 'already-loaded';
@@ -433,10 +425,10 @@ export interface LoadChunkResult {
 }
 
 /**
- * Loads one chunk's staged rows into the run's staging table exactly once: the ledger row and the
- * rows commit in one transaction, the ledger row first. A concurrent duplicate waits on the ledger's
- * primary key until the first commits, then finds it and copies nothing. With `produce`, the ledger
- * row is claimed with zero counts and given the final ones after the COPY, in the same transaction.
+ * Loads one chunk's rows into the run's staging table exactly once: the ledger row and the rows commit
+ * in one transaction, the ledger row first (claimed with zero counts, given the final ones after the
+ * COPY). A concurrent duplicate waits on the ledger's primary key until the first commits, then finds it
+ * and copies nothing.
  *
  * @throws StagedChunkMismatchError when the COPY's row count differs from counts.staged.
  * @throws RunStateError when the run is not running.
@@ -448,80 +440,54 @@ export async function loadChunkExactlyOnce(wh: Warehouse, input: LoadChunkInput)
   if (tail[0] !== SEQ_COLUMN || tail[1] !== ORD_COLUMN || input.columns.length < 3) {
     throw new Error(`columns must list the destination columns, then ${SEQ_COLUMN} and ${ORD_COLUMN}`);
   }
-  const known = 'counts' in input ? input.counts : undefined;
-  if (known) checkCountsAddUp(chunk.id, known);
-  let consumed = false;
-  try {
-    return await wh.transaction(async (tx) => {
-      // FOR SHARE: many chunks load at once, but commit and fail (FOR UPDATE) wait for them.
-      const run = await lockRun(tx, runId, 'share');
-      if (run?.status !== 'running') throw new RunStateError(runId, run?.status, `load chunk ${chunk.id}`);
-      const claim = known ?? { read: 0, staged: 0, rejected: 0, filtered: 0 };
-      const claimed = await tx.query(
-        `INSERT INTO sluice.run_chunks
-           (run_id, chunk_id, seq, route, rows_read, rows_staged, rows_rejected, rows_filtered, bytes)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (run_id, chunk_id) DO NOTHING
-         RETURNING chunk_id`,
-        [
-          runId,
-          chunk.id,
-          chunk.seq,
-          chunk.route,
-          claim.read,
-          claim.staged,
-          claim.rejected,
-          claim.filtered,
-          chunk.bytes,
-        ],
+  return wh.transaction(async (tx) => {
+    // FOR SHARE: many chunks load at once, but commit and fail (FOR UPDATE) wait for them.
+    const run = await lockRun(tx, runId, 'share');
+    if (run?.status !== 'running') throw new RunStateError(runId, run?.status, `load chunk ${chunk.id}`);
+    const claimed = await tx.query(
+      `INSERT INTO sluice.run_chunks
+         (run_id, chunk_id, seq, route, rows_read, rows_staged, rows_rejected, rows_filtered, bytes)
+       VALUES ($1, $2, $3, $4, 0, 0, 0, 0, $5)
+       ON CONFLICT (run_id, chunk_id) DO NOTHING
+       RETURNING chunk_id`,
+      [runId, chunk.id, chunk.seq, chunk.route, chunk.bytes],
+    );
+    if (claimed.rowCount === 0) {
+      const { rows } = await tx.query<LedgerCountsRow>(
+        `SELECT rows_read, rows_staged, rows_rejected, rows_filtered FROM sluice.run_chunks
+          WHERE run_id = $1 AND chunk_id = $2`,
+        [runId, chunk.id],
       );
-      if (claimed.rowCount === 0) {
-        const { rows } = await tx.query<LedgerCountsRow>(
-          `SELECT rows_read, rows_staged, rows_rejected, rows_filtered FROM sluice.run_chunks
-            WHERE run_id = $1 AND chunk_id = $2`,
-          [runId, chunk.id],
-        );
-        return { status: 'already-loaded' as const, counts: toChunkCounts(rows[0]!) };
-      }
-      consumed = true;
-      let counts: ChunkCounts;
-      let copied: number;
-      if ('produce' in input) {
-        const { rows, done } = input.produce();
-        // `done` may fail while the COPY still runs: settle it now, so that is never an unhandled rejection.
-        const made = done.then(
-          (value) => ({ ok: true as const, value }),
-          (error: unknown) => ({ ok: false as const, error }),
-        );
-        try {
-          copied = await tx.copyCsv(staging, input.columns, rows);
-        } catch (err) {
-          rows.destroy();
-          await made;
-          throw err;
-        }
-        const outcome = await made;
-        if (!outcome.ok) throw outcome.error;
-        counts = outcome.value;
-        checkCountsAddUp(chunk.id, counts);
-        await tx.query(
-          `UPDATE sluice.run_chunks
-              SET rows_read = $3, rows_staged = $4, rows_rejected = $5, rows_filtered = $6
-            WHERE run_id = $1 AND chunk_id = $2`,
-          [runId, chunk.id, counts.read, counts.staged, counts.rejected, counts.filtered],
-        );
-      } else {
-        counts = input.counts;
-        copied = await tx.copyCsv(staging, input.columns, input.stagedCsv);
-      }
-      if (copied !== counts.staged)
-        throw new StagedChunkMismatchError(runId, chunk.id, copied, counts.staged);
-      await hitFaultPoint(wh, 'after-copy-before-commit', { runId, chunkId: chunk.id });
-      return { status: 'loaded' as const, counts: { ...counts } };
-    });
-  } finally {
-    if (!consumed && 'stagedCsv' in input && input.stagedCsv instanceof Readable) input.stagedCsv.destroy();
-  }
+      return { status: 'already-loaded' as const, counts: toChunkCounts(rows[0]!) };
+    }
+    const { rows, done } = input.produce();
+    // `done` may fail while the COPY still runs: settle it now, so that is never an unhandled rejection.
+    const made = done.then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    let copied: number;
+    try {
+      copied = await tx.copyCsv(staging, input.columns, rows);
+    } catch (err) {
+      rows.destroy();
+      await made;
+      throw err;
+    }
+    const outcome = await made;
+    if (!outcome.ok) throw outcome.error;
+    const counts = outcome.value;
+    checkCountsAddUp(chunk.id, counts);
+    if (copied !== counts.staged) throw new StagedChunkMismatchError(runId, chunk.id, copied, counts.staged);
+    await tx.query(
+      `UPDATE sluice.run_chunks
+          SET rows_read = $3, rows_staged = $4, rows_rejected = $5, rows_filtered = $6
+        WHERE run_id = $1 AND chunk_id = $2`,
+      [runId, chunk.id, counts.read, counts.staged, counts.rejected, counts.filtered],
+    );
+    await hitFaultPoint(wh, 'after-copy-before-commit', { runId, chunkId: chunk.id });
+    return { status: 'loaded' as const, counts: { ...counts } };
+  });
 }
 
 function checkCountsAddUp(chunkId: string, counts: ChunkCounts): void {

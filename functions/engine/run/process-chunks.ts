@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import * as z from 'zod';
 import { getSourceConnector } from '../../connectors/registry.js';
 import { recordBatches } from '../../sdk/source.js';
@@ -173,9 +172,8 @@ export async function processChunk(
       const { rows: source, written: stagedWritten } = teeToFile(stagedLines(), (file) =>
         deps.staging.write(stagingLayout.stagedChunk(runId, chunk.id), file),
       );
-      const ended = finished(source);
       const done = (async () => {
-        await ended;
+        // The staged file is whole only once every row is made: the counts are final then.
         await stagedWritten;
         await deps.staging.write(
           stagingLayout.rejects(runId, chunk.id),

@@ -2,18 +2,6 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { checkSpec, type LoadedSpec, SpecError } from './parse.js';
 
-export {
-  checkSpec,
-  describeIssue,
-  formatProblem,
-  type IssueLike,
-  issuePath,
-  type LoadedSpec,
-  parsePublishedSpec,
-  SpecError,
-  type SpecProblem,
-} from './parse.js';
-
 /** Parses and validates a spec's YAML text; throws SpecError listing every problem with its line. */
 export function parseSpec(text: string, file = '<inline>'): LoadedSpec {
   const lineCounter = new LineCounter();

@@ -2,15 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { getSourceConnector, sourceConnectors } from '../../connectors/registry.js';
 import { compileTransforms, secretsNeededBy, TransformConfigError } from '../transforms/index.js';
 import { compileRowValidator } from '../validate/index.js';
-import {
-  describeIssue,
-  issuePath,
-  type LoadedSpec,
-  parseSpec,
-  SpecError,
-  type SpecProblem,
-  yamlLocator,
-} from './load.js';
+import { parseSpec, yamlLocator } from './load.js';
+import { describeIssue, issuePath, type LoadedSpec, SpecError, type SpecProblem } from './parse.js';
 
 /**
  * Everything `sluice validate` checks, with file, line and field path for each problem: the YAML, the

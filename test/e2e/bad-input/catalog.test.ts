@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgliteWarehouse } from '../../../functions/adapters/warehouse/pglite.js';
-import { formatProblem } from '../../../functions/engine/spec/load.js';
+import { formatProblem } from '../../../functions/engine/spec/parse.js';
 import { validateSpecFile } from '../../../functions/engine/spec/validate.js';
 import { runPipelineLocally } from '../../../functions/local/runner.js';
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { Warehouse } from '../../../functions/adapters/warehouse/types.js';
 import {
@@ -78,6 +80,18 @@ export async function startRun(
   return runId;
 }
 
+/**
+ * A chunk's rows already made, as loadChunkExactlyOnce's `produce`: `open` runs only if the chunk is
+ * claimed, and the counts are given once the rows are read.
+ */
+export function madeRows(counts: ChunkCounts, open: () => Buffer | Readable) {
+  return () => {
+    const body = open();
+    const rows = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+    return { rows, done: finished(rows).then(() => counts) };
+  };
+}
+
 /** Loads a staged chunk fixture as chunk `<file>` of the run. */
 export function loadFixtureChunk(wh: Warehouse, runId: string, spec: PipelineSpec, file: string) {
   const { seq, counts } = chunkFixture(file);
@@ -85,9 +99,8 @@ export function loadFixtureChunk(wh: Warehouse, runId: string, spec: PipelineSpe
   return loadChunkExactlyOnce(wh, {
     runId,
     chunk: { id: file, seq, route: 'lambda', bytes: body.length },
-    counts,
     columns: stagedColumns(spec),
-    stagedCsv: body,
+    produce: madeRows(counts, () => body),
   });
 }
 

@@ -27,6 +27,7 @@ import {
   chunkFixture,
   fixturePath,
   loadFixtureChunk,
+  madeRows,
   ordersSpec,
   stagedColumns,
   startRun,
@@ -90,9 +91,8 @@ describe.each(warehouseTargets)('run lifecycle and exactly-once chunk loads on $
       const result = await loadChunkExactlyOnce(db.wh, {
         runId,
         chunk: { id: 'c0', seq, route: 'fargate', bytes: 1 },
-        counts,
         columns: stagedColumns(spec),
-        stagedCsv: createReadStream(fixturePath('run1-chunk-0.csv')),
+        produce: madeRows(counts, () => createReadStream(fixturePath('run1-chunk-0.csv'))),
       });
       expect(result.status).toBe('loaded');
       const { rows } = await db.wh.query(
@@ -194,9 +194,10 @@ describe.each(warehouseTargets)('run lifecycle and exactly-once chunk loads on $
       const err = await loadChunkExactlyOnce(db.wh, {
         runId,
         chunk: { id: 'short', seq: 0, route: 'lambda', bytes: 1 },
-        counts: { read: 5, staged: 5, rejected: 0, filtered: 0 },
         columns: stagedColumns(spec),
-        stagedCsv: readFileSync(fixturePath('run1-chunk-1.csv')),
+        produce: madeRows({ read: 5, staged: 5, rejected: 0, filtered: 0 }, () =>
+          readFileSync(fixturePath('run1-chunk-1.csv')),
+        ),
       }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StagedChunkMismatchError);
       expect((err as Error).message).toMatch(
@@ -221,19 +222,18 @@ describe.each(warehouseTargets)('run lifecycle and exactly-once chunk loads on $
       const base = {
         runId,
         chunk: { id: 'x', seq: 0, route: 'lambda' as const, bytes: 1 },
-        stagedCsv: Buffer.from(''),
       };
       await expect(
         loadChunkExactlyOnce(db.wh, {
           ...base,
-          counts: { read: 3, staged: 1, rejected: 1, filtered: 0 },
+          produce: madeRows({ read: 3, staged: 1, rejected: 1, filtered: 0 }, () => Buffer.from('')),
           columns: stagedColumns(spec),
         }),
       ).rejects.toThrow(/counts do not add up/);
       await expect(
         loadChunkExactlyOnce(db.wh, {
           ...base,
-          counts: { read: 0, staged: 0, rejected: 0, filtered: 0 },
+          produce: madeRows({ read: 0, staged: 0, rejected: 0, filtered: 0 }, () => Buffer.from('')),
           columns: Object.keys(spec.destination.columns),
         }),
       ).rejects.toThrow(/then _sluice_seq and _sluice_ord/);

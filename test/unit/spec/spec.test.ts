@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadSpecFile, parseSpec, SpecError } from '../../../functions/engine/spec/load.js';
+import { loadSpecFile, parseSpec } from '../../../functions/engine/spec/load.js';
+import { SpecError } from '../../../functions/engine/spec/parse.js';
 import { parseByteSize, pipelineJsonSchema } from '../../../functions/engine/spec/schema.js';
 import { validateSpecFile } from '../../../functions/engine/spec/validate.js';
 
