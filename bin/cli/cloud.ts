@@ -8,7 +8,6 @@ import {
   ListExecutionsCommand,
   ListMapRunsCommand,
   ListStateMachinesCommand,
-  RedriveExecutionCommand,
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
@@ -381,36 +380,6 @@ export async function listCloudRuns(options: {
     });
   }
   return items;
-}
-
-/** An execution ARN from a run's execution name (or the ARN itself), for `sluice redrive <run>`. */
-export function executionArnFor(stateMachineArn: string, nameOrArn: string): string {
-  if (nameOrArn.startsWith('arn:')) return nameOrArn;
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${nameOrArn}`;
-}
-
-/**
- * Redrives a failed, timed-out or aborted run from where it stopped: chunks already in the ledger are
- * no-ops, so only the failed ones load again (Step Functions allows this within 14 days of the failure).
- */
-export async function redriveCloudRun(options: {
-  sfn: SFNClient;
-  executionArn: string;
-}): Promise<{ executionArn: string; redriveDate?: Date }> {
-  try {
-    const out = await options.sfn.send(new RedriveExecutionCommand({ executionArn: options.executionArn }));
-    return {
-      executionArn: options.executionArn,
-      ...(out.redriveDate ? { redriveDate: out.redriveDate } : {}),
-    };
-  } catch (err) {
-    const name = (err as { name?: string }).name;
-    if (name === 'ExecutionNotRedrivable') {
-      throw new CloudRunError(`run ${options.executionArn} cannot be redriven: ${(err as Error).message}`);
-    }
-    if (name === 'ExecutionDoesNotExist') throw new CloudRunError(`no run ${options.executionArn}`);
-    throw err;
-  }
 }
 
 function parseJson(text: string | undefined): unknown {

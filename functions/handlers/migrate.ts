@@ -63,11 +63,8 @@ export async function handleMigrationRequest(
   }
   const props = propertiesSchema.parse(request.ResourceProperties);
   if (props.Kind === 'internal-schema') {
-    const applied = await withWarehouse(deps, async (wh) => {
-      const versions = await ensureInternalSchema(wh);
-      await ensureDatabaseRoles(wh);
-      return versions;
-    });
+    // The internal migrations create the database roles (loader, reader, auditor) and their grants too.
+    const applied = await withWarehouse(deps, (wh) => ensureInternalSchema(wh));
     deps.log('internal schema up to date', { applied });
     return { PhysicalResourceId: INTERNAL_SCHEMA_ID, Data: { Applied: applied.join(',') } };
   }
@@ -94,12 +91,6 @@ export async function handleMigrationRequest(
     Data: { SpecLocation: `s3://${deps.stagingBucket}/${key}`, SpecHash: contentHash },
   };
 }
-
-/**
- * Hook for the database roles (loader, reader, auditor) and their grants, which a later issue adds:
- * they will be created here, after the internal migrations, in the same custom resource.
- */
-export async function ensureDatabaseRoles(_wh: Warehouse): Promise<void> {}
 
 async function withWarehouse<T>(deps: MigrationDeps, work: (wh: Warehouse) => Promise<T>): Promise<T> {
   const wh = await deps.openWarehouse();

@@ -248,14 +248,6 @@ ALTER DEFAULT PRIVILEGES GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${loa
 `;
 }
 
-/** Creates roles with another prefix and grants them like migration 3 does for the default one. */
-export async function ensureRoles(wh: Warehouse, prefix: string): Promise<void> {
-  await wh.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
-    await tx.query(rolesSql(prefix));
-  });
-}
-
 /** Lock key of the migration transaction (any int8 works; this one reads as "sluice.migrations"). */
 const MIGRATION_LOCK = "hashtext('sluice.migrations')";
 

@@ -1,23 +1,18 @@
 import {
   DescribeExecutionCommand,
-  ExecutionNotRedrivable,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   ListMapRunsCommand,
   ListStateMachinesCommand,
-  RedriveExecutionCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  CloudRunError,
   type CloudRunEvent,
-  executionArnFor,
   followExecution,
   listCloudRuns,
-  redriveCloudRun,
   resolveStateMachineArn,
   startCloudRun,
 } from '../../../bin/cli/cloud.js';
@@ -373,29 +368,5 @@ describe('listCloudRuns', () => {
     const runs = await listCloudRuns({ sfn: client(), stateMachineArn: SM, limit: 3 });
     expect(runs).toHaveLength(3);
     expect(sfn.commandCalls(ListExecutionsCommand)).toHaveLength(2);
-  });
-});
-
-describe('redriveCloudRun', () => {
-  it('redrives a run by its execution name', async () => {
-    const redriveDate = new Date();
-    sfn.on(RedriveExecutionCommand).resolves({ redriveDate });
-    const arn = executionArnFor(SM, 'cli-1');
-    expect(arn).toBe(EXEC);
-    await expect(redriveCloudRun({ sfn: client(), executionArn: arn })).resolves.toEqual({
-      executionArn: EXEC,
-      redriveDate,
-    });
-    expect(sfn.commandCalls(RedriveExecutionCommand)[0]!.args[0].input).toEqual({ executionArn: EXEC });
-  });
-
-  it('fails with the reason Step Functions gives when the run cannot be redriven', async () => {
-    sfn
-      .on(RedriveExecutionCommand)
-      .rejects(new ExecutionNotRedrivable({ message: 'execution succeeded', $metadata: {} }));
-    await expect(redriveCloudRun({ sfn: client(), executionArn: EXEC })).rejects.toThrow(CloudRunError);
-    await expect(redriveCloudRun({ sfn: client(), executionArn: EXEC })).rejects.toThrow(
-      /cannot be redriven: execution succeeded/,
-    );
   });
 });
