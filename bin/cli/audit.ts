@@ -1,15 +1,12 @@
 import { join } from 'node:path';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { openWarehouse } from '../../functions/adapters/warehouse/index.js';
 import { readAuditLog, verifyAuditChain } from '../../functions/engine/audit/log.js';
 import { ensureInternalSchema } from '../../functions/engine/load/migrations.js';
 
-const homeOption = () =>
-  new Option('--home <dir>', 'local state: staging, embedded database, logs').default('.sluice');
-const databaseOption = () =>
-  new Option('--database-url <url>', 'the PostgreSQL to read (instead of the embedded PGlite)').env(
-    'DATABASE_URL',
-  );
+import { databaseOption, homeOption } from './options.js';
+
+const readDatabaseOption = () => databaseOption('the PostgreSQL to read (instead of the embedded PGlite)');
 
 async function withWarehouse<T>(
   opts: { home: string; databaseUrl?: string },
@@ -38,7 +35,7 @@ export function registerAuditCommand(program: Command): Command {
     .description('recompute the audit hash chain; report every record that was changed, removed or reordered')
     .option('--json', 'print the verification as JSON')
     .addOption(homeOption())
-    .addOption(databaseOption())
+    .addOption(readDatabaseOption())
     .action(async (opts: { json?: boolean; home: string; databaseUrl?: string }) => {
       const result = await withWarehouse(opts, (wh) => verifyAuditChain(wh));
       if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -58,7 +55,7 @@ export function registerAuditCommand(program: Command): Command {
     .option('--run <id>', 'only this run')
     .option('--pipeline <name>', 'only this pipeline')
     .addOption(homeOption())
-    .addOption(databaseOption())
+    .addOption(readDatabaseOption())
     .action(async (opts: { run?: string; pipeline?: string; home: string; databaseUrl?: string }) => {
       const records = await withWarehouse(opts, (wh) =>
         readAuditLog(wh, {

@@ -4,10 +4,8 @@ import { InvalidArgumentError, Option } from 'commander';
 export const homeOption = () =>
   new Option('--home <dir>', 'local state: staging, embedded database, logs').default('.sluice');
 
-export const databaseOption = () =>
-  new Option('--database-url <url>', 'load into this PostgreSQL instead of the embedded PGlite').env(
-    'DATABASE_URL',
-  );
+export const databaseOption = (what = 'load into this PostgreSQL instead of the embedded PGlite') =>
+  new Option('--database-url <url>', what).env('DATABASE_URL');
 
 export const positiveInt = (v: string) => {
   const n = Number(v);

@@ -3,6 +3,7 @@ import { type Options as CsvParseOptions, parse } from 'csv-parse/sync';
 import type { Storage } from '../../adapters/storage/types.js';
 import type { FilesSourceConfig } from '../../engine/spec/schema.js';
 import type { Row, SourceRecord } from '../../engine/types.js';
+import { flattenBatches } from '../../sdk/source.js';
 import { gunzip, stripBom } from './byte-streams.js';
 import {
   csvParseOptions,
@@ -29,12 +30,12 @@ import type { FileChunkSource } from './types.js';
  * @example
  * for await (const record of readFileChunk(storage, config, chunk.source as FileChunkSource)) { … }
  */
-export async function* readFileChunk(
+export function readFileChunk(
   storage: Storage,
   config: FilesSourceConfig,
   chunk: FileChunkSource,
-): AsyncGenerator<SourceRecord> {
-  for await (const batch of readFileChunkBatches(storage, config, chunk)) yield* batch;
+): AsyncIterable<SourceRecord> {
+  return flattenBatches(readFileChunkBatches(storage, config, chunk));
 }
 
 /** readFileChunk a batch at a time: the records of one buffer the storage stream delivered. */

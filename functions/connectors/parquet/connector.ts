@@ -8,6 +8,7 @@ import {
   parquetSchema,
 } from 'hyparquet';
 import * as z from 'zod';
+import { readAll } from '../../adapters/storage/keys.js';
 import type { Storage } from '../../adapters/storage/types.js';
 import type { Row, SourceRecord } from '../../engine/types.js';
 import { type DiscoveredColumn, defineSource, type PlannedChunk, type SourceUnit } from '../../sdk/source.js';
@@ -128,10 +129,7 @@ function storageBuffer(storage: Storage, key: string, etag: string, size: number
   return {
     byteLength: size,
     async slice(start: number, end?: number) {
-      const stream = await storage.read(key, { start, end: end ?? size }, { ifMatch: etag });
-      const parts: Buffer[] = [];
-      for await (const part of stream) parts.push(part as Buffer);
-      const bytes = Buffer.concat(parts);
+      const bytes = await readAll(await storage.read(key, { start, end: end ?? size }, { ifMatch: etag }));
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     },
   };

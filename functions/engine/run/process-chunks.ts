@@ -145,7 +145,6 @@ export async function processChunk(
           if (full) yield out.take();
         }
       }
-      if (out.full) yield out.take();
     }
     if (deduper) {
       const kept = deduper.finish();
@@ -257,17 +256,14 @@ interface NodeUtf8Write {
 export class StagedBuffer {
   private buffer = Buffer.allocUnsafe(STAGED_BUFFER_BYTES);
   private used = 0;
-  private readonly overflow: Buffer[] = [];
+  /** A line that did not fit after the buffer's bytes; `add` said take, so there is at most one. */
+  private overflow: Buffer | undefined;
 
   get length(): number {
-    return this.used + this.overflow.reduce((n, b) => n + b.length, 0);
+    return this.used + (this.overflow?.length ?? 0);
   }
 
-  get full(): boolean {
-    return this.overflow.length > 0 || this.used >= STAGED_BUFFER_BYTES - 4096;
-  }
-
-  /** Appends one line; true when the buffer should be taken now. */
+  /** Appends one line; true when the buffer must be taken before the next line is added. */
   add(line: string): boolean {
     // A UTF-16 code unit is at most 3 UTF-8 bytes; a line that may not fit goes to the overflow.
     if (this.used + line.length * 3 > this.buffer.length) {
@@ -275,7 +271,7 @@ export class StagedBuffer {
       if (this.used + bytes.length <= this.buffer.length) {
         bytes.copy(this.buffer, this.used);
         this.used += bytes.length;
-      } else this.overflow.push(bytes);
+      } else this.overflow = bytes;
       return true;
     }
     this.used += utf8Write(this.buffer, line, this.used);
@@ -283,11 +279,12 @@ export class StagedBuffer {
   }
 
   take(): Buffer {
-    const parts = [this.buffer.subarray(0, this.used), ...this.overflow];
+    const head = this.buffer.subarray(0, this.used);
+    const taken = this.overflow ? Buffer.concat([head, this.overflow]) : head;
     this.buffer = Buffer.allocUnsafe(STAGED_BUFFER_BYTES);
     this.used = 0;
-    this.overflow.length = 0;
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    this.overflow = undefined;
+    return taken;
   }
 }
 
