@@ -2,12 +2,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import {
-  type PrepareInput,
-  type PrepareOutput,
-  prepareInputSchema,
-  prepareRun,
-} from '../engine/run/prepare.js';
+import { type PrepareInput, prepareInputSchema, prepareRun } from '../engine/run/prepare.js';
+import type { PrepareOutput } from '../engine/run/prepare-output.js';
 import { parseHandlerEnv } from './env.js';
 import { engineLogger, logger, metrics, tracer } from './powertools.js';
 import { sharedDeps } from './runtime.js';

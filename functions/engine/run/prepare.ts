@@ -16,6 +16,7 @@ import { ConnectorConfigError, parseConnectorConfig } from './connector-config.j
 import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
+import { type PrepareOutput, prepareOutput } from './prepare-output.js';
 import { resumeRunForRedrive } from './redrive.js';
 import { writeRunSpec } from './run-spec.js';
 import { applySchemaEvolution, type SchemaEvolutionOutcome } from './schema-evolution.js';
@@ -42,21 +43,6 @@ export const prepareInputSchema = z.object({
     .default({}),
 });
 export type PrepareInput = z.input<typeof prepareInputSchema>;
-
-/** Pointers and numbers only: this goes into the state (well under 256 KB whatever the data size). */
-export interface PrepareOutput {
-  runId: string;
-  manifests: { lambda: string; fargate: string };
-  lambdaChunks: number;
-  fargateChunks: number;
-  skippedSources: number;
-  map: {
-    chunksPerBatch: number;
-    maxConcurrency: number;
-    fargateConcurrency: number;
-    toleratedFailurePercentage: number;
-  };
-}
 
 /** Everything commit needs to know about the plan, kept in staging (not in the state). */
 export interface RunManifest {
@@ -190,19 +176,11 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       ...(backfill ? { backfill } : {}),
       ...(manifest.cursor ? { cursorAfterCommit: manifest.cursor } : {}),
     });
-    return {
-      runId,
-      manifests: { lambda: stagingLayout.lambdaItems(runId), fargate: stagingLayout.fargateItems(runId) },
+    return prepareOutput(runId, spec, {
       lambdaChunks: lambdaItems.length,
       fargateChunks: fargateItems.length,
       skippedSources: plan.skipped,
-      map: {
-        chunksPerBatch: spec.chunking.chunksPerBatch,
-        maxConcurrency: spec.runtime.concurrency,
-        fargateConcurrency: Math.max(1, Math.min(spec.runtime.concurrency, 16)),
-        toleratedFailurePercentage: spec.runtime.toleratedFailurePercentage,
-      },
-    };
+    });
   } catch (err) {
     await failRun(wh, runId, `prepare failed: ${errorMessage(err)}`).catch((failErr: unknown) =>
       deps.logger.error('could not mark the run failed', { runId, error: errorMessage(failErr) }),

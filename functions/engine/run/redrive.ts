@@ -1,7 +1,7 @@
 import { createStagingTable, failRun, getRun, reconcileStagingWithLedger, resumeRun } from '../load/runs.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
-import type { PrepareOutput } from './prepare.js';
+import { type PrepareOutput, prepareOutput } from './prepare-output.js';
 import { readRunSpec } from './run-spec.js';
 
 /** The run cannot be redriven (unknown, succeeded, abandoned, or failed before it was planned). */
@@ -54,19 +54,16 @@ export async function resumeRunForRedrive(
     const reloading = await reconcileStagingWithLedger(deps.warehouse, runId);
     const count = async (key: string) =>
       (JSON.parse((await deps.staging.readBytes(key)).toString('utf8')) as unknown[]).length;
-    const output: PrepareOutput = {
+    const output = prepareOutput(
       runId,
-      manifests: { lambda: stagingLayout.lambdaItems(runId), fargate: stagingLayout.fargateItems(runId) },
-      lambdaChunks: await count(stagingLayout.lambdaItems(runId)),
-      fargateChunks: await count(stagingLayout.fargateItems(runId)),
-      skippedSources: run.skippedSources ?? 0,
-      map: {
-        chunksPerBatch: spec.chunking.chunksPerBatch,
-        maxConcurrency: options.concurrency ?? spec.runtime.concurrency,
-        fargateConcurrency: Math.max(1, Math.min(spec.runtime.concurrency, 16)),
-        toleratedFailurePercentage: spec.runtime.toleratedFailurePercentage,
+      spec,
+      {
+        lambdaChunks: await count(stagingLayout.lambdaItems(runId)),
+        fargateChunks: await count(stagingLayout.fargateItems(runId)),
+        skippedSources: run.skippedSources ?? 0,
       },
-    };
+      options.concurrency,
+    );
     deps.logger.info('run redriven', {
       runId,
       pipeline: spec.name,
