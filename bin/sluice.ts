@@ -6,6 +6,7 @@ import { openWarehouse } from '../functions/adapters/warehouse/index.js';
 import { readCursor } from '../functions/engine/load/cursors.js';
 import { ensureInternalSchema } from '../functions/engine/load/migrations.js';
 import { listRuns, loadedFiles } from '../functions/engine/load/runs.js';
+import { credentialResolver } from '../functions/engine/run/credentials.js';
 import { planChunks } from '../functions/engine/run/prepare.js';
 import { formatProblem, SpecError } from '../functions/engine/spec/parse.js';
 import { pipelineJsonSchema } from '../functions/engine/spec/schema.js';
@@ -103,7 +104,7 @@ program
         const plan = await planChunks(loaded.spec, {
           openStorage: (location) => storageFromLocation(location, { baseDir: resolve(file, '..') }),
           alreadyLoaded: (u) => seen.has(`${u.key}\u0000${u.etag}`),
-          secrets: env.deps.secrets,
+          credential: credentialResolver(loaded.spec, env.deps.secrets),
           ...(cursor ? { cursor } : {}),
           ...(opts.backfill ? { backfill: opts.backfill } : {}),
         });

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod';
-import type { SecretStore } from '../../adapters/secrets/types.js';
 import type { Storage } from '../../adapters/storage/types.js';
 import { getSourceConnector } from '../../connectors/registry.js';
-import type { BackfillWindow, CursorState, SourceUnit } from '../../sdk/source.js';
+import type { BackfillWindow, CredentialResolver, CursorState, SourceUnit } from '../../sdk/source.js';
 import { readCursor } from '../load/cursors.js';
 import { ensureInternalSchema } from '../load/migrations.js';
 import { beginRun, createStagingTable, failRun, loadedFiles, recordPlan } from '../load/runs.js';
@@ -125,7 +124,9 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   deps.logger.info('run started', { runId, pipeline: spec.name, fullRefresh, specHash: loaded.contentHash });
 
   try {
-    const evolution = await evolveSchema(spec, deps, loaded.baseDir, {
+    // One resolver for discovery and planning: each credential is read (and audited) once per Prepare.
+    const credential = credentialResolver(spec, deps.secrets);
+    const evolution = await evolveSchema(spec, deps, loaded.baseDir, credential, {
       pipeline: spec.name,
       version: spec.version,
       hash: loaded.contentHash,
@@ -136,7 +137,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     const plan = await planChunks(spec, {
       openStorage: (location) => deps.openStorage(location, loaded.baseDir),
       alreadyLoaded: (unit) => (seen ? seen.has(`${unit.key}\u0000${unit.etag}`) : false),
-      secrets: deps.secrets,
+      credential,
       ...(stored ? { cursor: stored.state } : {}),
       ...(backfill ? { backfill } : {}),
     });
@@ -194,6 +195,7 @@ async function evolveSchema(
   spec: PipelineSpec,
   deps: EngineDeps,
   baseDir: string,
+  credential: CredentialResolver,
   meta: { pipeline: string; version: number; hash: string },
 ): Promise<{ spec: PipelineSpec; outcome: SchemaEvolutionOutcome } | undefined> {
   const connector = getSourceConnector(spec.source.connector);
@@ -201,7 +203,7 @@ async function evolveSchema(
   const streams = await connector.discover({
     config: parseConnectorConfig(connector.configSchema, spec),
     openStorage: (location) => deps.openStorage(location, baseDir),
-    credential: credentialResolver(spec, deps.secrets),
+    credential,
   });
   const result = await applySchemaEvolution(
     deps.warehouse,
@@ -223,8 +225,8 @@ export async function planChunks(
   ctx: {
     openStorage(location: string): Storage;
     alreadyLoaded(unit: { key: string; etag: string }): boolean;
-    /** Where the source's credentials come from; without it a connector asking for one fails. */
-    secrets?: SecretStore;
+    /** The source's credentials (credentialResolver over the secret store). */
+    credential: CredentialResolver;
     /** The committed cursor (omit on a full refresh). */
     cursor?: CursorState;
     backfill?: BackfillWindow;
@@ -240,7 +242,7 @@ export async function planChunks(
   const plan = await connector.plan({
     config,
     openStorage: ctx.openStorage,
-    credential: credentialResolver(spec, ctx.secrets),
+    credential: ctx.credential,
     targetBytes: spec.chunking.targetBytes,
     parallelism: spec.runtime.concurrency,
     alreadyLoaded: ctx.alreadyLoaded,
