@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { attachFaultInjector, type FaultInjector } from '../engine/load/fault-points.js';
+import type { FaultInjector } from '../engine/load/fault-points.js';
 import { getRun } from '../engine/load/runs.js';
 import { commitPreparedRun } from '../engine/run/commit.js';
 import type { ChunkProgress, EngineDeps, EngineLogger } from '../engine/run/deps.js';
@@ -133,7 +133,6 @@ export async function executeLocally(
   }
   let runId: string | undefined = redrive?.run.runId;
   const faults = options.faults ?? faultInjectorFromEnv();
-  const detachFaults = faults ? attachFaultInjector(deps.warehouse, faults) : () => {};
   const runDeps: EngineDeps = {
     ...deps,
     ...(faults ? { faults } : {}),
@@ -278,7 +277,6 @@ export async function executeLocally(
     settled = true;
     await Promise.allSettled([...inFlight]);
     await lambdaPool?.close();
-    detachFaults();
   }
 }
 

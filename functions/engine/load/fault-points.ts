@@ -1,5 +1,3 @@
-import type { Warehouse } from '../../adapters/warehouse/types.js';
-
 /**
  * Named places where a run can be made to fail or die, to prove the load protocol survives a crash
  * exactly there. Production code only ever calls `hit`; nothing is injected unless a test or the local
@@ -25,26 +23,4 @@ export type FaultPoint = (typeof FAULT_POINTS)[number];
 /** Decides, at each fault point, whether to carry on, throw, or end the process. */
 export interface FaultInjector {
   hit(point: FaultPoint, context: Record<string, unknown>): Promise<void>;
-}
-
-const attached = new WeakMap<Warehouse, FaultInjector>();
-
-/**
- * Lets the load protocol (which sees only the warehouse) reach the run's injector for the points inside
- * its transactions. Returns a function that detaches it again.
- */
-export function attachFaultInjector(wh: Warehouse, faults: FaultInjector): () => void {
-  attached.set(wh, faults);
-  return () => {
-    if (attached.get(wh) === faults) attached.delete(wh);
-  };
-}
-
-/** Hits a fault point through the injector attached to the warehouse, if any. */
-export async function hitFaultPoint(
-  wh: Warehouse,
-  point: FaultPoint,
-  context: Record<string, unknown>,
-): Promise<void> {
-  await attached.get(wh)?.hit(point, context);
 }

@@ -12,7 +12,7 @@ import {
   RunStateError,
   StagedChunkMismatchError,
 } from './errors.js';
-import { hitFaultPoint } from './fault-points.js';
+import type { FaultInjector } from './fault-points.js';
 import {
   deleteUnitsSql,
   KEY_REPEATS_IN_RUN,
@@ -416,6 +416,8 @@ export interface LoadChunkInput {
    * staged file, its rejects) is written. Either failing rolls the load back.
    */
   produce: () => { rows: Readable; done: Promise<ChunkCounts> };
+  /** Crash tests' fault points inside the transaction (EngineDeps.faults); absent in production. */
+  faults?: FaultInjector;
 }
 
 export interface LoadChunkResult {
@@ -485,7 +487,7 @@ export async function loadChunkExactlyOnce(wh: Warehouse, input: LoadChunkInput)
         WHERE run_id = $1 AND chunk_id = $2`,
       [runId, chunk.id, counts.read, counts.staged, counts.rejected, counts.filtered],
     );
-    await hitFaultPoint(wh, 'after-copy-before-commit', { runId, chunkId: chunk.id });
+    await input.faults?.hit('after-copy-before-commit', { runId, chunkId: chunk.id });
     return { status: 'loaded' as const, counts: { ...counts } };
   });
 }
@@ -521,6 +523,8 @@ export interface CommitRunInput {
    * transaction, so readers see the old rows or the new, never neither). @default the run's full_refresh
    */
   fullRefresh?: boolean;
+  /** Crash tests' fault points inside the transaction (EngineDeps.faults); absent in production. */
+  faults?: FaultInjector;
 }
 
 /**
@@ -673,7 +677,7 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
       runId,
       detail: { read: result.read, loaded, rejected: result.rejected, partitions: result.partitions },
     });
-    await hitFaultPoint(wh, 'inside-run-commit', { runId });
+    await input.faults?.hit('inside-run-commit', { runId });
     return result;
   });
 }

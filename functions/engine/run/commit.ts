@@ -28,6 +28,7 @@ export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Pr
     files: manifest.units,
     expectedChunks: manifest.chunks.length,
     fullRefresh: manifest.fullRefresh,
+    ...(deps.faults ? { faults: deps.faults } : {}),
     // The cursor moves in the commit transaction, never on a backfill (its manifest carries none).
     ...(manifest.cursor !== undefined && !manifest.backfill ? { cursor: manifest.cursor } : {}),
   });

@@ -164,6 +164,7 @@ export async function processChunk(
     runId,
     chunk: { id: chunk.id, seq: chunk.seq, route: chunk.route, bytes: chunk.bytes },
     columns: [...columns, '_sluice_seq', '_sluice_ord'],
+    ...(deps.faults ? { faults: deps.faults } : {}),
     // Started once the chunk is claimed: the rows stream into COPY as they are made (the database
     // inserts while the next rows parse) and, buffer for buffer, into the staged file; both pull, so
     // memory stays flat. The rejects are written once the rows are done, all before the load commits.
