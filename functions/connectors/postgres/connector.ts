@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { quoteIdent } from '../../adapters/warehouse/sql.js';
 import type { SourceRecord } from '../../engine/types.js';
-import { type DiscoveredColumn, defineSource, type SourceContext } from '../../sdk/source.js';
+import { type DiscoveredColumn, defineSource, flattenBatches, type SourceContext } from '../../sdk/source.js';
 import { type SqlChunk, type SqlSourceConfig, sqlSourceConfig } from '../sql-common/config.js';
 import { planSqlChunks, type SqlPlanner } from '../sql-common/plan.js';
 import { chunkPredicate, windowPredicate } from '../sql-common/where.js';
@@ -117,7 +117,12 @@ export default defineSource<PostgresSourceConfig>({
     });
   },
 
-  async *read(chunk, ctx): AsyncGenerator<SourceRecord> {
+  read(chunk, ctx) {
+    return flattenBatches(this.readBatches!(chunk, ctx));
+  },
+
+  /** One FETCH of the chunk's cursor per batch. */
+  async *readBatches(chunk, ctx): AsyncGenerator<SourceRecord[]> {
     const source = chunk.source as SqlChunk;
     const config = ctx.config;
     const where = chunkPredicate(source, config.key, config.cursor?.column, quoteIdent, (i) => `$${i}`);
@@ -136,11 +141,12 @@ export default defineSource<PostgresSourceConfig>({
         const res = await client.query<Record<string, string | null>>(
           `FETCH ${config.fetchSize} FROM sluice_chunk`,
         );
-        for (const row of res.rows) {
-          n++;
-          const at = config.key ? `${config.key}=${row[config.key]}` : `row ${n}`;
-          yield { kind: 'row', row, location: `${label} ${at}` };
-        }
+        if (res.rows.length > 0)
+          yield res.rows.map((row) => {
+            n++;
+            const at = config.key ? `${config.key}=${row[config.key]}` : `row ${n}`;
+            return { kind: 'row' as const, row, location: `${label} ${at}` };
+          });
         if (res.rows.length < config.fetchSize) break;
       }
       await client.query('COMMIT');
