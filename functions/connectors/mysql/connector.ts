@@ -3,7 +3,8 @@ import type { SourceRecord } from '../../engine/types.js';
 import { type DiscoveredColumn, defineSource, type SourceContext } from '../../sdk/source.js';
 import { type SqlChunk, type SqlSourceConfig, sqlSourceConfig } from '../sql-common/config.js';
 import { planSqlChunks, type SqlPlanner } from '../sql-common/plan.js';
-import { chunkPredicate, windowPredicate } from '../sql-common/where.js';
+import { chunkQuery, describeDriverError, relation, selectList } from '../sql-common/query.js';
+import { windowPredicate } from '../sql-common/where.js';
 
 export const mysqlSourceConfig = sqlSourceConfig(3306);
 export type MysqlSourceConfig = SqlSourceConfig;
@@ -21,14 +22,14 @@ export default defineSource<MysqlSourceConfig>({
   configSchema: mysqlSourceConfig,
 
   async check(ctx) {
-    await withConnection(ctx, (conn) => run(conn, `SELECT 1 FROM ${relation(ctx.config)} LIMIT 0`));
+    await withConnection(ctx, (conn) => run(conn, `SELECT 1 FROM ${relation(ctx.config, quoteId)} LIMIT 0`));
   },
 
   async discover(ctx) {
     return withConnection(ctx, async (conn) => {
       const [, fields] = await conn
         .promise()
-        .query(`SELECT ${selectList(ctx.config)} FROM ${relation(ctx.config)} LIMIT 0`);
+        .query(`SELECT ${selectList(ctx.config, quoteId)} FROM ${relation(ctx.config, quoteId)} LIMIT 0`);
       const columns: DiscoveredColumn[] = (fields as mysql.FieldPacket[]).map((f) => ({
         name: f.name,
         type: destinationType(f.type ?? 253),
@@ -40,7 +41,7 @@ export default defineSource<MysqlSourceConfig>({
 
   async plan(ctx) {
     return withConnection(ctx, async (conn) => {
-      const rel = relation(ctx.config);
+      const rel = relation(ctx.config, quoteId);
       const probe = [ctx.config.key, ctx.config.cursor?.column].filter((c): c is string => c !== undefined);
       await run(conn, `SELECT ${probe.map(quoteId).join(', ') || '1'} FROM ${rel} LIMIT 0`);
       const window = (w: SqlChunk['cursor'], params: string[]) =>
@@ -96,15 +97,7 @@ export default defineSource<MysqlSourceConfig>({
 
   async *read(chunk, ctx): AsyncGenerator<SourceRecord> {
     const config = ctx.config;
-    const where = chunkPredicate(
-      chunk.source as SqlChunk,
-      config.key,
-      config.cursor?.column,
-      quoteId,
-      () => '?',
-    );
-    const order = config.key ?? config.cursor?.column;
-    const sql = `SELECT ${selectList(config)} FROM ${relation(config)} WHERE ${where.sql}${order ? ` ORDER BY ${quoteId(order)}` : ''}`;
+    const { sql, params } = chunkQuery(config, chunk.source as SqlChunk, quoteId, () => '?');
     const conn = await connect(ctx);
     let finished = false;
     try {
@@ -113,7 +106,7 @@ export default defineSource<MysqlSourceConfig>({
       await run(conn, 'START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT');
       const label = config.table ?? 'query';
       let n = 0;
-      const stream = conn.query(sql, where.params).stream({ highWaterMark: config.fetchSize });
+      const stream = conn.query(sql, params).stream({ highWaterMark: config.fetchSize });
       for await (const row of stream as AsyncIterable<Record<string, string | null>>) {
         n++;
         const at = config.key ? `${config.key}=${row[config.key]}` : `row ${n}`;
@@ -153,9 +146,12 @@ async function connect(ctx: SourceContext<MysqlSourceConfig>): Promise<Connectio
     await run(conn, "SET time_zone = '+00:00'");
   } catch (err) {
     conn.destroy();
-    throw new Error(`cannot connect to ${c.user}@${c.host}:${c.port}/${c.database}: ${describe(err)}`, {
-      cause: err,
-    });
+    throw new Error(
+      `cannot connect to ${c.user}@${c.host}:${c.port}/${c.database}: ${describeDriverError(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   return conn;
 }
@@ -168,7 +164,9 @@ async function withConnection<T>(
   try {
     return await fn(conn);
   } catch (err) {
-    throw new Error(`reading ${ctx.config.table ?? 'the query'}: ${describe(err)}`, { cause: err });
+    throw new Error(`reading ${ctx.config.table ?? 'the query'}: ${describeDriverError(err)}`, {
+      cause: err,
+    });
   } finally {
     conn.destroy();
   }
@@ -183,25 +181,10 @@ async function run(
   return rows as Record<string, unknown>[];
 }
 
-function describe(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
-  if (err instanceof Error) return err.message || (err as { code?: string }).code || err.name;
-  return String(err);
-}
-
 function quoteId(name: string): string {
   if (name.length === 0 || name.includes('\u0000'))
     throw new Error(`not a usable identifier: ${JSON.stringify(name)}`);
   return `\`${name.replaceAll('`', '``')}\``;
-}
-
-function relation(config: MysqlSourceConfig): string {
-  if (config.table) return config.table.split('.').map(quoteId).join('.');
-  return `(${config.query}) AS sluice_source`;
-}
-
-function selectList(config: MysqlSourceConfig): string {
-  return config.columns ? config.columns.map(quoteId).join(', ') : '*';
 }
 
 /** mysql2 column type code → destination type (text for anything Sluice does not type). */

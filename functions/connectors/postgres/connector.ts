@@ -4,7 +4,8 @@ import type { SourceRecord } from '../../engine/types.js';
 import { type DiscoveredColumn, defineSource, flattenBatches, type SourceContext } from '../../sdk/source.js';
 import { type SqlChunk, type SqlSourceConfig, sqlSourceConfig } from '../sql-common/config.js';
 import { planSqlChunks, type SqlPlanner } from '../sql-common/plan.js';
-import { chunkPredicate, windowPredicate } from '../sql-common/where.js';
+import { chunkQuery, describeDriverError, relation, selectList } from '../sql-common/query.js';
+import { windowPredicate } from '../sql-common/where.js';
 
 export const postgresSourceConfig = sqlSourceConfig(5432);
 export type PostgresSourceConfig = SqlSourceConfig;
@@ -24,13 +25,15 @@ export default defineSource<PostgresSourceConfig>({
 
   async check(ctx) {
     await withClient(ctx, async (client) => {
-      await client.query(`SELECT 1 FROM ${relation(ctx.config)} LIMIT 0`);
+      await client.query(`SELECT 1 FROM ${relation(ctx.config, quoteIdent)} LIMIT 0`);
     });
   },
 
   async discover(ctx) {
     return withClient(ctx, async (client) => {
-      const res = await client.query(`SELECT ${selectList(ctx.config)} FROM ${relation(ctx.config)} LIMIT 0`);
+      const res = await client.query(
+        `SELECT ${selectList(ctx.config, quoteIdent)} FROM ${relation(ctx.config, quoteIdent)} LIMIT 0`,
+      );
       const columns: DiscoveredColumn[] = res.fields.map((f) => ({
         name: f.name,
         type: destinationType(f.dataTypeID),
@@ -42,7 +45,7 @@ export default defineSource<PostgresSourceConfig>({
 
   async plan(ctx) {
     return withClient(ctx, async (client) => {
-      const rel = relation(ctx.config);
+      const rel = relation(ctx.config, quoteIdent);
       // Fails early, naming the column, when the key or the cursor column does not exist.
       await client.query(
         `SELECT ${
@@ -125,16 +128,14 @@ export default defineSource<PostgresSourceConfig>({
   async *readBatches(chunk, ctx): AsyncGenerator<SourceRecord[]> {
     const source = chunk.source as SqlChunk;
     const config = ctx.config;
-    const where = chunkPredicate(source, config.key, config.cursor?.column, quoteIdent, (i) => `$${i}`);
-    const order = config.key ?? config.cursor?.column;
-    const sql = `SELECT ${selectList(config)} FROM ${relation(config)} WHERE ${where.sql}${order ? ` ORDER BY ${quoteIdent(order)}` : ''}`;
+    const { sql, params } = chunkQuery(config, source, quoteIdent, (i) => `$${i}`);
     const client = await connect(ctx);
     let open = false;
     try {
       // One snapshot for the whole chunk, and no writes whatever the query says.
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       open = true;
-      await client.query(`DECLARE sluice_chunk NO SCROLL CURSOR FOR ${sql}`, where.params);
+      await client.query(`DECLARE sluice_chunk NO SCROLL CURSOR FOR ${sql}`, params);
       const label = config.table ?? 'query';
       let n = 0;
       for (;;) {
@@ -178,9 +179,12 @@ async function connect(ctx: SourceContext<PostgresSourceConfig>): Promise<pg.Cli
     await client.connect();
   } catch (err) {
     await client.end().catch(() => undefined);
-    throw new Error(`cannot connect to ${c.user}@${c.host}:${c.port}/${c.database}: ${describe(err)}`, {
-      cause: err,
-    });
+    throw new Error(
+      `cannot connect to ${c.user}@${c.host}:${c.port}/${c.database}: ${describeDriverError(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   return client;
 }
@@ -193,25 +197,12 @@ async function withClient<T>(
   try {
     return await fn(client);
   } catch (err) {
-    throw new Error(`reading ${ctx.config.table ?? 'the query'}: ${describe(err)}`, { cause: err });
+    throw new Error(`reading ${ctx.config.table ?? 'the query'}: ${describeDriverError(err)}`, {
+      cause: err,
+    });
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-function describe(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length > 0) return describe(err.errors[0]);
-  if (err instanceof Error) return err.message || (err as { code?: string }).code || err.name;
-  return String(err);
-}
-
-function relation(config: PostgresSourceConfig): string {
-  if (config.table) return config.table.split('.').map(quoteIdent).join('.');
-  return `(${config.query}) AS sluice_source`;
-}
-
-function selectList(config: PostgresSourceConfig): string {
-  return config.columns ? config.columns.map(quoteIdent).join(', ') : '*';
 }
 
 /** `{a,"b c"}` → ['a', 'b c'] (pg returns arrays as text with our text-only type parsers). */
