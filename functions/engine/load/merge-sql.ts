@@ -11,12 +11,21 @@ export const SEQ_COLUMN = '_sluice_seq';
 export const ORD_COLUMN = '_sluice_ord';
 
 /**
+ * The FROM of the staged rows a merge takes: the whole staging table, or with `where` (a predicate on
+ * its columns) the rows matching it — the rows of partitions not swapped in (see partition-swap.ts).
+ */
+function stagedRows(stagingTable: string, where?: string): string {
+  const staging = quoteQualified(stagingTable);
+  return where ? `${staging} WHERE ${where}` : staging;
+}
+
+/**
  * The run's rows reduced to what gets merged: with a key, one row per key, the latest of the run
  * (highest chunk seq, then highest ordinal within the chunk); without a key, every row.
  */
-export function dedupedRowsSql(dest: DestinationSpec, stagingTable: string): string {
+export function dedupedRowsSql(dest: DestinationSpec, stagingTable: string, where?: string): string {
   const cols = Object.keys(dest.columns).map(quoteIdent).join(', ');
-  const staging = quoteQualified(stagingTable);
+  const staging = stagedRows(stagingTable, where);
   if (!dest.key || dest.key.length === 0) return `SELECT ${cols} FROM ${staging}`;
   const keys = dest.key.map(quoteIdent).join(', ');
   return `SELECT DISTINCT ON (${keys}) ${cols} FROM ${staging}
@@ -29,22 +38,22 @@ export function dedupedRowsSql(dest: DestinationSpec, stagingTable: string): str
  * actually changed; an upsert skips rows equal to what the table holds).
  * `append` and `replace-partitions` insert; `upsert` inserts or updates on the key.
  */
-export function mergeSql(dest: DestinationSpec, stagingTable: string): string {
+export function mergeSql(dest: DestinationSpec, stagingTable: string, where?: string): string {
   const target = quoteQualified(targetTableName(dest));
   const cols = Object.keys(dest.columns).map(quoteIdent).join(', ');
-  const staging = quoteQualified(stagingTable);
+  const staging = stagedRows(stagingTable, where);
   // The sort that dedupes the run (DISTINCT ON) spills to disk at the default 4 MB; LOCAL ends with the
   // commit's transaction.
   const sortMemory = `SET LOCAL work_mem = '${MERGE_WORK_MEM}';\n`;
   if (dest.mode !== 'upsert') {
     // Without ON CONFLICT every deduped row is inserted or the statement fails, so the rows it returns
     // are the distinct rows too: no need to materialise them first (a second copy of the run).
-    return `${sortMemory}WITH w AS (INSERT INTO ${target} AS t (${cols}) ${dedupedRowsSql(dest, stagingTable)} RETURNING 1)
+    return `${sortMemory}WITH w AS (INSERT INTO ${target} AS t (${cols}) ${dedupedRowsSql(dest, stagingTable, where)} RETURNING 1)
 SELECT (SELECT count(*) FROM ${staging}) AS staged_rows,
        (SELECT count(*) FROM w) AS distinct_rows,
        (SELECT count(*) FROM w) AS written`;
   }
-  return `${sortMemory}WITH d AS MATERIALIZED (${dedupedRowsSql(dest, stagingTable)}),
+  return `${sortMemory}WITH d AS MATERIALIZED (${dedupedRowsSql(dest, stagingTable, where)}),
      w AS (INSERT INTO ${target} AS t (${cols}) SELECT ${cols} FROM d ${conflictClause(dest)} RETURNING 1)
 SELECT (SELECT count(*) FROM ${staging}) AS staged_rows,
        (SELECT count(*) FROM d) AS distinct_rows,
@@ -68,6 +77,7 @@ export function mergeWithoutDedupeSql(
   dest: DestinationSpec,
   stagingTable: string,
   targetEmpty: boolean,
+  where?: string,
 ): { sql: string; counts: 'row' | 'rowCount' } | undefined {
   const key = dest.key ?? [];
   if (key.length === 0) return undefined;
@@ -75,7 +85,7 @@ export function mergeWithoutDedupeSql(
   if (conflict.endsWith('DO NOTHING')) return undefined;
   const target = quoteQualified(targetTableName(dest));
   const cols = Object.keys(dest.columns).map(quoteIdent).join(', ');
-  const staging = quoteQualified(stagingTable);
+  const staging = stagedRows(stagingTable, where);
   if (!conflict) {
     return { sql: `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${staging}`, counts: 'rowCount' };
   }

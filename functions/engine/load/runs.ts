@@ -22,6 +22,17 @@ import {
   SEQ_COLUMN,
 } from './merge-sql.js';
 import { STAGING_SCHEMA } from './migrations.js';
+import {
+  dropSwapTables,
+  lockEmptyPartitions,
+  type Prefilled,
+  prefillSwaps,
+  restoreLockTimeout,
+  SWAP_FALLBACK_CODES,
+  setSwapLockTimeout,
+  swapInNewPartitions,
+  unitsPredicate,
+} from './partition-swap.js';
 import { preparePartitions, primaryKeyColumns, targetTableName } from './target.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -305,6 +316,7 @@ async function takeOverIfStale(
       [run.run_id, reason],
     );
     await tx.query(`DROP TABLE IF EXISTS ${quoteQualified(stagingTableName(run.run_id))}`);
+    await dropSwapTables(tx, stagingTableName(run.run_id));
     abandoned.push({ runId: run.run_id, holder: run.holder, reason });
   }
   return abandoned;
@@ -587,6 +599,9 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
 
   // (c) partitions, in their own short transaction so the merge holds no DDL locks
   const partitions = await preparePartitions(wh, dest, staging);
+  // (c2) new tables for the empty partitions it fills, written in parallel outside the merge's transaction
+  const replacing = dest.mode === 'replace-partitions' || (input.fullRefresh ?? run.full_refresh);
+  const prefilled = await prefillSwaps(wh, dest, staging, partitions, replacing);
 
   // (d) the merge and everything that must move with it
   return wh.transaction(async (tx) => {
@@ -606,9 +621,9 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
       const del = deleteUnitsSql(dest, partitions);
       replaced = (await tx.query(del.sql, del.params)).rowCount;
     }
-    let merged: MergeCounts;
+    let merged: MergeCounts & { swapped: string[] };
     try {
-      merged = await merge(tx, dest, staging, fullRefresh);
+      merged = await mergeOrSwap(tx, dest, staging, prefilled, fullRefresh, final.staged);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
         throw new DuplicateKeyError(targetTableName(dest), (err as { detail?: string }).detail, {
@@ -666,7 +681,14 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
         result.filtered,
         result.deduplicated,
         result.partitions,
-        JSON.stringify({ mode: dest.mode, fullRefresh, written, replaced, files: input.files.length }),
+        JSON.stringify({
+          mode: dest.mode,
+          fullRefresh,
+          written,
+          replaced,
+          files: input.files.length,
+          swapped: merged.swapped,
+        }),
       ],
     );
     await releaseLock(tx, runId);
@@ -689,6 +711,63 @@ interface MergeCounts {
 }
 
 /**
+ * The merge, with the run's empty partitions swapped in rather than inserted into where that gives
+ * the same outcome (partition-swap.ts): their rows were written into new tables before this
+ * transaction (prefillSwaps); here, under lock, the partitions still empty are swapped for them and
+ * the other partitions' rows are merged as usual. All inside a savepoint: a lock not granted in time,
+ * or anything ATTACH refuses, rolls back to it and the whole run is merged instead. `swapped`: the
+ * partitions swapped in.
+ */
+async function mergeOrSwap(
+  tx: WarehouseTx,
+  dest: DestinationSpec,
+  staging: string,
+  prefilled: Prefilled[],
+  emptied: boolean,
+  staged: number,
+): Promise<MergeCounts & { swapped: string[] }> {
+  const mergeAll = async () => {
+    await dropSwapTables(tx, staging);
+    return { ...(await merge(tx, dest, staging, emptied)), swapped: [] };
+  };
+  if (prefilled.length === 0) return mergeAll();
+  await tx.query('SAVEPOINT sluice_swap');
+  try {
+    const previous = await setSwapLockTimeout(tx);
+    const swaps = await lockEmptyPartitions(tx, prefilled);
+    await restoreLockTimeout(tx, previous);
+    const rows = swaps.reduce((n, f) => n + f.rows, 0);
+    const rest =
+      rows === staged
+        ? { staged_rows: 0, distinct_rows: 0, written: 0 }
+        : await merge(
+            tx,
+            dest,
+            staging,
+            emptied,
+            `(${unitsPredicate(
+              dest,
+              swaps.map((f) => f.partition),
+            )}) IS NOT TRUE`,
+          );
+    if (swaps.length > 0) await setSwapLockTimeout(tx);
+    await swapInNewPartitions(tx, dest, staging, swaps);
+    await restoreLockTimeout(tx, previous);
+    await tx.query('RELEASE SAVEPOINT sluice_swap');
+    return {
+      staged_rows: Number(rest.staged_rows) + rows,
+      distinct_rows: Number(rest.distinct_rows) + rows,
+      written: Number(rest.written) + rows,
+      swapped: swaps.map((f) => f.partition.name).sort(),
+    };
+  } catch (err) {
+    if (!SWAP_FALLBACK_CODES.has((err as { code?: string }).code ?? '')) throw err;
+    await tx.query('ROLLBACK TO SAVEPOINT sluice_swap');
+    return mergeAll();
+  }
+}
+
+/**
  * Runs the merge: first without the dedupe sort (most runs repeat no key; the sort was a third of the
  * commit), inside a savepoint; when the primary key says a key repeats, back to the savepoint and the
  * deduping merge. That needs the target's primary key to be exactly the spec's key (checked here
@@ -700,6 +779,7 @@ async function merge(
   dest: DestinationSpec,
   staging: string,
   emptied: boolean,
+  where?: string,
 ): Promise<MergeCounts> {
   const target = targetTableName(dest);
   const key = [...(dest.key ?? [])].sort().join(',');
@@ -713,7 +793,7 @@ async function merge(
       );
       empty = found.rows[0]!.empty;
     }
-    const fast = mergeWithoutDedupeSql(dest, staging, empty);
+    const fast = mergeWithoutDedupeSql(dest, staging, empty, where);
     if (fast) {
       await tx.query('SAVEPOINT sluice_merge');
       try {
@@ -728,7 +808,7 @@ async function merge(
       }
     }
   }
-  return (await tx.query<MergeCounts>(mergeSql(dest, staging))).rows[0]!;
+  return (await tx.query<MergeCounts>(mergeSql(dest, staging, where))).rows[0]!;
 }
 
 function checkRejectRatio(spec: PipelineSpec, ledger: LedgerTotals): void {

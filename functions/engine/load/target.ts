@@ -267,25 +267,31 @@ export async function ensurePartitions(
   return (await preparePartitions(wh, dest, stagingTable)).map((p) => p.name);
 }
 
-/** ensurePartitions, with each partition's unit bounds (used by replace-partitions). */
+/** A partition the staged rows touch, with how many of them it gets. */
+export interface StagedPartition extends TargetPartition {
+  rows: number;
+}
+
+/** ensurePartitions, with each partition's unit bounds and staged row count (replace-partitions, swaps). */
 export async function preparePartitions(
   wh: Warehouse,
   dest: DestinationSpec,
   stagingTable: string,
-): Promise<TargetPartition[]> {
+): Promise<StagedPartition[]> {
   const table = targetTableName(dest);
   const { column, by } = dest.partitioning;
   const type = asPartitionColumnType(dest.columns[column]?.type ?? '');
   return wh.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [partitionLockKey(dest)]);
-    const units = await tx.query<{ unit: string }>(
-      `SELECT DISTINCT ${unitStartExpression(quoteIdent(column), type, by)} AS unit
-         FROM ${quoteQualified(stagingTable)} WHERE ${quoteIdent(column)} IS NOT NULL ORDER BY 1`,
+    const units = await tx.query<{ unit: string; rows: string | number }>(
+      `SELECT ${unitStartExpression(quoteIdent(column), type, by)} AS unit, count(*) AS rows
+         FROM ${quoteQualified(stagingTable)} WHERE ${quoteIdent(column)} IS NOT NULL GROUP BY 1 ORDER BY 1`,
     );
-    const wanted: TargetPartition[] = units.rows.map(({ unit }) => ({
+    const wanted: StagedPartition[] = units.rows.map(({ unit, rows }) => ({
       name: partitionName(dest.table, unit, by),
       start: unit,
       end: nextUnitStart(unit, by),
+      rows: Number(rows),
     }));
     const existing = await listPartitions(tx, table);
     const existingNames = new Set(existing.map((p) => p.name));

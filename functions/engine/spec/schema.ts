@@ -129,6 +129,9 @@ export const partitioningSchema = z.strictObject({
   by: z.enum(['day', 'week', 'month', 'year']).default('month'),
 });
 
+/** Default `destination.partitionSwap.minRows`: below it a swap's DDL costs more than the insert it saves. */
+export const PARTITION_SWAP_MIN_ROWS = 10_000;
+
 export const destinationSchema = z.strictObject({
   schema: identifier.default('public'),
   table: identifier,
@@ -151,6 +154,19 @@ export const destinationSchema = z.strictObject({
    * @default discard
    */
   schemaEvolution: z.enum(['evolve', 'freeze', 'discard']).optional(),
+  /**
+   * A partition that is empty when a run commits (a first load, a new day, one replace-partitions or a
+   * full refresh just emptied) and gets at least `minRows` of the run's rows is filled by writing a new
+   * table and swapping it in (DETACH/ATTACH in the commit's transaction) instead of inserting through
+   * the parent. Taken only where the outcome is the same (see functions/engine/load/partition-swap.ts);
+   * `enabled: false` always inserts.
+   */
+  partitionSwap: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      minRows: z.number().int().positive().default(PARTITION_SWAP_MIN_ROWS),
+    })
+    .optional(),
 });
 
 export const qualitySchema = z.strictObject({
