@@ -136,18 +136,36 @@ export async function swapCandidates(
 }
 
 /**
- * Locks the filled partitions' targets against writers (SHARE: readers go on) and keeps those still
- * empty. Call after {@link setSwapLockTimeout}; a lock not granted in time raises 55P03.
+ * Locks the partitions the new tables are for against writers (SHARE: readers go on) and keeps those
+ * that can be swapped out: empty ones, or when the commit is `replacing` them (replace-partitions, a
+ * full refresh), those holding no row outside the unit replaced; `rowsHeld` counts the rows those held (they are replaced). Call after
+ * {@link setSwapLockTimeout}; a lock not granted in time raises 55P03.
  */
-export async function lockEmptyPartitions(tx: WarehouseTx, filled: Prefilled[]): Promise<Prefilled[]> {
-  const empty: Prefilled[] = [];
+export async function lockSwapTargets(
+  tx: WarehouseTx,
+  dest: DestinationSpec,
+  filled: Prefilled[],
+  replacing: boolean,
+): Promise<{ swaps: Prefilled[]; rowsHeld: number }> {
+  const swaps: Prefilled[] = [];
+  let rowsHeld = 0;
   for (const f of filled) {
     const table = `${quoteIdent(f.partition.schema)}.${quoteIdent(f.partition.name)}`;
     await tx.query(`LOCK TABLE ${table} IN SHARE MODE`);
+    if (replacing) {
+      // Replacing drops the partition whole: only if all it holds is in the unit being replaced.
+      const held = await tx.query<{ n: string; inside: string }>(
+        `SELECT count(*) AS n, count(*) FILTER (WHERE ${unitsPredicate(dest, [f.partition])}) AS inside FROM ${table}`,
+      );
+      if (held.rows[0]!.n !== held.rows[0]!.inside) continue;
+      rowsHeld += Number(held.rows[0]!.n);
+      swaps.push(f);
+      continue;
+    }
     const found = await tx.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty`);
-    if (found.rows[0]!.empty) empty.push(f);
+    if (found.rows[0]!.empty) swaps.push(f);
   }
-  return empty;
+  return { swaps, rowsHeld };
 }
 
 /** Sets the transaction's lock_timeout to {@link SWAP_LOCK_TIMEOUT}; returns the previous value. */
@@ -190,7 +208,8 @@ export const SWAP_FILL_PARALLELISM = 2;
  * and are empty now (or, `replacing`, that the commit empties first: replace-partitions, a full refresh), in up to {@link SWAP_FILL_PARALLELISM} transactions at once, each over its share
  * of the partitions (one pass over staging each). They are the run's scratch: nobody reads them, a
  * crash leaves them to {@link dropSwapTables} (the next commit attempt, or abandoning the run), and the
- * commit's transaction checks again, under lock, that each partition is still empty before it swaps.
+ * commit's transaction checks again, under lock, that each partition is still empty (unless it
+ * replaces it) before it swaps.
  * A share in which a key repeats (23505 from the bulk key build) is left to the merge; other errors
  * fail the commit.
  */
@@ -206,7 +225,7 @@ export async function prefillSwaps(
   const empty: SwapCandidate[] = [];
   for (const c of candidates) {
     if (replacing) {
-      empty.push(c); // the commit empties it first
+      empty.push(c); // the commit replaces its rows
       continue;
     }
     const found = await wh.query<{ empty: boolean }>(

@@ -24,7 +24,7 @@ import {
 import { STAGING_SCHEMA } from './migrations.js';
 import {
   dropSwapTables,
-  lockEmptyPartitions,
+  lockSwapTargets,
   type Prefilled,
   prefillSwaps,
   restoreLockTimeout,
@@ -613,17 +613,11 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
     if (final.chunks !== input.expectedChunks)
       throw new IncompleteRunError(runId, final.chunks, input.expectedChunks);
 
-    let replaced = 0;
     const fullRefresh = input.fullRefresh ?? locked.full_refresh;
-    if (fullRefresh) {
-      replaced = (await tx.query(`DELETE FROM ${quoteQualified(targetTableName(dest))}`)).rowCount;
-    } else if (dest.mode === 'replace-partitions') {
-      const del = deleteUnitsSql(dest, partitions);
-      replaced = (await tx.query(del.sql, del.params)).rowCount;
-    }
-    let merged: MergeCounts & { swapped: string[] };
+    const replace = fullRefresh ? 'all' : dest.mode === 'replace-partitions' ? partitions : undefined;
+    let merged: MergeCounts & { swapped: string[]; replaced: number };
     try {
-      merged = await mergeOrSwap(tx, dest, staging, prefilled, fullRefresh, final.staged);
+      merged = await mergeOrSwap(tx, dest, staging, prefilled, replace, final.staged);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
         throw new DuplicateKeyError(targetTableName(dest), (err as { detail?: string }).detail, {
@@ -632,6 +626,7 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
       }
       throw err;
     }
+    const replaced = merged.replaced;
     const stagedRows = Number(merged.staged_rows);
     if (stagedRows !== final.staged) {
       throw new Error(
@@ -711,45 +706,64 @@ interface MergeCounts {
 }
 
 /**
+ * The rows the commit replaces: every row of the target (a full refresh) or those of the given units
+ * (replace-partitions); undefined when it replaces nothing.
+ */
+type Replace = 'all' | { start: string; end: string }[] | undefined;
+
+/**
  * The merge, with the run's empty partitions swapped in rather than inserted into where that gives
  * the same outcome (partition-swap.ts): their rows were written into new tables before this
  * transaction (prefillSwaps); here, under lock, the partitions still empty are swapped for them and
- * the other partitions' rows are merged as usual. All inside a savepoint: a lock not granted in time,
- * or anything ATTACH refuses, rolls back to it and the whole run is merged instead. `swapped`: the
- * partitions swapped in.
+ * the other partitions' rows are merged as usual. What the run replaces is deleted first, except in
+ * the partitions swapped out (they are dropped whole: no row-by-row delete, no dead rows left); the
+ * rows they held still count as `replaced`. All inside a savepoint: a lock not granted in time, or
+ * anything ATTACH refuses, rolls back to it and the whole run is deleted and merged instead.
+ * `swapped`: the partitions swapped in.
  */
 async function mergeOrSwap(
   tx: WarehouseTx,
   dest: DestinationSpec,
   staging: string,
   prefilled: Prefilled[],
-  emptied: boolean,
+  replace: Replace,
   staged: number,
-): Promise<MergeCounts & { swapped: string[] }> {
+): Promise<MergeCounts & { swapped: string[]; replaced: number }> {
+  const target = quoteQualified(targetTableName(dest));
+  const emptied = replace === 'all';
   const mergeAll = async () => {
     await dropSwapTables(tx, staging);
-    return { ...(await merge(tx, dest, staging, emptied)), swapped: [] };
+    let replaced = 0;
+    if (replace === 'all') replaced = (await tx.query(`DELETE FROM ${target}`)).rowCount;
+    else if (replace) {
+      const del = deleteUnitsSql(dest, replace);
+      replaced = (await tx.query(del.sql, del.params)).rowCount;
+    }
+    return { ...(await merge(tx, dest, staging, emptied)), swapped: [], replaced };
   };
   if (prefilled.length === 0) return mergeAll();
   await tx.query('SAVEPOINT sluice_swap');
   try {
     const previous = await setSwapLockTimeout(tx);
-    const swaps = await lockEmptyPartitions(tx, prefilled);
+    const { swaps, rowsHeld } = await lockSwapTargets(tx, dest, prefilled, replace !== undefined);
     await restoreLockTimeout(tx, previous);
+    const swapped = swaps.map((f) => f.partition);
+    const notSwapped = `(${unitsPredicate(dest, swapped)}) IS NOT TRUE`;
+    let replaced = rowsHeld;
+    if (replace === 'all') {
+      replaced += (await tx.query(`DELETE FROM ${target} WHERE ${notSwapped}`)).rowCount;
+    } else if (replace) {
+      const del = deleteUnitsSql(
+        dest,
+        replace.filter((u) => !swapped.some((p) => p.start === u.start)),
+      );
+      replaced += (await tx.query(del.sql, del.params)).rowCount;
+    }
     const rows = swaps.reduce((n, f) => n + f.rows, 0);
     const rest =
       rows === staged
         ? { staged_rows: 0, distinct_rows: 0, written: 0 }
-        : await merge(
-            tx,
-            dest,
-            staging,
-            emptied,
-            `(${unitsPredicate(
-              dest,
-              swaps.map((f) => f.partition),
-            )}) IS NOT TRUE`,
-          );
+        : await merge(tx, dest, staging, emptied, notSwapped);
     if (swaps.length > 0) await setSwapLockTimeout(tx);
     await swapInNewPartitions(tx, dest, staging, swaps);
     await restoreLockTimeout(tx, previous);
@@ -758,7 +772,8 @@ async function mergeOrSwap(
       staged_rows: Number(rest.staged_rows) + rows,
       distinct_rows: Number(rest.distinct_rows) + rows,
       written: Number(rest.written) + rows,
-      swapped: swaps.map((f) => f.partition.name).sort(),
+      swapped: swapped.map((p) => p.name).sort(),
+      replaced,
     };
   } catch (err) {
     if (!SWAP_FALLBACK_CODES.has((err as { code?: string }).code ?? '')) throw err;

@@ -152,6 +152,20 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
     expect(swapped).toEqual([['orders_p202401', 'orders_p202402', 'orders_p202403'], ['orders_p202402']]);
   });
 
+  it('replace-partitions never drops a partition holding rows outside the unit it replaces', async () => {
+    const spec = await pipeline(true, { mode: 'replace-partitions' });
+    const s = spec.destination.schema;
+    // Named as Sluice names February's partition, but bound to February through April.
+    await db.wh.query(
+      `CREATE TABLE ${s}.orders_p202402 PARTITION OF ${s}.orders FOR VALUES FROM ('2024-02-01') TO ('2024-05-01')`,
+    );
+    await db.wh.query(`INSERT INTO ${s}.orders VALUES (8, '2024-03-10', 'henry', 80, NULL)`);
+    const outcome = await runStep(spec, { files: ['run2-february.csv'] });
+    expect(outcome).toMatchObject({ swapped: [], result: { loaded: 1, replaced: 0 } });
+    const rows = await targetRows(db.wh, spec.destination);
+    expect(rows.map((r) => String(r.order_id))).toEqual(['6', '8']);
+  });
+
   it('full refresh: swaps what the refresh emptied', async () => {
     const { swapped } = await sameEitherWay([
       { files: ['run2-upsert.csv'] },
