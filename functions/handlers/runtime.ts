@@ -56,7 +56,7 @@ export async function depsFromEnv(
     openStorage: (location, baseDir) =>
       storageFromLocation(location, {
         baseDir,
-        s3Client: location.startsWith('s3://') ? s3Client() : undefined,
+        openS3: (bucket, prefix) => new S3Storage({ client: s3Client(), bucket, prefix }),
       }),
     readSpecFile: async (file) => {
       throw new Error(

@@ -6,6 +6,7 @@ import { LocalSecretStore, readSecretsKey } from '../adapters/secrets/local-file
 import type { SecretStore } from '../adapters/secrets/types.js';
 import { FolderStorage } from '../adapters/storage/folder.js';
 import { storageFromLocation } from '../adapters/storage/index.js';
+import { openS3Lazily } from '../adapters/storage/lazy-s3.js';
 import { openPgWarehouseFromSecret } from '../adapters/warehouse/from-secret.js';
 import { openWarehouse } from '../adapters/warehouse/index.js';
 import type { Warehouse } from '../adapters/warehouse/types.js';
@@ -59,7 +60,7 @@ export async function createLocalDeps(
     // Cached briefly; every read is audited by name (never by value).
     secrets: auditedSecretStore(new CachedSecretStore(store), () => warehouse),
     readSpecFile: loadSpecFile,
-    openStorage: (location, baseDir) => storageFromLocation(location, { baseDir }),
+    openStorage: (location, baseDir) => storageFromLocation(location, { baseDir, openS3: openS3Lazily }),
     events: { emit: async (detailType, detail) => logger.info(`event ${detailType}`, detail) },
     logger,
     holder: localHolder(),

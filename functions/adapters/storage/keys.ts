@@ -42,3 +42,13 @@ export async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
   for await (const part of stream) parts.push(part as Buffer);
   return Buffer.concat(parts);
 }
+
+/** The `url` of the S3 storage rooted at bucket/prefix: `s3://bucket/prefix/` (prefix ends in `/`, or is empty). */
+export function s3StorageUrl(bucket: string, prefix: string): string {
+  return `s3://${bucket}/${s3Prefix(prefix)}`;
+}
+
+/** A storage prefix as S3 keys start with it: '' or ending in `/`. */
+export function s3Prefix(prefix: string): string {
+  return prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+}

@@ -9,7 +9,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { checkKey, readAll } from './keys.js';
+import { checkKey, readAll, s3Prefix, s3StorageUrl } from './keys.js';
 import {
   type ByteRange,
   NotFoundError,
@@ -48,10 +48,9 @@ export class S3Storage implements Storage {
   constructor(props: S3StorageProps) {
     this.client = props.client;
     this.bucket = props.bucket;
-    const prefix = props.prefix ?? '';
-    this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    this.prefix = s3Prefix(props.prefix ?? '');
     this.pageSize = props.pageSize ?? 1000;
-    this.url = `s3://${this.bucket}/${this.prefix}`;
+    this.url = s3StorageUrl(this.bucket, this.prefix);
   }
 
   async *list(prefix = ''): AsyncIterable<ObjectInfo> {

@@ -31,7 +31,7 @@ export interface PlanFileChunksOptions {
  * is unusable. "Nothing new" (every match already loaded) is not an error: it plans zero chunks.
  *
  * @example
- * const storage = storageFromLocation(config.location, { baseDir });
+ * const storage = storageFromLocation(config.location, { baseDir, openS3: openS3Lazily });
  * const plan = await planFileChunks(storage, config, { targetBytes: 32 << 20, alreadyLoaded: (f) => ledger.has(f) });
  */
 export async function planFileChunks(
