@@ -1,6 +1,6 @@
 import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
 import type { Warehouse, WarehouseTx } from '../../adapters/warehouse/types.js';
-import { type DestinationSpec, PARTITION_SWAP_MIN_ROWS } from '../spec/schema.js';
+import { type DestinationSpec, PARTITION_SWAP_MIN_ROWS, PARTITION_SWAP_PARALLELISM } from '../spec/schema.js';
 import { STAGING_SCHEMA } from './migrations.js';
 import { asPartitionColumnType, boundLiteral } from './partition-units.js';
 import { type TargetPartition, targetTableName } from './target.js';
@@ -9,25 +9,32 @@ import { type TargetPartition, targetTableName } from './target.js';
  * Filling an EMPTY partition without the second write through the parent.
  *
  * The merge inserts the run's staged rows into the target through its parent: every row is routed,
- * written to the heap and WAL, and inserted into every index one by one; it was half of a first
- * load's time. When a partition the run fills is empty at commit (a first load, a new day, a
- * partition replace-partitions or a full refresh just emptied), the same end state is reached by
- * writing its rows into a fresh table, building its indexes in bulk and swapping it in for the empty
- * one: DETACH + DROP the empty partition, RENAME the new table to its name, ATTACH it with the same
- * bounds. All of it runs inside the commit's transaction, so readers still see all of the run or none.
+ * written to the heap and WAL, and inserted into every index one by one; it was a third of a first
+ * load's time. When a partition the run fills is empty at commit (a first load, a new day) or is
+ * replaced by it (replace-partitions, a full refresh), the same end state is reached by writing its
+ * rows into a new table, building its unique keys in bulk, and swapping it in: DETACH + DROP the old
+ * partition, RENAME the new table to its name, ATTACH it with the same bounds.
  *
- * It is taken only where it cannot change the outcome, and otherwise the caller merges as before:
+ * - Before the commit's transaction, {@link prefillSwaps} writes the new tables (`parallelism`
+ *   transactions at once on PostgreSQL, default 2) as partitions of scratch parents in the staging
+ *   schema: nobody reads them, and a crash or failed run leaves only scratch that is dropped later.
+ * - In the commit's transaction, {@link lockSwapTargets} locks each old partition against writers and
+ *   checks it is still empty (or, replacing it, holds nothing outside the replaced unit); the commit
+ *   merges the other partitions' rows as usual, then {@link swapInNewPartitions} swaps. Readers see
+ *   all of the run or none, as with the merge.
+ *
+ * It is taken only where it cannot change the outcome, and otherwise the rows are merged:
  * - the target: no triggers (a swap fires none), no row security, not published and no logical
  *   replication slot in the database (logical decoding would not see the rows as inserts into the
  *   target), no foreign key pointing at it, owned by a role we act as, its default partition empty;
  * - each partition: a plain permanent table owned by the role we run as, with nothing of its own
  *   that the new table would lose (the privileges a new table gets there, no storage options or
  *   tablespace, no index, trigger or constraint not inherited from the parent), at least `minRows` of
- *   the run's rows (a swap's DDL costs milliseconds), and empty once locked.
- * Key repeats within the run fail the bulk primary key build (23505); a lock not granted within
- * {@link SWAP_LOCK_TIMEOUT} (a long reader of the target) times out; either way the caller rolls back
- * to its savepoint and merges. The parent's other indexes, CHECK and foreign-key constraints are built
- * or validated by ATTACH itself.
+ *   the run's rows (a swap's DDL costs milliseconds).
+ * A key repeating within the run fails the bulk key build (23505): that transaction's partitions are
+ * merged. A lock not granted within {@link SWAP_LOCK_TIMEOUT} (a long reader of the target), or
+ * anything ATTACH refuses, rolls the commit back to its savepoint and the whole run is merged. The
+ * parent's other indexes, CHECK and foreign-key constraints are built or validated by ATTACH itself.
  */
 
 /** How long the swap waits for a lock before the commit falls back to the merge. */
@@ -61,15 +68,19 @@ export interface SwapCandidate extends TargetPartition {
 
 /**
  * The run's partitions (with their staged row counts) that may be swapped, judged from the catalog;
- * emptiness is checked later, under lock ({@link lockEmptyPartitions}). Empty when the target cannot
- * take a swap at all.
+ * emptiness is checked later, under lock ({@link lockSwapTargets}). Empty when the target cannot take
+ * a swap at all.
  */
 export async function swapCandidates(
   tx: Pick<WarehouseTx, 'query'>,
   dest: DestinationSpec,
   partitions: (TargetPartition & { rows: number })[],
 ): Promise<SwapCandidate[]> {
-  const options = dest.partitionSwap ?? { enabled: true, minRows: PARTITION_SWAP_MIN_ROWS };
+  const options = dest.partitionSwap ?? {
+    enabled: true,
+    minRows: PARTITION_SWAP_MIN_ROWS,
+    parallelism: PARTITION_SWAP_PARALLELISM,
+  };
   if (!options.enabled) return [];
   const big = partitions.filter((p) => p.rows >= options.minRows);
   if (big.length === 0) return [];
@@ -103,7 +114,8 @@ export async function swapCandidates(
             AND NOT EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid
                               AND NOT EXISTS (SELECT 1 FROM pg_inherits xi WHERE xi.inhrelid = x.indexrelid))
             AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal)
-            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.conislocal
+            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid
+                              AND k.coninhcount = 0 AND k.conparentid = 0
                               AND k.contype IN ('c', 'f', 'p', 'u', 'x'))
             AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = c.oid) AS ok
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -138,8 +150,8 @@ export async function swapCandidates(
 /**
  * Locks the partitions the new tables are for against writers (SHARE: readers go on) and keeps those
  * that can be swapped out: empty ones, or when the commit is `replacing` them (replace-partitions, a
- * full refresh), those holding no row outside the unit replaced; `rowsHeld` counts the rows those held (they are replaced). Call after
- * {@link setSwapLockTimeout}; a lock not granted in time raises 55P03.
+ * full refresh), those holding no row outside the unit replaced; `rowsHeld` counts the rows they held
+ * (replaced rows). Call after {@link setSwapLockTimeout}; a lock not granted in time raises 55P03.
  */
 export async function lockSwapTargets(
   tx: WarehouseTx,
@@ -200,18 +212,14 @@ export interface Prefilled {
   rows: number;
 }
 
-/** How many transactions write new tables at once on PostgreSQL (PGlite runs one at a time). */
-export const SWAP_FILL_PARALLELISM = 2;
-
 /**
- * Before the commit's transaction: writes new tables for the run's partitions that can be swapped
- * and are empty now (or, `replacing`, that the commit empties first: replace-partitions, a full refresh), in up to {@link SWAP_FILL_PARALLELISM} transactions at once, each over its share
- * of the partitions (one pass over staging each). They are the run's scratch: nobody reads them, a
- * crash leaves them to {@link dropSwapTables} (the next commit attempt, or abandoning the run), and the
- * commit's transaction checks again, under lock, that each partition is still empty (unless it
- * replaces it) before it swaps.
- * A share in which a key repeats (23505 from the bulk key build) is left to the merge; other errors
- * fail the commit.
+ * Before the commit's transaction: writes new tables for the run's partitions that can be swapped and
+ * are empty now (or, `replacing`, whose rows the commit replaces: replace-partitions, a full refresh),
+ * in up to `destination.partitionSwap.parallelism` transactions at once (default 2; PGlite: one), each over its share of the partitions
+ * (one pass over staging each). They are the run's scratch: nobody reads them; a crash leaves them to
+ * {@link dropSwapTables} (the next commit attempt, failing or abandoning the run); the commit's
+ * transaction checks again, under lock, before it swaps. A share in which a key repeats (23505 from
+ * the bulk key build) is left to the merge; other errors fail the commit.
  */
 export async function prefillSwaps(
   wh: Warehouse,
@@ -237,7 +245,12 @@ export async function prefillSwaps(
   const rowsOf = new Map(partitions.map((p) => [p.name, p.rows]));
   // Greedy shares by row count, largest first.
   const shares: { candidates: SwapCandidate[]; rows: number }[] = Array.from(
-    { length: Math.min(wh.kind === 'pglite' ? 1 : SWAP_FILL_PARALLELISM, empty.length) },
+    {
+      length: Math.min(
+        wh.kind === 'pglite' ? 1 : (dest.partitionSwap?.parallelism ?? PARTITION_SWAP_PARALLELISM),
+        empty.length,
+      ),
+    },
     () => ({ candidates: [], rows: 0 }),
   );
   for (const c of [...empty].sort((a, b) => rowsOf.get(b.name)! - rowsOf.get(a.name)!)) {

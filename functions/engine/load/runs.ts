@@ -916,6 +916,8 @@ export async function failRun(wh: Warehouse, runId: string, error: string): Prom
         [runId, error || 'failed (no error message)'],
       );
       await releaseLock(tx, runId);
+      // The new tables a commit wrote for swapping (cheap to write again; they sit in the target's schema).
+      await dropSwapTables(tx, stagingTableName(runId));
       await appendAudit(tx, {
         kind: 'run.failed',
         pipeline: run.pipeline,

@@ -131,6 +131,8 @@ export const partitioningSchema = z.strictObject({
 
 /** Default `destination.partitionSwap.minRows`: below it a swap's DDL costs more than the insert it saves. */
 export const PARTITION_SWAP_MIN_ROWS = 10_000;
+/** Default `destination.partitionSwap.parallelism`. */
+export const PARTITION_SWAP_PARALLELISM = 2;
 
 export const destinationSchema = z.strictObject({
   schema: identifier.default('public'),
@@ -165,6 +167,8 @@ export const destinationSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       minRows: z.number().int().positive().default(PARTITION_SWAP_MIN_ROWS),
+      /** Transactions writing the new tables at once (PostgreSQL; PGlite runs one): about the writer's spare vCPUs. */
+      parallelism: z.number().int().min(1).max(32).default(PARTITION_SWAP_PARALLELISM),
     })
     .optional(),
 });

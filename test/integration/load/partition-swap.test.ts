@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuplicateKeyError } from '../../../functions/engine/load/errors.js';
 import { ensureInternalSchema } from '../../../functions/engine/load/migrations.js';
-import { type CommitResult, commitRun } from '../../../functions/engine/load/runs.js';
+import { type CommitResult, commitRun, failRun } from '../../../functions/engine/load/runs.js';
 import { ensureTargetTable } from '../../../functions/engine/load/target.js';
 import type { DestinationSpec, PipelineSpec } from '../../../functions/engine/spec/schema.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
@@ -28,7 +28,7 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
     schemaNo += 1;
     const { spec } = ordersSpec({
       schema: `swap_${schemaNo}`,
-      partitionSwap: { enabled: swap, minRows: 1 },
+      partitionSwap: { enabled: swap, minRows: 1, parallelism: 2 },
       ...destination,
     });
     const named = { ...spec, name: `swap-${schemaNo}` };
@@ -69,9 +69,15 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
   }
 
   /** Runs the steps with swaps off and on; expects equal outcomes and tables; returns the swapped lists. */
-  async function sameEitherWay(steps: Step[], destination: Partial<DestinationSpec> = {}) {
+  async function sameEitherWay(
+    steps: Step[],
+    destination: Partial<DestinationSpec> = {},
+    setup?: (schema: string) => Promise<unknown>,
+  ) {
     const off = await pipeline(false, destination);
     const on = await pipeline(true, destination);
+    await setup?.(off.destination.schema);
+    await setup?.(on.destination.schema);
     const swapped: (string[] | undefined)[] = [];
     for (const step of steps) {
       const a = await runStep(off, step);
@@ -137,18 +143,30 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
     expect(swapped[1]).toBeUndefined();
   });
 
-  it('append with a duplicate: the error is the merge’s DuplicateKeyError', async () => {
+  it('append with a duplicate: the merge’s DuplicateKeyError; failing the run drops its new tables', async () => {
     const spec = await pipeline(true, { mode: 'append' });
     await runStep(spec, { files: ['run2-upsert.csv'] });
-    const outcome = await runStep(spec, { files: ['run2-duplicate.csv'] });
-    expect(outcome).toEqual({ error: expect.stringContaining(DuplicateKeyError.name) });
+    const runId = await startRun(db.wh, spec, { chunks: 1 });
+    await loadFixtureChunk(db.wh, runId, spec, 'run2-duplicate.csv');
+    await expect(commitRun(db.wh, { runId, spec, files: [], expectedChunks: 1 })).rejects.toBeInstanceOf(
+      DuplicateKeyError,
+    );
+    const newTables = `SELECT 1 FROM pg_class WHERE relname LIKE 'sluice_new_${runId.replaceAll('-', '').slice(0, 12)}%' AND relkind = 'r'`;
+    expect((await db.wh.query(newTables)).rowCount).toBe(1); // April's, written before the commit failed
+    await failRun(db.wh, runId, 'duplicate key');
+    expect((await db.wh.query(newTables)).rowCount).toBe(0);
   });
 
-  it('replace-partitions: swaps the partition it emptied, counting the replaced rows', async () => {
-    const { swapped } = await sameEitherWay(
+  it('replace-partitions: swaps the partition it replaces, counting the replaced rows', async () => {
+    // A CHECK on the target: the new tables carry it, and a swapped-in partition can be swapped again.
+    const { swapped, on } = await sameEitherWay(
       [{ files: ['run2-upsert.csv'] }, { files: ['run2-february.csv'] }],
       { mode: 'replace-partitions' },
+      (schema) => db.wh.query(`ALTER TABLE ${schema}.orders ADD CONSTRAINT positive CHECK (amount > 0)`),
     );
+    await expect(
+      db.wh.query(`INSERT INTO ${on.destination.schema}.orders VALUES (9, '2024-02-11', 'x', -1, NULL)`),
+    ).rejects.toMatchObject({ code: '23514' });
     expect(swapped).toEqual([['orders_p202401', 'orders_p202402', 'orders_p202403'], ['orders_p202402']]);
   });
 
@@ -176,7 +194,7 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
 
   it('a partition below minRows is merged; the others are swapped', async () => {
     const { swapped } = await sameEitherWay([{ files: ['run2-upsert.csv'] }], {
-      partitionSwap: { enabled: true, minRows: 2 },
+      partitionSwap: { enabled: true, minRows: 2, parallelism: 2 },
     });
     // minRows applies to both pipelines here; none has two rows in a month.
     expect(swapped).toEqual([[]]);
