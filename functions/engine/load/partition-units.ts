@@ -131,17 +131,18 @@ export function boundLiteral(day: string, type: PartitionColumnType): string {
 }
 
 /**
- * SQL expression of a value's unit start as `YYYY-MM-DD` text, matching {@link unitStartOf}:
- * timestamptz values are cut in UTC, whatever the session's time zone.
+ * SQL expression of a value's unit start as a timestamp, matching {@link unitStartOf}: timestamptz
+ * values are cut in UTC, whatever the session's time zone. Group by this and format the groups with
+ * `to_char(…, 'YYYY-MM-DD')` afterwards: to_char on every row was half of the commit's unit scan.
  */
-export function unitStartExpression(columnSql: string, type: PartitionColumnType, by: PartitionBy): string {
+export function unitTruncExpression(columnSql: string, type: PartitionColumnType, by: PartitionBy): string {
   const asTimestamp =
     type === 'date'
       ? `${columnSql}::timestamp`
       : type === 'timestamptz'
         ? `(${columnSql} AT TIME ZONE 'UTC')`
         : columnSql;
-  return `to_char(date_trunc('${by}', ${asTimestamp}), 'YYYY-MM-DD')`;
+  return `date_trunc('${by}', ${asTimestamp})`;
 }
 
 export function asPartitionColumnType(type: string): PartitionColumnType {

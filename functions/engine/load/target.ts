@@ -12,9 +12,9 @@ import {
   type PartitionColumnType,
   partitionName,
   shiftUnitStart,
-  unitStartExpression,
   unitStartFromPartitionName,
   unitStartOf,
+  unitTruncExpression,
 } from './partition-units.js';
 
 /** Which spec a DDL change came from, recorded in `sluice.table_versions`. */
@@ -284,8 +284,10 @@ export async function preparePartitions(
   return wh.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [partitionLockKey(dest)]);
     const units = await tx.query<{ unit: string; rows: string | number }>(
-      `SELECT ${unitStartExpression(quoteIdent(column), type, by)} AS unit, count(*) AS rows
-         FROM ${quoteQualified(stagingTable)} WHERE ${quoteIdent(column)} IS NOT NULL GROUP BY 1 ORDER BY 1`,
+      `SELECT to_char(u, 'YYYY-MM-DD') AS unit, n AS rows
+         FROM (SELECT ${unitTruncExpression(quoteIdent(column), type, by)} AS u, count(*) AS n
+                 FROM ${quoteQualified(stagingTable)} WHERE ${quoteIdent(column)} IS NOT NULL GROUP BY 1) g
+        ORDER BY 1`,
     );
     const wanted: StagedPartition[] = units.rows.map(({ unit, rows }) => ({
       name: partitionName(dest.table, unit, by),
@@ -353,8 +355,9 @@ async function unitsInDefault(
 ): Promise<Set<string>> {
   const { column, by } = dest.partitioning;
   const { rows } = await tx.query<{ unit: string }>(
-    `SELECT DISTINCT ${unitStartExpression(quoteIdent(column), type, by)} AS unit
-       FROM ${quoteIdent(dest.schema)}.${quoteIdent(defaultName)} WHERE ${quoteIdent(column)} IS NOT NULL`,
+    `SELECT DISTINCT to_char(u, 'YYYY-MM-DD') AS unit
+       FROM (SELECT DISTINCT ${unitTruncExpression(quoteIdent(column), type, by)} AS u
+               FROM ${quoteIdent(dest.schema)}.${quoteIdent(defaultName)} WHERE ${quoteIdent(column)} IS NOT NULL) g`,
   );
   return new Set(rows.map((r) => r.unit));
 }
