@@ -1,7 +1,6 @@
 import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
-import type { Warehouse, WarehouseTx } from '../../adapters/warehouse/types.js';
-import { type DestinationSpec, PARTITION_SWAP_MIN_ROWS, PARTITION_SWAP_PARALLELISM } from '../spec/schema.js';
-import { STAGING_SCHEMA } from './migrations.js';
+import type { WarehouseTx } from '../../adapters/warehouse/types.js';
+import { type DestinationSpec, PARTITION_SWAP_MIN_ROWS } from '../spec/schema.js';
 import { asPartitionColumnType, boundLiteral } from './partition-units.js';
 import { type TargetPartition, targetTableName } from './target.js';
 
@@ -10,51 +9,49 @@ import { type TargetPartition, targetTableName } from './target.js';
  *
  * The merge inserts the run's staged rows into the target through its parent: every row is routed,
  * written to the heap and WAL, and inserted into every index one by one; it was a third of a first
- * load's time. When a partition the run fills is empty at commit (a first load, a new day) or is
- * replaced by it (replace-partitions, a full refresh), the same end state is reached by writing its
- * rows into a new table, building its unique keys in bulk, and swapping it in: DETACH + DROP the old
- * partition, RENAME the new table to its name, ATTACH it with the same bounds.
+ * load's time. When a partition the run fills is empty at commit (a first load, a new day, a month
+ * just begun), the same end state is reached by writing its rows into a new table, building its
+ * indexes in bulk, and swapping it in: DETACH + DROP the empty partition, RENAME the new table to its
+ * name, ATTACH it with the same bounds.
  *
- * - Before the commit's transaction, {@link prefillSwaps} writes the new tables (`parallelism`
- *   transactions at once on PostgreSQL, default 2) as partitions of scratch parents in the staging
- *   schema: nobody reads them, and a crash or failed run leaves only scratch that is dropped later.
- * - In the commit's transaction, {@link lockSwapTargets} locks each old partition against writers and
- *   checks it is still empty (or, replacing it, holds nothing outside the replaced unit); the commit
- *   merges the other partitions' rows as usual, then {@link swapInNewPartitions} swaps. Readers see
- *   all of the run or none, as with the merge.
+ * All of it happens in the commit's transaction, so the new rows carry that transaction's id: a reader
+ * sees all of the run or none of it at any isolation level, exactly as with the merge (a REPEATABLE
+ * READ snapshot taken before the commit sees the swapped-in partition empty, as it saw the old one).
+ * A partition that held rows when the commit began (replace-partitions, a full refresh) is never
+ * swapped out: an older snapshot reading it after the swap would find its rows gone, so those rows
+ * are deleted and the new ones merged, as before.
  *
- * It is taken only where it cannot change the outcome, and otherwise the rows are merged:
- * - the target: no triggers (a swap fires none), no row security, not published and no logical
- *   replication slot in the database (logical decoding would not see the rows as inserts into the
- *   target), no foreign key pointing at it, owned by a role we act as, its default partition empty;
- * - each partition: a plain permanent table owned by the role we run as, with nothing of its own
- *   that the new table would lose (the privileges a new table gets there, no storage options or
- *   tablespace, no index, trigger or constraint not inherited from the parent), at least `minRows` of
- *   the run's rows (a swap's DDL costs milliseconds).
- * A key repeating within the run fails the bulk key build (23505): that transaction's partitions are
- * merged. A lock not granted within {@link SWAP_LOCK_TIMEOUT} (a long reader of the target), or
- * anything ATTACH refuses, rolls the commit back to its savepoint and the whole run is merged. The
- * parent's other indexes, CHECK and foreign-key constraints are built or validated by ATTACH itself.
+ * Order and locks, in {@link swapInEmptyPartitions}'s caller (runs.ts, mergeOrSwap), inside a savepoint:
+ * 1. SHARE ROW EXCLUSIVE on the target (other writers wait; readers go on), then SHARE on each
+ *    candidate partition (a writer naming it directly waits too), each within {@link SWAP_LOCK_TIMEOUT};
+ *    the still-empty candidates are kept. Taking the writer-excluding lock first means a concurrent
+ *    commit into the same table waits for this one instead of deadlocking with it later.
+ * 2. The new tables are written and indexed ({@link fillNewPartitions}), the other partitions' rows
+ *    merged as usual.
+ * 3. DETACH/ATTACH ({@link swapInEmptyPartitions}) take ACCESS EXCLUSIVE on the target: readers wait
+ *    for it, so it is asked for last, for {@link SWAP_DETACH_LOCK_TIMEOUT} at most, and every index
+ *    and foreign key of the target is already built and checked on the new tables (ATTACH adopts them).
+ * Any database error on the way (a key repeating in the run breaks the unique index build, a lock not
+ * granted in time, anything ATTACH refuses) rolls back to the savepoint, and the whole run is merged.
+ *
+ * It is taken only where it cannot change the outcome; otherwise the partition's rows are merged:
+ * - the session reads committed (a REPEATABLE READ commit could find a partition empty that is not);
+ * - the target: no triggers (a swap fires none), no row security, no identity column, not published
+ *   and no logical replication slot in the database (logical decoding would not see the rows as
+ *   inserts into the target), no foreign key pointing at it, owned by a role we act as, its default
+ *   partition empty (ATTACH would scan it);
+ * - each partition: a plain permanent heap table owned by the role we run as, with nothing of its
+ *   own that the new table would lose: the privileges a new table gets there, no storage options,
+ *   tablespace, publication, replica identity, comment, column-level grant, statistics target, NOT
+ *   NULL, index, trigger or constraint that the parent does not give it (column options such as
+ *   n_distinct overrides are not compared: some servers stamp their own there); and at least
+ *   `destination.partitionSwap.minRows` of the run's rows (a swap's DDL costs milliseconds).
  */
 
-/** How long the swap waits for a lock before the commit falls back to the merge. */
+/** How long the swap waits for the locks that keep writers out before falling back to the merge. */
 export const SWAP_LOCK_TIMEOUT = '5s';
-
-/**
- * SQLSTATEs after which the commit rolls back to its savepoint and merges instead: unique violation
- * (a key repeats in the run), check / exclusion / foreign-key violation found by ATTACH, lock not
- * available (timeout), deadlock, insufficient privilege, dependent objects (a view on the partition).
- */
-export const SWAP_FALLBACK_CODES: ReadonlySet<string> = new Set([
-  '23505',
-  '23514',
-  '23P01',
-  '23503',
-  '55P03',
-  '40P01',
-  '42501',
-  '2BP01',
-]);
+/** How long DETACH may wait for ACCESS EXCLUSIVE (readers queue behind it meanwhile). */
+export const SWAP_DETACH_LOCK_TIMEOUT = '1s';
 
 /** The new table's CHECK of its unit's range, dropped once attached (the partition bound says it). */
 const BOUND_CHECK = 'sluice_swap_bound';
@@ -64,32 +61,32 @@ export interface SwapCandidate extends TargetPartition {
   schema: string;
   /** `FOR VALUES FROM (…) TO (…)` as PostgreSQL prints it. */
   bound: string;
+  /** Staged rows of the run it gets. */
+  rows: number;
 }
 
 /**
  * The run's partitions (with their staged row counts) that may be swapped, judged from the catalog;
- * emptiness is checked later, under lock ({@link lockSwapTargets}). Empty when the target cannot take
- * a swap at all.
+ * emptiness is checked under lock ({@link lockEmptyPartitions}). Empty when the target or the session
+ * cannot take a swap at all.
  */
 export async function swapCandidates(
   tx: Pick<WarehouseTx, 'query'>,
   dest: DestinationSpec,
   partitions: (TargetPartition & { rows: number })[],
 ): Promise<SwapCandidate[]> {
-  const options = dest.partitionSwap ?? {
-    enabled: true,
-    minRows: PARTITION_SWAP_MIN_ROWS,
-    parallelism: PARTITION_SWAP_PARALLELISM,
-  };
+  const options = dest.partitionSwap ?? { enabled: true, minRows: PARTITION_SWAP_MIN_ROWS };
   if (!options.enabled) return [];
   const big = partitions.filter((p) => p.rows >= options.minRows);
   if (big.length === 0) return [];
   const parent = quoteQualified(targetTableName(dest));
   const target = await tx.query<{ ok: boolean }>(
-    `SELECT NOT p.relrowsecurity AND NOT p.relispartition
+    `SELECT current_setting('transaction_isolation') = 'read committed'
+            AND NOT p.relrowsecurity AND NOT p.relispartition
             AND pg_has_role(current_user, p.relowner, 'USAGE')
             AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p.oid AND NOT t.tgisinternal)
             AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = p.oid AND f.contype = 'f')
+            AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p.oid AND a.attidentity <> '')
             AND NOT EXISTS (SELECT 1 FROM pg_publication WHERE puballtables)
             AND NOT EXISTS (SELECT 1 FROM pg_publication_rel r WHERE r.prrelid = p.oid)
             AND NOT EXISTS (SELECT 1 FROM pg_publication_namespace n WHERE n.pnnspid = p.relnamespace)
@@ -108,7 +105,7 @@ export async function swapCandidates(
     `SELECT c.relname AS name, n.nspname AS schema,
             pg_get_expr(c.relpartbound, c.oid) AS bound, pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT' AS is_default,
             c.relkind = 'r' AND c.relpersistence = 'p' AND c.reloptions IS NULL
-            AND c.reltablespace = 0 AND NOT c.relrowsecurity
+            AND c.reltablespace = 0 AND NOT c.relrowsecurity AND c.relreplident = 'd'
             AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
             AND has_schema_privilege(current_user, c.relnamespace, 'CREATE')
             AND NOT EXISTS (SELECT 1 FROM pg_index x WHERE x.indrelid = c.oid
@@ -117,7 +114,16 @@ export async function swapCandidates(
             AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid
                               AND k.coninhcount = 0 AND k.conparentid = 0
                               AND k.contype IN ('c', 'f', 'p', 'u', 'x'))
-            AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = c.oid) AS ok
+            AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = c.oid)
+            AND NOT EXISTS (SELECT 1 FROM pg_publication_rel r WHERE r.prrelid = c.oid)
+            AND NOT EXISTS (SELECT 1 FROM pg_publication_namespace pn WHERE pn.pnnspid = c.relnamespace)
+            AND NOT EXISTS (SELECT 1 FROM pg_description d
+                             WHERE d.objoid = c.oid AND d.classoid = 'pg_class'::regclass)
+            AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+                              LEFT JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
+                             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                               AND (a.attacl IS NOT NULL OR a.attstattarget >= 0
+                                    OR (a.attnotnull AND NOT coalesce(pa.attnotnull, false)))) AS ok
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE i.inhparent = to_regclass($1)`,
     [parent],
@@ -133,64 +139,40 @@ export async function swapCandidates(
   const byName = new Map(rows.filter((r) => r.ok && !r.is_default).map((r) => [r.name, r]));
   return big.flatMap((p) => {
     const found = byName.get(p.name);
-    return found
-      ? [
-          {
-            name: p.name,
-            start: p.start,
-            end: p.end,
-            schema: found.schema,
-            bound: found.bound,
-          },
-        ]
-      : [];
+    return found ? [{ ...p, schema: found.schema, bound: found.bound }] : [];
   });
 }
 
 /**
- * Locks the partitions the new tables are for against writers (SHARE: readers go on) and keeps those
- * that can be swapped out: empty ones, or when the commit is `replacing` them (replace-partitions, a
- * full refresh), those holding no row outside the unit replaced; `rowsHeld` counts the rows they held
- * (replaced rows). Call after {@link setSwapLockTimeout}; a lock not granted in time raises 55P03.
+ * Keeps other writers out of the target (SHARE ROW EXCLUSIVE: readers go on) and out of each
+ * candidate partition (SHARE, for writers that name it directly), and returns the candidates that
+ * are empty. Call within {@link withLockTimeout}; a lock not granted in time raises 55P03.
  */
-export async function lockSwapTargets(
+export async function lockEmptyPartitions(
   tx: WarehouseTx,
   dest: DestinationSpec,
-  filled: Prefilled[],
-  replacing: boolean,
-): Promise<{ swaps: Prefilled[]; rowsHeld: number }> {
-  const swaps: Prefilled[] = [];
-  let rowsHeld = 0;
-  for (const f of filled) {
-    const table = `${quoteIdent(f.partition.schema)}.${quoteIdent(f.partition.name)}`;
+  candidates: SwapCandidate[],
+): Promise<SwapCandidate[]> {
+  await tx.query(`LOCK TABLE ${quoteQualified(targetTableName(dest))} IN SHARE ROW EXCLUSIVE MODE`);
+  const empty: SwapCandidate[] = [];
+  for (const c of candidates) {
+    const table = `${quoteIdent(c.schema)}.${quoteIdent(c.name)}`;
     await tx.query(`LOCK TABLE ${table} IN SHARE MODE`);
-    if (replacing) {
-      // Replacing drops the partition whole: only if all it holds is in the unit being replaced.
-      const held = await tx.query<{ n: string; inside: string }>(
-        `SELECT count(*) AS n, count(*) FILTER (WHERE ${unitsPredicate(dest, [f.partition])}) AS inside FROM ${table}`,
-      );
-      if (held.rows[0]!.n !== held.rows[0]!.inside) continue;
-      rowsHeld += Number(held.rows[0]!.n);
-      swaps.push(f);
-      continue;
-    }
     const found = await tx.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty`);
-    if (found.rows[0]!.empty) swaps.push(f);
+    if (found.rows[0]!.empty) empty.push(c);
   }
-  return { swaps, rowsHeld };
+  return empty;
 }
 
-/** Sets the transaction's lock_timeout to {@link SWAP_LOCK_TIMEOUT}; returns the previous value. */
-export async function setSwapLockTimeout(tx: WarehouseTx): Promise<string> {
+/** Runs fn with the transaction's lock_timeout set to `timeout`, then puts the previous one back. */
+export async function withLockTimeout<T>(tx: WarehouseTx, timeout: string, fn: () => Promise<T>): Promise<T> {
   const { rows } = await tx.query<{ previous: string }>(
     `SELECT current_setting('lock_timeout') AS previous, set_config('lock_timeout', $1, true)`,
-    [SWAP_LOCK_TIMEOUT],
+    [timeout],
   );
-  return rows[0]!.previous;
-}
-
-export async function restoreLockTimeout(tx: WarehouseTx, previous: string): Promise<void> {
-  await tx.query(`SELECT set_config('lock_timeout', $1, true)`, [previous]);
+  const result = await fn();
+  await tx.query(`SELECT set_config('lock_timeout', $1, true)`, [rows[0]!.previous]);
+  return result;
 }
 
 /** SQL predicate: the partition column lies in one of the units `[start, end)`; bounds inlined (validated days). */
@@ -203,196 +185,147 @@ export function unitsPredicate(dest: DestinationSpec, units: { start: string; en
     .join(' OR ');
 }
 
-/** A new table written for a partition, ready to be swapped in. */
-export interface Prefilled {
-  partition: SwapCandidate;
-  /** The scratch parent it is a partition of until it is swapped in (`sluice_staging.run_<hex>_swap<n>`). */
-  scratch: string;
-  /** Staged rows it holds. */
-  rows: number;
-}
-
-/**
- * Before the commit's transaction: writes new tables for the run's partitions that can be swapped and
- * are empty now (or, `replacing`, whose rows the commit replaces: replace-partitions, a full refresh),
- * in up to `destination.partitionSwap.parallelism` transactions at once (default 2; PGlite: one), each over its share of the partitions
- * (one pass over staging each). They are the run's scratch: nobody reads them; a crash leaves them to
- * {@link dropSwapTables} (the next commit attempt, failing or abandoning the run); the commit's
- * transaction checks again, under lock, before it swaps. A share in which a key repeats (23505 from
- * the bulk key build) is left to the merge; other errors fail the commit.
- */
-export async function prefillSwaps(
-  wh: Warehouse,
-  dest: DestinationSpec,
-  stagingTable: string,
-  partitions: (TargetPartition & { rows: number })[],
-  replacing: boolean,
-): Promise<Prefilled[]> {
-  await wh.transaction((tx) => dropSwapTables(tx, stagingTable));
-  const candidates = await swapCandidates(wh, dest, partitions);
-  const empty: SwapCandidate[] = [];
-  for (const c of candidates) {
-    if (replacing) {
-      empty.push(c); // the commit replaces its rows
-      continue;
-    }
-    const found = await wh.query<{ empty: boolean }>(
-      `SELECT NOT EXISTS (SELECT 1 FROM ${quoteIdent(c.schema)}.${quoteIdent(c.name)}) AS empty`,
-    );
-    if (found.rows[0]!.empty) empty.push(c);
-  }
-  if (empty.length === 0) return [];
-  const rowsOf = new Map(partitions.map((p) => [p.name, p.rows]));
-  // Greedy shares by row count, largest first.
-  const shares: { candidates: SwapCandidate[]; rows: number }[] = Array.from(
-    {
-      length: Math.min(
-        wh.kind === 'pglite' ? 1 : (dest.partitionSwap?.parallelism ?? PARTITION_SWAP_PARALLELISM),
-        empty.length,
-      ),
-    },
-    () => ({ candidates: [], rows: 0 }),
-  );
-  for (const c of [...empty].sort((a, b) => rowsOf.get(b.name)! - rowsOf.get(a.name)!)) {
-    const share = shares.reduce((least, s) => (s.rows < least.rows ? s : least));
-    share.candidates.push(c);
-    share.rows += rowsOf.get(c.name)!;
-  }
-  const outcomes = await Promise.allSettled(
-    shares.map((share, i) =>
-      wh.transaction(async (tx) => {
-        const scratch = `${stagingTable}_swap${i}`;
-        const { filled, rows } = await fillNewPartitions(tx, dest, stagingTable, scratch, share.candidates);
-        const expected = filled.reduce((n, c) => n + rowsOf.get(c.name)!, 0);
-        if (rows !== expected)
-          throw new Error(
-            `partition swap: wrote ${rows} rows into new partitions, staging holds ${expected}`,
-          );
-        return filled.map((partition) => ({ partition, scratch, rows: rowsOf.get(partition.name)! }));
-      }),
-    ),
-  );
-  const prefilled: Prefilled[] = [];
-  for (const o of outcomes) {
-    if (o.status === 'fulfilled') prefilled.push(...o.value);
-    else if ((o.reason as { code?: string }).code !== '23505') throw o.reason;
-  }
-  return prefilled;
-}
-
-/** Drops the run's scratch parents and, with them, the new tables not swapped in. */
-export async function dropSwapTables(tx: Pick<WarehouseTx, 'query'>, stagingTable: string): Promise<void> {
-  const prefix = stagingTable.slice(STAGING_SCHEMA.length + 1);
-  const { rows } = await tx.query<{ name: string }>(
-    `SELECT relname AS name FROM pg_class
-      WHERE relnamespace = $1::regnamespace AND relkind = 'p' AND relname LIKE $2`,
-    [STAGING_SCHEMA, `${prefix}\\_swap%`],
-  );
-  for (const r of rows)
-    await tx.query(`DROP TABLE ${quoteIdent(STAGING_SCHEMA)}.${quoteIdent(r.name)} CASCADE`);
-}
-
 /**
  * Writes the candidates' staged rows into new tables, one per candidate, through a scratch parent in
- * the staging schema (one pass over staging routes every row), with the target's primary key / unique
- * constraints built in bulk. Each new table sits in its partition's schema under a temporary name. A
- * candidate whose new table would not get the privileges its partition has (grants made on the
- * partition itself) is left to the merge. Returns the candidates filled and how many rows they hold;
- * raises 23505 when a key repeats in the run.
+ * the staging schema (one pass over staging routes every row), then builds on each, in bulk, every
+ * index and foreign key the target has, so that ATTACH only adopts them. Each new table sits in its
+ * partition's schema under a temporary name. A candidate whose new table would not get its
+ * partition's privileges or access method (grants made on the partition itself) is left to the
+ * merge. Returns the candidates filled and how many rows they hold; raises 23505 when a key repeats
+ * within the run.
  */
 export async function fillNewPartitions(
   tx: WarehouseTx,
   dest: DestinationSpec,
   stagingTable: string,
-  scratch: string,
   candidates: SwapCandidate[],
 ): Promise<{ filled: SwapCandidate[]; rows: number }> {
   const parent = quoteQualified(targetTableName(dest));
-  const scratchParent = quoteQualified(scratch);
+  const scratch = scratchParent(stagingTable);
   await tx.query(
-    `CREATE TABLE ${scratchParent} (LIKE ${parent} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS)
+    `CREATE TABLE ${quoteQualified(scratch)} (LIKE ${parent} INCLUDING DEFAULTS INCLUDING GENERATED
+       INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING STATISTICS)
        PARTITION BY RANGE (${quoteIdent(dest.partitioning.column)})`,
   );
   const filled: SwapCandidate[] = [];
   for (const c of candidates) {
-    const fresh = newTable(c, scratch);
-    await tx.query(`CREATE TABLE ${fresh} PARTITION OF ${scratchParent} ${c.bound}`);
-    const acl = await tx.query<{ same: boolean }>(
-      `SELECT (SELECT relacl FROM pg_class WHERE oid = to_regclass($1))
-              IS NOT DISTINCT FROM (SELECT relacl FROM pg_class WHERE oid = to_regclass($2)) AS same`,
+    const fresh = newTable(c, stagingTable);
+    await tx.query(`CREATE TABLE ${fresh} PARTITION OF ${quoteQualified(scratch)} ${c.bound}`);
+    const same = await tx.query<{ same: boolean }>(
+      `SELECT o.relacl IS NOT DISTINCT FROM f.relacl AND o.relam = f.relam AS same
+         FROM pg_class o, pg_class f WHERE o.oid = to_regclass($1) AND f.oid = to_regclass($2)`,
       [`${quoteIdent(c.schema)}.${quoteIdent(c.name)}`, fresh],
     );
-    if (!acl.rows[0]!.same) {
+    if (!same.rows[0]!.same) {
       await tx.query(`DROP TABLE ${fresh}`);
       continue;
     }
     // Checked per row as it is written (cheap); it lets ATTACH skip scanning the table for its bounds.
-    await tx.query(`ALTER TABLE ${fresh} ADD CONSTRAINT ${BOUND_CHECK} CHECK (${unitsPredicate(dest, [c])})`);
+    const column = quoteIdent(dest.partitioning.column);
+    await tx.query(
+      `ALTER TABLE ${fresh} ADD CONSTRAINT ${BOUND_CHECK} CHECK (${column} IS NOT NULL AND (${unitsPredicate(dest, [c])}))`,
+    );
     filled.push(c);
   }
   if (filled.length === 0) return { filled, rows: 0 };
   const cols = Object.keys(dest.columns).map(quoteIdent).join(', ');
   const inserted = await tx.query(
-    `INSERT INTO ${scratchParent} (${cols}) SELECT ${cols} FROM ${quoteQualified(stagingTable)}
+    `INSERT INTO ${quoteQualified(scratch)} (${cols}) SELECT ${cols} FROM ${quoteQualified(stagingTable)}
       WHERE ${unitsPredicate(dest, filled)}`,
   );
-  // Unique indexes in bulk (a sort each) rather than row by row; ATTACH adopts them as the parent's.
-  const keys = await tx.query<{ def: string }>(
+  // Unique keys and foreign keys as constraints, other indexes as indexes: built once the rows are in
+  // (a sort each, not row by row), outside the exclusive lock ATTACH takes.
+  const constraints = await tx.query<{ def: string }>(
     `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint
-      WHERE conrelid = to_regclass($1) AND contype IN ('p', 'u') ORDER BY conname`,
+      WHERE conrelid = to_regclass($1) AND contype IN ('p', 'u', 'f') ORDER BY contype DESC, conname`,
     [parent],
   );
-  for (const k of keys.rows) {
-    for (const c of filled) await tx.query(`ALTER TABLE ${newTable(c, scratch)} ADD ${k.def}`);
+  const indexes = await tx.query<{ def: string }>(
+    `SELECT pg_get_indexdef(x.indexrelid) AS def FROM pg_index x
+      WHERE x.indrelid = to_regclass($1)
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)`,
+    [parent],
+  );
+  for (const c of filled) {
+    const fresh = newTable(c, stagingTable);
+    for (const k of constraints.rows) await tx.query(`ALTER TABLE ${fresh} ADD ${k.def}`);
+    for (const x of indexes.rows) await tx.query(indexOn(x.def, fresh));
   }
   return { filled, rows: inserted.rowCount };
 }
 
 /**
- * Puts each new table in place of its empty partition: out of its scratch parent, the empty partition
- * detached and dropped, the new table renamed to its name and attached with its bounds (its unique
- * constraints renamed as the empty partition's were). Then drops the scratch parents (and with them
- * new tables not swapped in).
+ * `CREATE [UNIQUE] INDEX name ON ONLY parent USING …` (pg_get_indexdef of a partitioned index) as the
+ * same index, unnamed, on `table`.
  */
-export async function swapInNewPartitions(
+export function indexOn(definition: string, table: string): string {
+  const using = definition.indexOf(' USING ');
+  if (!/^CREATE (UNIQUE )?INDEX /.test(definition) || using < 0)
+    throw new Error(`unexpected index definition: ${definition}`);
+  return `CREATE ${definition.startsWith('CREATE UNIQUE') ? 'UNIQUE ' : ''}INDEX ON ${table}${definition.slice(using)}`;
+}
+
+/**
+ * Puts each new table in place of its empty partition: out of the scratch parent, the empty
+ * partition detached and dropped, the new table renamed to its name and attached with its bounds (its
+ * indexes and constraints renamed as the empty partition's were). Then drops the scratch parent. Call within
+ * {@link withLockTimeout} ({@link SWAP_DETACH_LOCK_TIMEOUT}).
+ */
+export async function swapInEmptyPartitions(
   tx: WarehouseTx,
   dest: DestinationSpec,
   stagingTable: string,
-  swaps: Prefilled[],
+  swaps: SwapCandidate[],
 ): Promise<void> {
   const parent = quoteQualified(targetTableName(dest));
-  for (const { partition: c, scratch } of swaps) {
-    const fresh = newTable(c, scratch);
+  const scratch = quoteQualified(scratchParent(stagingTable));
+  // What the old partition's indexes and constraints are called, by the parent's they belong to.
+  const indexNames = `SELECT c.relname AS name, i.inhparent::text AS parent
+                        FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+                        JOIN pg_inherits i ON i.inhrelid = x.indexrelid WHERE x.indrelid = to_regclass($1)`;
+  const constraintNames = `SELECT conname AS name, conparentid::text AS parent FROM pg_constraint
+                            WHERE conrelid = to_regclass($1) AND conparentid <> 0`;
+  for (const c of swaps) {
+    const fresh = newTable(c, stagingTable);
     const old = `${quoteIdent(c.schema)}.${quoteIdent(c.name)}`;
-    await tx.query(`ALTER TABLE ${quoteQualified(scratch)} DETACH PARTITION ${fresh}`);
-    // The empty partition's unique constraints' names, by the parent constraint they belong to.
-    const names = await tx.query<{ name: string; parent: string }>(
-      `SELECT conname AS name, conparentid::text AS parent FROM pg_constraint
-        WHERE conrelid = to_regclass($1) AND contype IN ('p', 'u') AND conparentid <> 0`,
-      [old],
-    );
+    await tx.query(`ALTER TABLE ${scratch} DETACH PARTITION ${fresh}`);
+    const oldIndexes = (await tx.query<Named>(indexNames, [old])).rows;
+    const oldConstraints = (await tx.query<Named>(constraintNames, [old])).rows;
     await tx.query(`ALTER TABLE ${parent} DETACH PARTITION ${old}`);
     await tx.query(`DROP TABLE ${old}`);
     await tx.query(`ALTER TABLE ${fresh} RENAME TO ${quoteIdent(c.name)}`);
     await tx.query(`ALTER TABLE ${parent} ATTACH PARTITION ${old} ${c.bound}`);
     await tx.query(`ALTER TABLE ${old} DROP CONSTRAINT ${BOUND_CHECK}`);
-    // Now the new table's: renamed to what they were (their indexes follow).
-    const adopted = await tx.query<{ name: string; parent: string }>(
-      `SELECT conname AS name, conparentid::text AS parent FROM pg_constraint
-        WHERE conrelid = to_regclass($1) AND contype IN ('p', 'u') AND conparentid <> 0`,
-      [old],
-    );
-    for (const a of adopted.rows) {
-      const wanted = names.rows.find((n) => n.parent === a.parent)?.name;
-      if (wanted && wanted !== a.name)
-        await tx.query(`ALTER TABLE ${old} RENAME CONSTRAINT ${quoteIdent(a.name)} TO ${quoteIdent(wanted)}`);
+    // The new table's, adopted by the parent's, get the names the old ones had (a key's index
+    // renames its constraint with it; foreign keys have no index).
+    for (const x of (await tx.query<Named>(indexNames, [old])).rows) {
+      const wanted = oldIndexes.find((o) => o.parent === x.parent)?.name;
+      if (wanted && wanted !== x.name)
+        await tx.query(
+          `ALTER INDEX ${quoteIdent(c.schema)}.${quoteIdent(x.name)} RENAME TO ${quoteIdent(wanted)}`,
+        );
+    }
+    for (const k of (await tx.query<Named>(constraintNames, [old])).rows) {
+      const wanted = oldConstraints.find((o) => o.parent === k.parent)?.name;
+      if (wanted && wanted !== k.name)
+        await tx.query(`ALTER TABLE ${old} RENAME CONSTRAINT ${quoteIdent(k.name)} TO ${quoteIdent(wanted)}`);
     }
   }
-  await dropSwapTables(tx, stagingTable);
+  await tx.query(`DROP TABLE ${scratch}`);
+}
+
+interface Named {
+  name: string;
+  parent: string;
+}
+
+/** `sluice_staging.run_<hex>_swap`: the scratch parent of the run's new tables. */
+function scratchParent(stagingTable: string): string {
+  return `${stagingTable}_swap`;
 }
 
 /** The new table for a candidate: its partition's schema, a name unique to the run (≤ 63 bytes). */
-function newTable(c: SwapCandidate, scratch: string): string {
-  const run = scratch.slice(STAGING_SCHEMA.length + 5, STAGING_SCHEMA.length + 17);
+function newTable(c: SwapCandidate, stagingTable: string): string {
+  const run = stagingTable.slice(stagingTable.indexOf('.run_') + 5).slice(0, 12);
   return `${quoteIdent(c.schema)}.${quoteIdent(`sluice_new_${run}_${c.start.replaceAll('-', '')}`)}`;
 }

@@ -23,17 +23,16 @@ import {
 } from './merge-sql.js';
 import { STAGING_SCHEMA } from './migrations.js';
 import {
-  dropSwapTables,
-  lockSwapTargets,
-  type Prefilled,
-  prefillSwaps,
-  restoreLockTimeout,
-  SWAP_FALLBACK_CODES,
-  setSwapLockTimeout,
-  swapInNewPartitions,
+  fillNewPartitions,
+  lockEmptyPartitions,
+  SWAP_DETACH_LOCK_TIMEOUT,
+  SWAP_LOCK_TIMEOUT,
+  swapCandidates,
+  swapInEmptyPartitions,
   unitsPredicate,
+  withLockTimeout,
 } from './partition-swap.js';
-import { preparePartitions, primaryKeyColumns, targetTableName } from './target.js';
+import { preparePartitions, primaryKeyColumns, type StagedPartition, targetTableName } from './target.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -316,7 +315,6 @@ async function takeOverIfStale(
       [run.run_id, reason],
     );
     await tx.query(`DROP TABLE IF EXISTS ${quoteQualified(stagingTableName(run.run_id))}`);
-    await dropSwapTables(tx, stagingTableName(run.run_id));
     abandoned.push({ runId: run.run_id, holder: run.holder, reason });
   }
   return abandoned;
@@ -599,9 +597,6 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
 
   // (c) partitions, in their own short transaction so the merge holds no DDL locks
   const partitions = await preparePartitions(wh, dest, staging);
-  // (c2) new tables for the empty partitions it fills, written in parallel outside the merge's transaction
-  const replacing = dest.mode === 'replace-partitions' || (input.fullRefresh ?? run.full_refresh);
-  const prefilled = await prefillSwaps(wh, dest, staging, partitions, replacing);
 
   // (d) the merge and everything that must move with it
   return wh.transaction(async (tx) => {
@@ -617,7 +612,7 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
     const replace = fullRefresh ? 'all' : dest.mode === 'replace-partitions' ? partitions : undefined;
     let merged: MergeCounts & { swapped: string[]; replaced: number };
     try {
-      merged = await mergeOrSwap(tx, dest, staging, prefilled, replace, final.staged);
+      merged = await mergeOrSwap(tx, dest, staging, partitions, replace, final.staged);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
         throw new DuplicateKeyError(targetTableName(dest), (err as { detail?: string }).detail, {
@@ -712,71 +707,66 @@ interface MergeCounts {
 type Replace = 'all' | { start: string; end: string }[] | undefined;
 
 /**
- * The merge, with the run's empty partitions swapped in rather than inserted into where that gives
- * the same outcome (partition-swap.ts): their rows were written into new tables before this
- * transaction (prefillSwaps); here, under lock, the partitions still empty are swapped for them and
- * the other partitions' rows are merged as usual. What the run replaces is deleted first, except in
- * the partitions swapped out (they are dropped whole: no row-by-row delete, no dead rows left); the
- * rows they held still count as `replaced`. All inside a savepoint: a lock not granted in time, or
- * anything ATTACH refuses, rolls back to it and the whole run is deleted and merged instead.
- * `swapped`: the partitions swapped in.
+ * The merge, with the partitions the run fills that are empty swapped in rather than inserted into
+ * where that gives the same outcome (partition-swap.ts): under a savepoint, writers kept out of the
+ * target, the still-empty partitions get new tables written and indexed, what the run replaces is
+ * deleted and the other partitions' rows merged as usual, then the new tables replace the empty
+ * partitions. Any database error on that way rolls back to the savepoint, and the whole run is
+ * deleted and merged as before. `swapped`: the partitions swapped in.
  */
 async function mergeOrSwap(
   tx: WarehouseTx,
   dest: DestinationSpec,
   staging: string,
-  prefilled: Prefilled[],
+  partitions: StagedPartition[],
   replace: Replace,
   staged: number,
 ): Promise<MergeCounts & { swapped: string[]; replaced: number }> {
-  const target = quoteQualified(targetTableName(dest));
   const emptied = replace === 'all';
+  const deleteReplaced = async () => {
+    if (replace === 'all')
+      return (await tx.query(`DELETE FROM ${quoteQualified(targetTableName(dest))}`)).rowCount;
+    if (!replace) return 0;
+    const del = deleteUnitsSql(dest, replace);
+    return (await tx.query(del.sql, del.params)).rowCount;
+  };
   const mergeAll = async () => {
-    await dropSwapTables(tx, staging);
-    let replaced = 0;
-    if (replace === 'all') replaced = (await tx.query(`DELETE FROM ${target}`)).rowCount;
-    else if (replace) {
-      const del = deleteUnitsSql(dest, replace);
-      replaced = (await tx.query(del.sql, del.params)).rowCount;
-    }
+    const replaced = await deleteReplaced();
     return { ...(await merge(tx, dest, staging, emptied)), swapped: [], replaced };
   };
-  if (prefilled.length === 0) return mergeAll();
+  const candidates = await swapCandidates(tx, dest, partitions);
+  if (candidates.length === 0) return mergeAll();
   await tx.query('SAVEPOINT sluice_swap');
   try {
-    const previous = await setSwapLockTimeout(tx);
-    const { swaps, rowsHeld } = await lockSwapTargets(tx, dest, prefilled, replace !== undefined);
-    await restoreLockTimeout(tx, previous);
-    const swapped = swaps.map((f) => f.partition);
-    const notSwapped = `(${unitsPredicate(dest, swapped)}) IS NOT TRUE`;
-    let replaced = rowsHeld;
-    if (replace === 'all') {
-      replaced += (await tx.query(`DELETE FROM ${target} WHERE ${notSwapped}`)).rowCount;
-    } else if (replace) {
-      const del = deleteUnitsSql(
-        dest,
-        replace.filter((u) => !swapped.some((p) => p.start === u.start)),
-      );
-      replaced += (await tx.query(del.sql, del.params)).rowCount;
+    const empty = await withLockTimeout(tx, SWAP_LOCK_TIMEOUT, () =>
+      lockEmptyPartitions(tx, dest, candidates),
+    );
+    const { filled, rows } =
+      empty.length > 0 ? await fillNewPartitions(tx, dest, staging, empty) : { filled: [], rows: 0 };
+    if (filled.length === 0) {
+      await tx.query('ROLLBACK TO SAVEPOINT sluice_swap'); // and its locks
+      return mergeAll();
     }
-    const rows = swaps.reduce((n, f) => n + f.rows, 0);
+    // The swapped partitions are empty: deleting what the run replaces leaves them so.
+    const replaced = await deleteReplaced();
     const rest =
       rows === staged
         ? { staged_rows: 0, distinct_rows: 0, written: 0 }
-        : await merge(tx, dest, staging, emptied, notSwapped);
-    if (swaps.length > 0) await setSwapLockTimeout(tx);
-    await swapInNewPartitions(tx, dest, staging, swaps);
-    await restoreLockTimeout(tx, previous);
+        : await merge(tx, dest, staging, emptied, `(${unitsPredicate(dest, filled)}) IS NOT TRUE`);
+    await withLockTimeout(tx, SWAP_DETACH_LOCK_TIMEOUT, () =>
+      swapInEmptyPartitions(tx, dest, staging, filled),
+    );
     await tx.query('RELEASE SAVEPOINT sluice_swap');
     return {
       staged_rows: Number(rest.staged_rows) + rows,
       distinct_rows: Number(rest.distinct_rows) + rows,
       written: Number(rest.written) + rows,
-      swapped: swapped.map((p) => p.name).sort(),
+      swapped: filled.map((p) => p.name),
       replaced,
     };
   } catch (err) {
-    if (!SWAP_FALLBACK_CODES.has((err as { code?: string }).code ?? '')) throw err;
+    // A database error (SQLSTATE): the swap could not be taken; anything else is a bug to surface.
+    if (typeof (err as { code?: unknown }).code !== 'string') throw err;
     await tx.query('ROLLBACK TO SAVEPOINT sluice_swap');
     return mergeAll();
   }
@@ -916,8 +906,6 @@ export async function failRun(wh: Warehouse, runId: string, error: string): Prom
         [runId, error || 'failed (no error message)'],
       );
       await releaseLock(tx, runId);
-      // The new tables a commit wrote for swapping (cheap to write again; they sit in the target's schema).
-      await dropSwapTables(tx, stagingTableName(runId));
       await appendAudit(tx, {
         kind: 'run.failed',
         pipeline: run.pipeline,

@@ -131,8 +131,6 @@ export const partitioningSchema = z.strictObject({
 
 /** Default `destination.partitionSwap.minRows`: below it a swap's DDL costs more than the insert it saves. */
 export const PARTITION_SWAP_MIN_ROWS = 10_000;
-/** Default `destination.partitionSwap.parallelism`. */
-export const PARTITION_SWAP_PARALLELISM = 2;
 
 export const destinationSchema = z.strictObject({
   schema: identifier.default('public'),
@@ -157,18 +155,15 @@ export const destinationSchema = z.strictObject({
    */
   schemaEvolution: z.enum(['evolve', 'freeze', 'discard']).optional(),
   /**
-   * A partition that is empty when a run commits (a first load, a new day, one replace-partitions or a
-   * full refresh just emptied) and gets at least `minRows` of the run's rows is filled by writing a new
-   * table and swapping it in (DETACH/ATTACH in the commit's transaction) instead of inserting through
-   * the parent. Taken only where the outcome is the same (see functions/engine/load/partition-swap.ts);
-   * `enabled: false` always inserts.
+   * A partition that is empty when a run commits (a first load, a new day) and gets at least `minRows`
+   * of the run's rows is filled by writing a new table and swapping it in (DETACH/ATTACH in the commit's
+   * transaction) instead of inserting through the parent. Taken only where the outcome is the same
+   * (see functions/engine/load/partition-swap.ts); `enabled: false` always inserts.
    */
   partitionSwap: z
     .strictObject({
       enabled: z.boolean().default(true),
       minRows: z.number().int().positive().default(PARTITION_SWAP_MIN_ROWS),
-      /** Transactions writing the new tables at once (PostgreSQL; PGlite runs one): about the writer's spare vCPUs. */
-      parallelism: z.number().int().min(1).max(32).default(PARTITION_SWAP_PARALLELISM),
     })
     .optional(),
 });

@@ -7,6 +7,7 @@ import {
   mergeSql,
   mergeWithoutDedupeSql,
 } from '../../../functions/engine/load/merge-sql.js';
+import { indexOn } from '../../../functions/engine/load/partition-swap.js';
 import { stagingTableName } from '../../../functions/engine/load/runs.js';
 import type { DestinationSpec } from '../../../functions/engine/spec/schema.js';
 
@@ -133,5 +134,20 @@ describe('merge SQL', () => {
       sql: 'DELETE FROM "analytics"."orders" WHERE ("day" >= $1 AND "day" < $2) OR ("day" >= $3 AND "day" < $4)',
       params: ['2024-01-01', '2024-02-01', '2024-03-01', '2024-04-01'],
     });
+  });
+});
+
+describe('indexOn', () => {
+  it('turns a partitioned index definition into the same index, unnamed, on another table', () => {
+    expect(
+      indexOn('CREATE INDEX orders_customer_idx ON ONLY s.orders USING btree (customer)', '"s"."t"'),
+    ).toBe('CREATE INDEX ON "s"."t" USING btree (customer)');
+    expect(
+      indexOn('CREATE UNIQUE INDEX u ON ONLY s.orders USING btree (lower(email), d) WHERE (d > 0)', 'x'),
+    ).toBe('CREATE UNIQUE INDEX ON x USING btree (lower(email), d) WHERE (d > 0)');
+  });
+
+  it('refuses what is not an index definition', () => {
+    expect(() => indexOn('DROP TABLE x', 'y')).toThrow('unexpected index definition: DROP TABLE x');
   });
 });
