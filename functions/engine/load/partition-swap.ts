@@ -2,7 +2,7 @@ import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
 import type { WarehouseTx } from '../../adapters/warehouse/types.js';
 import { type DestinationSpec, PARTITION_SWAP_MIN_ROWS } from '../spec/schema.js';
 import { asPartitionColumnType, boundLiteral } from './partition-units.js';
-import { type TargetPartition, targetTableName } from './target.js';
+import { primaryKeyColumns, type TargetPartition, targetTableName } from './target.js';
 
 /**
  * Filling an EMPTY partition without the second write through the parent.
@@ -38,13 +38,16 @@ import { type TargetPartition, targetTableName } from './target.js';
  * - the session reads committed (a REPEATABLE READ commit could find a partition empty that is not);
  * - the target: no triggers (a swap fires none), no row security, no identity column, not published
  *   and no logical replication slot in the database (logical decoding would not see the rows as
- *   inserts into the target), no foreign key pointing at it, owned by a role we act as, its default
- *   partition empty (ATTACH would scan it);
- * - each partition: a plain permanent heap table owned by the role we run as, with nothing of its
- *   own that the new table would lose: the privileges a new table gets there, no storage options,
- *   tablespace, publication, replica identity, comment, column-level grant, statistics target, NOT
- *   NULL, index, trigger or constraint that the parent does not give it (column options such as
- *   n_distinct overrides are not compared: some servers stamp their own there); and at least
+ *   inserts into the target), no foreign key from or to it, no exclusion constraint, its primary key
+ *   the spec's key (as the merge requires), owned by a role we act as, its default partition empty
+ *   (ATTACH would scan it);
+ * - each partition: never written to (no pages: rows deleted lately would still be there for older
+ *   snapshots), a plain permanent heap table owned by the role we run as, with nothing of its own
+ *   that the new table would lose: the privileges, access method and tablespace a new table gets
+ *   there, no storage options, publication, replica identity, comment, extended statistics, policy,
+ *   view, column-level grant, statistics target, storage, compression or NOT NULL, index, trigger or
+ *   constraint that the parent does not give it (column options such as n_distinct overrides and
+ *   partition-level column defaults are not compared); and at least
  *   `destination.partitionSwap.minRows` of the run's rows (a swap's DDL costs milliseconds).
  */
 
@@ -86,6 +89,7 @@ export async function swapCandidates(
             AND pg_has_role(current_user, p.relowner, 'USAGE')
             AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p.oid AND NOT t.tgisinternal)
             AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = p.oid AND f.contype = 'f')
+            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = p.oid AND k.contype IN ('f', 'x'))
             AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p.oid AND a.attidentity <> '')
             AND NOT EXISTS (SELECT 1 FROM pg_publication WHERE puballtables)
             AND NOT EXISTS (SELECT 1 FROM pg_publication_rel r WHERE r.prrelid = p.oid)
@@ -95,6 +99,10 @@ export async function swapCandidates(
     [parent],
   );
   if (!target.rows[0]?.ok) return [];
+  // The merge dedupes a run's repeated keys when the primary key is the spec's key, and relies on it
+  // to fail otherwise; the new tables' keys are the target's: they must be the same.
+  const specKey = [...(dest.key ?? [])].sort().join(',');
+  if (specKey && (await primaryKeyColumns(tx, targetTableName(dest))).join(',') !== specKey) return [];
   const { rows } = await tx.query<{
     name: string;
     schema: string;
@@ -119,23 +127,22 @@ export async function swapCandidates(
             AND NOT EXISTS (SELECT 1 FROM pg_publication_namespace pn WHERE pn.pnnspid = c.relnamespace)
             AND NOT EXISTS (SELECT 1 FROM pg_description d
                              WHERE d.objoid = c.oid AND d.classoid = 'pg_class'::regclass)
+            AND NOT EXISTS (SELECT 1 FROM pg_statistic_ext e WHERE e.stxrelid = c.oid)
+            AND NOT EXISTS (SELECT 1 FROM pg_policy pp WHERE pp.polrelid = c.oid)
+            AND NOT EXISTS (SELECT 1 FROM pg_depend v
+                             WHERE v.refobjid = c.oid AND v.classid = 'pg_rewrite'::regclass)
             AND NOT EXISTS (SELECT 1 FROM pg_attribute a
                               LEFT JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
                              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                                AND (a.attacl IS NOT NULL OR a.attstattarget >= 0
+                                    OR a.attstorage IS DISTINCT FROM pa.attstorage
+                                    OR a.attcompression IS DISTINCT FROM pa.attcompression
                                     OR (a.attnotnull AND NOT coalesce(pa.attnotnull, false)))) AS ok
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE i.inhparent = to_regclass($1)`,
     [parent],
   );
-  const defaultPartition = rows.find((r) => r.is_default);
-  if (defaultPartition) {
-    const filled = await tx.query<{ filled: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM ${quoteIdent(defaultPartition.schema)}.${quoteIdent(defaultPartition.name)}) AS filled`,
-    );
-    // ATTACH would scan it (under an exclusive lock) for rows of the new partition's range.
-    if (filled.rows[0]!.filled) return [];
-  }
+  if (await defaultPartitionHoldsRows(tx, dest)) return [];
   const byName = new Map(rows.filter((r) => r.ok && !r.is_default).map((r) => [r.name, r]));
   return big.flatMap((p) => {
     const found = byName.get(p.name);
@@ -145,8 +152,11 @@ export async function swapCandidates(
 
 /**
  * Keeps other writers out of the target (SHARE ROW EXCLUSIVE: readers go on) and out of each
- * candidate partition (SHARE, for writers that name it directly), and returns the candidates that
- * are empty. Call within {@link withLockTimeout}; a lock not granted in time raises 55P03.
+ * candidate partition (SHARE, for writers that name it directly), and returns the candidates never
+ * written to (no pages at all). Merely empty is not enough: rows deleted by a transaction that
+ * committed recently are still there for older snapshots, which would find them gone once the
+ * partition is dropped. Nothing is returned when the default partition took rows meanwhile. Call
+ * within {@link withLockTimeout}; a lock not granted in time raises 55P03.
  */
 export async function lockEmptyPartitions(
   tx: WarehouseTx,
@@ -158,10 +168,30 @@ export async function lockEmptyPartitions(
   for (const c of candidates) {
     const table = `${quoteIdent(c.schema)}.${quoteIdent(c.name)}`;
     await tx.query(`LOCK TABLE ${table} IN SHARE MODE`);
-    const found = await tx.query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${table}) AS empty`);
+    const found = await tx.query<{ empty: boolean }>('SELECT pg_relation_size($1::regclass) = 0 AS empty', [
+      table,
+    ]);
     if (found.rows[0]!.empty) empty.push(c);
   }
+  if (empty.length > 0 && (await defaultPartitionHoldsRows(tx, dest))) return [];
   return empty;
+}
+
+/** Whether the target's default partition holds rows: ATTACH would scan it under an exclusive lock. */
+async function defaultPartitionHoldsRows(
+  tx: Pick<WarehouseTx, 'query'>,
+  dest: DestinationSpec,
+): Promise<boolean> {
+  const found = await tx.query<{ name: string }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE i.inhparent = to_regclass($1) AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'`,
+    [quoteQualified(targetTableName(dest))],
+  );
+  const name = found.rows[0]?.name;
+  if (!name) return false;
+  return (await tx.query<{ filled: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${name}) AS filled`)).rows[0]!
+    .filled;
 }
 
 /** Runs fn with the transaction's lock_timeout set to `timeout`, then puts the previous one back. */
@@ -212,7 +242,7 @@ export async function fillNewPartitions(
     const fresh = newTable(c, stagingTable);
     await tx.query(`CREATE TABLE ${fresh} PARTITION OF ${quoteQualified(scratch)} ${c.bound}`);
     const same = await tx.query<{ same: boolean }>(
-      `SELECT o.relacl IS NOT DISTINCT FROM f.relacl AND o.relam = f.relam AS same
+      `SELECT o.relacl IS NOT DISTINCT FROM f.relacl AND o.relam = f.relam AND o.reltablespace = f.reltablespace AS same
          FROM pg_class o, pg_class f WHERE o.oid = to_regclass($1) AND f.oid = to_regclass($2)`,
       [`${quoteIdent(c.schema)}.${quoteIdent(c.name)}`, fresh],
     );
@@ -233,15 +263,17 @@ export async function fillNewPartitions(
     `INSERT INTO ${quoteQualified(scratch)} (${cols}) SELECT ${cols} FROM ${quoteQualified(stagingTable)}
       WHERE ${unitsPredicate(dest, filled)}`,
   );
-  // Unique keys and foreign keys as constraints, other indexes as indexes: built once the rows are in
-  // (a sort each, not row by row), outside the exclusive lock ATTACH takes.
+  // Unique keys as constraints, other indexes as indexes: built once the rows are in (a sort each, not
+  // row by row), outside the exclusive lock ATTACH takes. (Targets with foreign keys are not swapped:
+  // adding one would lock the referenced table against writers until the commit.)
   const constraints = await tx.query<{ def: string }>(
     `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint
-      WHERE conrelid = to_regclass($1) AND contype IN ('p', 'u', 'f') ORDER BY contype DESC, conname`,
+      WHERE conrelid = to_regclass($1) AND contype IN ('p', 'u') ORDER BY contype, conname`,
     [parent],
   );
-  const indexes = await tx.query<{ def: string }>(
-    `SELECT pg_get_indexdef(x.indexrelid) AS def FROM pg_index x
+  const indexes = await tx.query<{ def: string; parent: string }>(
+    `SELECT pg_get_indexdef(x.indexrelid) AS def, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS parent
+       FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE x.indrelid = to_regclass($1)
         AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)`,
     [parent],
@@ -249,20 +281,27 @@ export async function fillNewPartitions(
   for (const c of filled) {
     const fresh = newTable(c, stagingTable);
     for (const k of constraints.rows) await tx.query(`ALTER TABLE ${fresh} ADD ${k.def}`);
-    for (const x of indexes.rows) await tx.query(indexOn(x.def, fresh));
+    for (const x of indexes.rows) {
+      const sql = indexOn(x.def, x.parent, fresh);
+      // An index definition this cannot rewrite: leave the whole run to the merge.
+      if (!sql) return { filled: [], rows: 0 };
+      await tx.query(sql);
+    }
   }
   return { filled, rows: inserted.rowCount };
 }
 
 /**
- * `CREATE [UNIQUE] INDEX name ON ONLY parent USING …` (pg_get_indexdef of a partitioned index) as the
- * same index, unnamed, on `table`.
+ * `CREATE [UNIQUE] INDEX name ON ONLY <parent> USING …` (pg_get_indexdef of a partitioned index on
+ * `parent`, as quote_ident prints it qualified) as the same index, unnamed, on `table`; undefined when
+ * the definition is not of that shape.
  */
-export function indexOn(definition: string, table: string): string {
-  const using = definition.indexOf(' USING ');
-  if (!/^CREATE (UNIQUE )?INDEX /.test(definition) || using < 0)
-    throw new Error(`unexpected index definition: ${definition}`);
-  return `CREATE ${definition.startsWith('CREATE UNIQUE') ? 'UNIQUE ' : ''}INDEX ON ${table}${definition.slice(using)}`;
+export function indexOn(definition: string, parent: string, table: string): string | undefined {
+  const anchor = ` ON ONLY ${parent} USING `;
+  const at = definition.indexOf(anchor);
+  const head = /^CREATE (UNIQUE )?INDEX /.exec(definition);
+  if (!head || at < 0) return undefined;
+  return `CREATE ${head[1] ?? ''}INDEX ON ${table} USING ${definition.slice(at + anchor.length)}`;
 }
 
 /**
@@ -317,6 +356,24 @@ export async function swapInEmptyPartitions(
 interface Named {
   name: string;
   parent: string;
+}
+
+/**
+ * The new tables' rows into the target through its parent, then the scratch parent dropped: for when
+ * the swap cannot take its exclusive lock in time. Their rows are unique (the keys were built) and the
+ * partitions they are for are empty and locked, so a plain INSERT does what the merge would.
+ */
+export async function insertNewPartitionsThroughParent(
+  tx: WarehouseTx,
+  dest: DestinationSpec,
+  stagingTable: string,
+): Promise<void> {
+  const cols = Object.keys(dest.columns).map(quoteIdent).join(', ');
+  const scratch = quoteQualified(scratchParent(stagingTable));
+  await tx.query(
+    `INSERT INTO ${quoteQualified(targetTableName(dest))} (${cols}) SELECT ${cols} FROM ${scratch}`,
+  );
+  await tx.query(`DROP TABLE ${scratch}`);
 }
 
 /** `sluice_staging.run_<hex>_swap`: the scratch parent of the run's new tables. */

@@ -24,9 +24,11 @@ import {
 import { STAGING_SCHEMA } from './migrations.js';
 import {
   fillNewPartitions,
+  insertNewPartitionsThroughParent,
   lockEmptyPartitions,
   SWAP_DETACH_LOCK_TIMEOUT,
   SWAP_LOCK_TIMEOUT,
+  type SwapCandidate,
   swapCandidates,
   swapInEmptyPartitions,
   unitsPredicate,
@@ -612,7 +614,7 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
     const replace = fullRefresh ? 'all' : dest.mode === 'replace-partitions' ? partitions : undefined;
     let merged: MergeCounts & { swapped: string[]; replaced: number };
     try {
-      merged = await mergeOrSwap(tx, dest, staging, partitions, replace, final.staged);
+      merged = await mergeOrSwap(tx, dest, staging, partitions, replace);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
         throw new DuplicateKeyError(targetTableName(dest), (err as { detail?: string }).detail, {
@@ -720,7 +722,6 @@ async function mergeOrSwap(
   staging: string,
   partitions: StagedPartition[],
   replace: Replace,
-  staged: number,
 ): Promise<MergeCounts & { swapped: string[]; replaced: number }> {
   const emptied = replace === 'all';
   const deleteReplaced = async () => {
@@ -749,27 +750,68 @@ async function mergeOrSwap(
     }
     // The swapped partitions are empty: deleting what the run replaces leaves them so.
     const replaced = await deleteReplaced();
-    const rest =
-      rows === staged
-        ? { staged_rows: 0, distinct_rows: 0, written: 0 }
-        : await merge(tx, dest, staging, emptied, `(${unitsPredicate(dest, filled)}) IS NOT TRUE`);
-    await withLockTimeout(tx, SWAP_DETACH_LOCK_TIMEOUT, () =>
-      swapInEmptyPartitions(tx, dest, staging, filled),
-    );
+    // Always run, even when the new tables hold every staged row: its count of staging is what
+    // checks the staging table against the ledger.
+    const rest = await merge(tx, dest, staging, emptied, `(${unitsPredicate(dest, filled)}) IS NOT TRUE`);
+    const swapped = await swapOrInsert(tx, dest, staging, filled);
     await tx.query('RELEASE SAVEPOINT sluice_swap');
     return {
       staged_rows: Number(rest.staged_rows) + rows,
       distinct_rows: Number(rest.distinct_rows) + rows,
       written: Number(rest.written) + rows,
-      swapped: filled.map((p) => p.name),
+      swapped,
       replaced,
     };
   } catch (err) {
-    // A database error (SQLSTATE): the swap could not be taken; anything else is a bug to surface.
-    if (typeof (err as { code?: unknown }).code !== 'string') throw err;
-    await tx.query('ROLLBACK TO SAVEPOINT sluice_swap');
+    if (!swapMayFallBack(err)) throw err;
+    await rollbackTo(tx, 'sluice_swap', err);
     return mergeAll();
   }
+}
+
+/**
+ * Swaps the new tables in; when DETACH cannot have its lock in time (a reader holds the target), the
+ * rows already written, checked and indexed go into the target through the parent instead (the
+ * partitions are empty and locked: a plain INSERT is what the merge would do), so the work before is
+ * not redone. Returns the partitions swapped in.
+ */
+async function swapOrInsert(
+  tx: WarehouseTx,
+  dest: DestinationSpec,
+  staging: string,
+  filled: SwapCandidate[],
+): Promise<string[]> {
+  await tx.query('SAVEPOINT sluice_detach');
+  try {
+    await withLockTimeout(tx, SWAP_DETACH_LOCK_TIMEOUT, () =>
+      swapInEmptyPartitions(tx, dest, staging, filled),
+    );
+    await tx.query('RELEASE SAVEPOINT sluice_detach');
+    return filled.map((p) => p.name);
+  } catch (err) {
+    if (!swapMayFallBack(err)) throw err;
+    await rollbackTo(tx, 'sluice_detach', err);
+    await insertNewPartitionsThroughParent(tx, dest, staging);
+    return [];
+  }
+}
+
+/**
+ * Whether an error on the swap's way leaves the merge to do the work: errors of the data or the
+ * objects (integrity 23, data 22, dependent objects 2B, syntax or access 42, lock or object state 55,
+ * feature 0A, deadlock 40P01). Not a cancel or timeout (57), lost connection (08), resources (53),
+ * internal error (XX) or anything without a SQLSTATE: those fail the commit as any merge error would.
+ */
+function swapMayFallBack(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|2B|42|55|0A)...$|^40P01$/.test(code);
+}
+
+/** ROLLBACK TO SAVEPOINT; if even that fails (the connection is gone), the original error is thrown. */
+async function rollbackTo(tx: WarehouseTx, savepoint: string, original: unknown): Promise<void> {
+  await tx.query(`ROLLBACK TO SAVEPOINT ${savepoint}`).catch(() => {
+    throw original;
+  });
 }
 
 /**

@@ -42,7 +42,9 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
     fullRefresh?: boolean;
   }
 
-  type Outcome = { result: Omit<CommitResult, 'runId'>; swapped: string[] } | { error: string };
+  type Outcome =
+    | { runId: string; result: Omit<CommitResult, 'runId'>; swapped: string[] }
+    | { error: string };
 
   async function runStep(spec: PipelineSpec, step: Step, faults?: (point: string) => void): Promise<Outcome> {
     const runId = await startRun(db.wh, spec, { chunks: step.files.length, fullRefresh: step.fullRefresh });
@@ -55,7 +57,7 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
         expectedChunks: step.files.length,
         faults: faults && { hit: async (point) => faults(point) },
       });
-      return { result, swapped: await swappedBy(runId) };
+      return { runId, result, swapped: await swappedBy(runId) };
     } catch (err) {
       return { error: `${(err as Error).constructor.name}: ${(err as Error).message}` };
     }
@@ -96,6 +98,17 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
     }
     return { swapped, on, off };
   }
+
+  /** Sluice's partition of the orders table for 2024-<month>, created and never written. */
+  async function createPartition(schema: string, month: string) {
+    const next = String(Number(month) + 1).padStart(2, '0');
+    await db.wh.query(
+      `CREATE TABLE ${schema}.orders_p2024${month} PARTITION OF ${schema}.orders
+         FOR VALUES FROM ('2024-${month}-01') TO ('2024-${next}-01')`,
+    );
+  }
+
+  const createFebruary = (schema: string) => createPartition(schema, '02');
 
   /** Tables the run's swap wrote that are still around under their temporary name. */
   async function newTablesOf(runId: string) {
@@ -206,7 +219,7 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
     expect(swapped).toEqual([[]]);
   });
 
-  it('never swaps where the swap could differ: triggers, grants, own indexes, a filled default partition', async () => {
+  it('never swaps where the swap could differ: triggers, foreign keys, grants, own indexes, a filled default partition', async () => {
     const triggered = await pipeline(true);
     const s = triggered.destination.schema;
     await db.wh.query(
@@ -214,6 +227,16 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
        CREATE TRIGGER noop BEFORE INSERT ON ${s}.orders FOR EACH ROW EXECUTE FUNCTION ${s}.noop()`,
     );
     expect(await runStep(triggered, { files: ['run2-upsert.csv'] })).toMatchObject({ swapped: [] });
+
+    // A foreign key: building it on a new table would lock the referenced table against writers.
+    const referencing = await pipeline(true);
+    const r = referencing.destination.schema;
+    await db.wh.query(
+      `CREATE TABLE ${r}.customers (name text PRIMARY KEY);
+       INSERT INTO ${r}.customers VALUES ('alice'), ('carol'), ('erin');
+       ALTER TABLE ${r}.orders ADD FOREIGN KEY (customer) REFERENCES ${r}.customers (name)`,
+    );
+    expect(await runStep(referencing, { files: ['run2-upsert.csv'] })).toMatchObject({ swapped: [] });
 
     const defaulted = await pipeline(true);
     await db.wh.query(
@@ -224,8 +247,7 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
     // Partition-level differences: only that partition is merged.
     const own = await pipeline(true);
     const o = own.destination.schema;
-    await runStep(own, { files: ['run2-february.csv'] }); // creates orders_p202402 (swapped in)
-    await db.wh.query(`DELETE FROM ${o}.orders`);
+    await createFebruary(o);
     await db.wh.query(`CREATE INDEX feb_customer ON ${o}.orders_p202402 (customer)`);
     expect(await runStep(own, { files: ['run2-upsert.csv'] })).toMatchObject({
       swapped: ['orders_p202401', 'orders_p202403'],
@@ -238,10 +260,18 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
 
     const granted = await pipeline(true);
     const g = granted.destination.schema;
-    await runStep(granted, { files: ['run2-february.csv'] });
-    await db.wh.query(`DELETE FROM ${g}.orders`);
+    await createFebruary(g);
     await db.wh.query(`GRANT SELECT ON ${g}.orders_p202402 TO PUBLIC`);
     expect(await runStep(granted, { files: ['run2-upsert.csv'] })).toMatchObject({
+      swapped: ['orders_p202401', 'orders_p202403'],
+    });
+  });
+
+  it('never swaps out a partition whose rows were deleted: older snapshots may still see them', async () => {
+    const spec = await pipeline(true);
+    await runStep(spec, { files: ['run2-february.csv'] }); // orders_p202402 swapped in, one row
+    await db.wh.query(`DELETE FROM ${spec.destination.schema}.orders`);
+    expect(await runStep(spec, { files: ['run2-upsert.csv'] })).toMatchObject({
       swapped: ['orders_p202401', 'orders_p202403'],
     });
   });
@@ -292,16 +322,17 @@ describe.each(warehouseTargets)('partition swap on $name', (target) => {
     'a reader holding the table past the lock timeout makes the commit merge instead of waiting',
     async () => {
       const spec = await pipeline(true);
-      // The partitions exist and are empty (creating one waits for readers whatever the swap does).
-      await runStep(spec, { files: ['run2-upsert.csv'] });
-      await db.wh.query(`DELETE FROM ${spec.destination.schema}.orders`);
+      // The partitions exist, never written (creating one waits for readers whatever the swap does).
+      for (const m of ['01', '02', '03']) await createPartition(spec.destination.schema, m);
       const reader = new pg.Client({ connectionString: db.url });
       await reader.connect();
       try {
         await reader.query('BEGIN');
         await reader.query(`SELECT count(*) FROM ${spec.destination.schema}.orders`);
+        // DETACH cannot have its lock: the new tables' rows go in through the parent instead.
         const outcome = await runStep(spec, { files: ['run2-upsert.csv'] });
-        expect(outcome).toMatchObject({ swapped: [], result: { loaded: 3 } });
+        expect(outcome).toMatchObject({ swapped: [], result: { loaded: 3, written: 3 } });
+        expect(await newTablesOf((outcome as { runId: string }).runId)).toBe(0);
         await reader.query('COMMIT');
       } finally {
         await reader.end();

@@ -140,14 +140,29 @@ describe('merge SQL', () => {
 describe('indexOn', () => {
   it('turns a partitioned index definition into the same index, unnamed, on another table', () => {
     expect(
-      indexOn('CREATE INDEX orders_customer_idx ON ONLY s.orders USING btree (customer)', '"s"."t"'),
+      indexOn(
+        'CREATE INDEX orders_customer_idx ON ONLY s.orders USING btree (customer)',
+        's.orders',
+        '"s"."t"',
+      ),
     ).toBe('CREATE INDEX ON "s"."t" USING btree (customer)');
     expect(
-      indexOn('CREATE UNIQUE INDEX u ON ONLY s.orders USING btree (lower(email), d) WHERE (d > 0)', 'x'),
-    ).toBe('CREATE UNIQUE INDEX ON x USING btree (lower(email), d) WHERE (d > 0)');
+      indexOn(
+        'CREATE UNIQUE INDEX u ON ONLY s.orders USING btree (lower(email), d) INCLUDE (x) WHERE (d > 0)',
+        's.orders',
+        'x',
+      ),
+    ).toBe('CREATE UNIQUE INDEX ON x USING btree (lower(email), d) INCLUDE (x) WHERE (d > 0)');
   });
 
-  it('refuses what is not an index definition', () => {
-    expect(() => indexOn('DROP TABLE x', 'y')).toThrow('unexpected index definition: DROP TABLE x');
+  it('anchors on the parent, so a name containing " USING " cannot mislead it', () => {
+    expect(
+      indexOn('CREATE INDEX "a USING b" ON ONLY s."t USING x" USING hash (c)', 's."t USING x"', 'n'),
+    ).toBe('CREATE INDEX ON n USING hash (c)');
+  });
+
+  it('gives up on what is not an index definition on that parent', () => {
+    expect(indexOn('DROP TABLE x', 's.orders', 'y')).toBeUndefined();
+    expect(indexOn('CREATE INDEX i ON ONLY s.other USING btree (c)', 's.orders', 'y')).toBeUndefined();
   });
 });
