@@ -743,16 +743,21 @@ async function mergeOrSwap(
       lockEmptyPartitions(tx, dest, candidates),
     );
     const { filled, rows } =
-      empty.length > 0 ? await fillNewPartitions(tx, dest, staging, empty) : { filled: [], rows: 0 };
+      empty.length > 0
+        ? await fillNewPartitions(tx, dest, staging, empty, partitions.length)
+        : { filled: [], rows: 0 };
     if (filled.length === 0) {
       await tx.query('ROLLBACK TO SAVEPOINT sluice_swap'); // and its locks
       return mergeAll();
     }
     // The swapped partitions are empty: deleting what the run replaces leaves them so.
     const replaced = await deleteReplaced();
-    // Always run, even when the new tables hold every staged row: its count of staging is what
-    // checks the staging table against the ledger.
-    const rest = await merge(tx, dest, staging, emptied, `(${unitsPredicate(dest, filled)}) IS NOT TRUE`);
+    // The rest of staging is merged. When the new tables took every unit they took every staged row
+    // (fillNewPartitions then reads all of staging): either way the counts check staging against the ledger.
+    const rest =
+      filled.length === partitions.length
+        ? { staged_rows: 0, distinct_rows: 0, written: 0 }
+        : await merge(tx, dest, staging, emptied, `(${unitsPredicate(dest, filled)}) IS NOT TRUE`);
     const swapped = await swapOrInsert(tx, dest, staging, filled);
     await tx.query('RELEASE SAVEPOINT sluice_swap');
     return {
