@@ -1,8 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { storageFromLocation } from '../functions/adapters/storage/index.js';
-import { openS3Lazily } from '../functions/adapters/storage/lazy-s3.js';
 import { openWarehouse } from '../functions/adapters/warehouse/index.js';
 import { readCursor } from '../functions/engine/load/cursors.js';
 import { ensureInternalSchema } from '../functions/engine/load/migrations.js';
@@ -103,8 +101,7 @@ program
         const seen = opts.fullRefresh ? new Set<string>() : await loadedFiles(wh, loaded.spec.name);
         const cursor = opts.fullRefresh ? undefined : (await readCursor(wh, loaded.spec.name))?.state;
         const plan = await planChunks(loaded.spec, {
-          openStorage: (location) =>
-            storageFromLocation(location, { baseDir: resolve(file, '..'), openS3: openS3Lazily }),
+          openStorage: (location) => env.deps.openStorage(location, resolve(file, '..')),
           alreadyLoaded: (u) => seen.has(`${u.key}\u0000${u.etag}`),
           credential: credentialResolver(loaded.spec, env.deps.secrets),
           ...(cursor ? { cursor } : {}),

@@ -2,7 +2,7 @@ import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
 import type { WarehouseTx } from '../../adapters/warehouse/types.js';
 import { type DestinationSpec, PARTITION_SWAP_MIN_ROWS } from '../spec/schema.js';
 import { asPartitionColumnType, boundLiteral } from './partition-units.js';
-import { primaryKeyColumns, type TargetPartition, targetTableName } from './target.js';
+import { listPartitions, primaryKeyColumns, type TargetPartition, targetTableName } from './target.js';
 
 /**
  * Filling an EMPTY partition without the second write through the parent.
@@ -182,14 +182,9 @@ async function defaultPartitionHoldsRows(
   tx: Pick<WarehouseTx, 'query'>,
   dest: DestinationSpec,
 ): Promise<boolean> {
-  const found = await tx.query<{ name: string }>(
-    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
-       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE i.inhparent = to_regclass($1) AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'`,
-    [quoteQualified(targetTableName(dest))],
-  );
-  const name = found.rows[0]?.name;
-  if (!name) return false;
+  const found = (await listPartitions(tx, targetTableName(dest))).find((p) => p.isDefault);
+  if (!found) return false;
+  const name = `${quoteIdent(dest.schema)}.${quoteIdent(found.name)}`;
   return (await tx.query<{ filled: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${name}) AS filled`)).rows[0]!
     .filled;
 }

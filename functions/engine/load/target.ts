@@ -227,12 +227,16 @@ async function compareWithSpec(tx: WarehouseTx, dest: DestinationSpec): Promise<
   return differences;
 }
 
-interface ExistingPartition {
+export interface ExistingPartition {
   name: string;
   isDefault: boolean;
 }
 
-async function listPartitions(tx: WarehouseTx, table: string): Promise<ExistingPartition[]> {
+/** The table's partitions (in the table's schema, as Sluice creates them), the default one marked. */
+export async function listPartitions(
+  tx: Pick<WarehouseTx, 'query'>,
+  table: string,
+): Promise<ExistingPartition[]> {
   const { rows } = await tx.query<{ name: string; bound: string }>(
     `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
