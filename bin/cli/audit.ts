@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { openWarehouse } from '../../functions/adapters/warehouse/index.js';
 import { readAuditLog, verifyAuditChain } from '../../functions/engine/audit/log.js';
-import { ensureInternalSchema } from '../../functions/engine/load/migrations.js';
+import { ensureInternalSchema } from '../../functions/engine/load/index.js';
 
 import { databaseOption, homeOption } from './options.js';
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { FAULT_POINTS, type FaultInjector, type FaultPoint } from '../engine/load/fault-points.js';
+import { FAULT_POINTS, type FaultInjector, type FaultPoint } from '../engine/load/index.js';
 
 /**
  * What happens at a fault point:

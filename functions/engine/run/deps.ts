@@ -1,7 +1,7 @@
 import type { SecretStore } from '../../adapters/secrets/types.js';
 import type { Storage } from '../../adapters/storage/types.js';
 import type { Warehouse } from '../../adapters/warehouse/types.js';
-import type { FaultInjector } from '../load/fault-points.js';
+import type { FaultInjector } from '../load/index.js';
 import type { LoadedSpec } from '../spec/parse.js';
 import type { ChunkCounts } from '../types.js';
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { failRun } from '../load/runs.js';
+import { failRun } from '../load/index.js';
 import type { EngineDeps } from './deps.js';
 
 /** What MarkFailed receives: the whole state at the failure, which holds the run (if Prepare got that far) and the error. */

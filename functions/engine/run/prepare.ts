@@ -4,10 +4,16 @@ import * as z from 'zod';
 import type { Storage } from '../../adapters/storage/types.js';
 import { getSourceConnector } from '../../connectors/registry.js';
 import type { BackfillWindow, CredentialResolver, CursorState, SourceUnit } from '../../sdk/source.js';
-import { readCursor } from '../load/cursors.js';
-import { ensureInternalSchema } from '../load/migrations.js';
-import { beginRun, createStagingTable, failRun, loadedFiles, recordPlan } from '../load/runs.js';
-import { ensureTargetTable } from '../load/target.js';
+import {
+  beginRun,
+  createStagingTable,
+  ensureInternalSchema,
+  ensureTargetTable,
+  failRun,
+  loadedFiles,
+  readCursor,
+  recordPlan,
+} from '../load/index.js';
 import { type LoadedSpec, parsePublishedSpec } from '../spec/parse.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import type { ChunkDescriptor, ChunkRoute } from '../types.js';

@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import * as z from 'zod';
 import { getSourceConnector } from '../../connectors/registry.js';
 import { recordBatches } from '../../sdk/source.js';
-import { chunkLedgerEntry, loadChunkExactlyOnce } from '../load/runs.js';
+import { chunkLedgerEntry, loadChunkExactlyOnce } from '../load/index.js';
 import { compileTransforms, createDeduper, secretsNeededBy } from '../transforms/index.js';
 import type { ChunkCounts, ChunkDescriptor, RejectRecord, Row } from '../types.js';
 import { compileRowValidator, encodeCopyCsvFields } from '../validate/index.js';

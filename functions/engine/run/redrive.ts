@@ -1,4 +1,4 @@
-import { createStagingTable, failRun, getRun, reconcileStagingWithLedger, resumeRun } from '../load/runs.js';
+import { createStagingTable, failRun, getRun, reconcileStagingWithLedger, resumeRun } from '../load/index.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
 import { type PrepareOutput, prepareOutput } from './prepare-output.js';

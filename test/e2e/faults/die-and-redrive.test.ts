@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FaultPoint } from '../../../functions/engine/load/fault-points.js';
+import type { FaultPoint } from '../../../functions/engine/load/index.js';
 import { redriveRunLocally } from '../../../functions/local/redrive.js';
 import type { TestWarehouse } from '../../integration/warehouse/targets.js';
 import { runCli } from '../../support/cli.js';

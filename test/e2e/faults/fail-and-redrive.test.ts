@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FaultPoint } from '../../../functions/engine/load/fault-points.js';
+import type { FaultPoint } from '../../../functions/engine/load/index.js';
 import { createFaultInjector } from '../../../functions/local/faults.js';
 import { redriveRunLocally } from '../../../functions/local/redrive.js';
 import { runPipelineLocally } from '../../../functions/local/runner.js';

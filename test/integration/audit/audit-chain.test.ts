@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerAuditCommand } from '../../../bin/cli/audit.js';
 import { readAuditLog, verifyAuditChain } from '../../../functions/engine/audit/log.js';
-import { applyRetention } from '../../../functions/engine/load/target.js';
+import { applyRetention } from '../../../functions/engine/load/index.js';
 import { loadSpecFile } from '../../../functions/engine/spec/load.js';
 import { createFaultInjector } from '../../../functions/local/faults.js';
 import { redriveRunLocally } from '../../../functions/local/redrive.js';

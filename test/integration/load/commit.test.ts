@@ -1,22 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Warehouse } from '../../../functions/adapters/warehouse/types.js';
 import {
-  DuplicateKeyError,
-  IncompleteRunError,
-  QualityCheckError,
-  RunStateError,
-} from '../../../functions/engine/load/errors.js';
-import { ensureInternalSchema } from '../../../functions/engine/load/migrations.js';
-import {
   type CommitResult,
   commitRun,
+  DuplicateKeyError,
+  ensureInternalSchema,
+  ensureTargetTable,
   failRun,
   fileBookmarkKey,
   getRun,
+  IncompleteRunError,
   loadedFiles,
+  QualityCheckError,
+  RunStateError,
   stagingTableName,
-} from '../../../functions/engine/load/runs.js';
-import { ensureTargetTable } from '../../../functions/engine/load/target.js';
+} from '../../../functions/engine/load/index.js';
 import type { DestinationSpec, PipelineSpec } from '../../../functions/engine/spec/schema.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
 import { loadFixtureChunk, ordersSpec, startRun, targetRows } from './helpers.js';

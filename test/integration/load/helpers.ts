@@ -10,7 +10,7 @@ import {
   createStagingTable,
   loadChunkExactlyOnce,
   recordPlan,
-} from '../../../functions/engine/load/runs.js';
+} from '../../../functions/engine/load/index.js';
 import { parseSpec } from '../../../functions/engine/spec/load.js';
 import type { DestinationSpec, PipelineSpec } from '../../../functions/engine/spec/schema.js';
 import type { ChunkCounts } from '../../../functions/engine/types.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureInternalSchema, MIGRATIONS } from '../../../functions/engine/load/migrations.js';
+import { ensureInternalSchema, MIGRATIONS } from '../../../functions/engine/load/index.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
 
 describe.each(warehouseTargets)('internal schema migrations on $name', (target) => {

@@ -1,10 +1,13 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgWarehouse } from '../../../functions/adapters/warehouse/pg.js';
-import { DuplicateKeyError } from '../../../functions/engine/load/errors.js';
-import { ensureInternalSchema } from '../../../functions/engine/load/migrations.js';
-import { type CommitResult, commitRun } from '../../../functions/engine/load/runs.js';
-import { ensureTargetTable } from '../../../functions/engine/load/target.js';
+import {
+  type CommitResult,
+  commitRun,
+  DuplicateKeyError,
+  ensureInternalSchema,
+  ensureTargetTable,
+} from '../../../functions/engine/load/index.js';
 import type { DestinationSpec, PipelineSpec } from '../../../functions/engine/spec/schema.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
 import { loadFixtureChunk, ordersSpec, startRun, targetRows } from './helpers.js';

@@ -4,23 +4,21 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  PipelineLockedError,
-  RunStateError,
-  StagedChunkMismatchError,
-} from '../../../functions/engine/load/errors.js';
-import { ensureInternalSchema } from '../../../functions/engine/load/migrations.js';
-import {
   beginRun,
   chunkLedgerEntry,
+  ensureInternalSchema,
+  ensureTargetTable,
   failRun,
   getRun,
   listRuns,
   loadChunkExactlyOnce,
+  PipelineLockedError,
+  RunStateError,
   renewLease,
   resumeRun,
+  StagedChunkMismatchError,
   stagingTableName,
-} from '../../../functions/engine/load/runs.js';
-import { ensureTargetTable } from '../../../functions/engine/load/target.js';
+} from '../../../functions/engine/load/index.js';
 import type { PipelineSpec } from '../../../functions/engine/spec/schema.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
 import {

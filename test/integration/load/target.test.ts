@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Warehouse } from '../../../functions/adapters/warehouse/types.js';
-import { PartitionLimitError, SchemaMismatchError } from '../../../functions/engine/load/errors.js';
-import { ensureInternalSchema } from '../../../functions/engine/load/migrations.js';
 import {
   applyRetention,
+  ensureInternalSchema,
   ensurePartitions,
   ensureTargetTable,
   MAX_NEW_PARTITIONS_PER_RUN,
-} from '../../../functions/engine/load/target.js';
+  PartitionLimitError,
+  SchemaMismatchError,
+} from '../../../functions/engine/load/index.js';
 import type { DestinationSpec } from '../../../functions/engine/spec/schema.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
 import { ordersSpec } from './helpers.js';

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureInternalSchema, roleNames } from '../../../functions/engine/load/migrations.js';
-import { ensureTargetTable } from '../../../functions/engine/load/target.js';
+import { ensureInternalSchema, ensureTargetTable, roleNames } from '../../../functions/engine/load/index.js';
 import { loadSpecFile } from '../../../functions/engine/spec/load.js';
 import { FAULT_SPEC } from '../../e2e/faults/support.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { copyCsvStatement, quoteIdent, quoteQualified } from '../../../functions/adapters/warehouse/sql.js';
 import { catalogType, specTypeName } from '../../../functions/engine/load/column-types.js';
+import { stagingTableName } from '../../../functions/engine/load/index.js';
 import {
   dedupedRowsSql,
   deleteUnitsSql,
@@ -8,7 +9,6 @@ import {
   mergeWithoutDedupeSql,
 } from '../../../functions/engine/load/merge-sql.js';
 import { indexOn } from '../../../functions/engine/load/partition-swap.js';
-import { stagingTableName } from '../../../functions/engine/load/runs.js';
 import type { DestinationSpec } from '../../../functions/engine/spec/schema.js';
 
 const dest: DestinationSpec = {
