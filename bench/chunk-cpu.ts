@@ -12,12 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { FolderStorage } from '../functions/adapters/storage/folder.js';
 import { getSourceConnector } from '../functions/connectors/registry.js';
 import { StagedBuffer } from '../functions/engine/run/process-chunks.js';
+import { recordBatches } from '../functions/engine/run/record-batches.js';
 import { parseSpec } from '../functions/engine/spec/load.js';
 import { compileTransforms } from '../functions/engine/transforms/index.js';
 import type { ChunkDescriptor } from '../functions/engine/types.js';
 import { compileRowValidator, encodeCopyCsvFields } from '../functions/engine/validate/index.js';
 import type { CredentialResolver } from '../functions/sdk/source.js';
-import { recordBatches } from '../functions/sdk/source.js';
 import { generateBenchData } from './generate.js';
 import { parseBenchArgs, writeSpec } from './run.js';
 

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { openWarehouse } from '../functions/adapters/warehouse/index.js';
+import { connectorRegistry } from '../functions/connectors/registry.js';
 import { ensureInternalSchema, listRuns, loadedFiles, readCursor } from '../functions/engine/load/index.js';
 import { credentialResolver } from '../functions/engine/run/credentials.js';
 import { planChunks } from '../functions/engine/run/prepare.js';
@@ -49,7 +50,7 @@ program
           .map((f) => join('pipelines', f));
     let failed = 0;
     for (const file of files) {
-      const { problems } = await validateSpecFile(file);
+      const { problems } = await validateSpecFile(file, connectorRegistry);
       if (problems.length === 0) {
         process.stdout.write(`ok  ${file}\n`);
       } else {
@@ -99,6 +100,7 @@ program
         const seen = opts.fullRefresh ? new Set<string>() : await loadedFiles(wh, loaded.spec.name);
         const cursor = opts.fullRefresh ? undefined : (await readCursor(wh, loaded.spec.name))?.state;
         const plan = await planChunks(loaded.spec, {
+          connectors: env.deps.connectors,
           openStorage: (location) => env.deps.openStorage(location, resolve(file, '..')),
           alreadyLoaded: (u) => seen.has(`${u.key}\u0000${u.etag}`),
           credential: credentialResolver(loaded.spec, env.deps.secrets),
@@ -262,7 +264,7 @@ registerAuditCommand(program);
 registerConnectorCommands(program);
 
 async function loadValidSpec(file: string) {
-  const { loaded, problems } = await validateSpecFile(file);
+  const { loaded, problems } = await validateSpecFile(file, connectorRegistry);
   if (problems.length > 0 || !loaded) throw new SpecError(problems);
   return loaded;
 }

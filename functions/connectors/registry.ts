@@ -1,3 +1,4 @@
+import type { ConnectorLookup } from '../engine/ports/connectors.js';
 import { filesSourceConfig } from '../engine/spec/schema.js';
 import type { DestinationConnector } from '../sdk/destination.js';
 import { defineSource, type SourceConnector } from '../sdk/source.js';
@@ -131,3 +132,9 @@ export function getSourceConnector(name: string): SourceConnector<unknown> {
   if (!connector) throw new UnknownConnectorError(name, [...sourceConnectors.keys()]);
   return connector;
 }
+
+/** The registry as the engine looks connectors up (EngineDeps.connectors, validateSpecFile). */
+export const connectorRegistry: ConnectorLookup = {
+  getSource: getSourceConnector,
+  sources: () => sourceConnectors,
+};

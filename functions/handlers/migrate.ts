@@ -6,9 +6,9 @@ import middy from '@middy/core';
 import * as z from 'zod';
 // The pg twin only: the adapters' index also loads PGlite, which is never bundled for Lambda.
 import { PgWarehouse } from '../adapters/warehouse/pg.js';
-import type { Warehouse } from '../adapters/warehouse/types.js';
 import { ensureInternalSchema } from '../engine/load/migrations.js';
 import { ensureTargetTable } from '../engine/load/target.js';
+import type { Warehouse } from '../engine/ports/warehouse.js';
 import { parsePublishedSpec } from '../engine/spec/parse.js';
 import { logger, tracer } from './powertools.js';
 

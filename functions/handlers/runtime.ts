@@ -4,15 +4,16 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CachedSecretStore } from '../adapters/secrets/cache.js';
 import { EnvSecretStore } from '../adapters/secrets/env.js';
 import { SecretsManagerStore } from '../adapters/secrets/secrets-manager.js';
-import type { SecretStore } from '../adapters/secrets/types.js';
 import { FolderStorage } from '../adapters/storage/folder.js';
 import { storageFromLocation } from '../adapters/storage/index.js';
 import { createS3Client, S3Storage } from '../adapters/storage/s3.js';
-import type { Storage } from '../adapters/storage/types.js';
 import { openPgWarehouseFromSecret } from '../adapters/warehouse/from-secret.js';
 import { openPgWarehouse } from '../adapters/warehouse/pg.js';
-import type { Warehouse } from '../adapters/warehouse/types.js';
+import { connectorRegistry } from '../connectors/registry.js';
 import { auditedSecretStore } from '../engine/audit/secrets.js';
+import type { SecretStore } from '../engine/ports/secrets.js';
+import type { Storage } from '../engine/ports/storage.js';
+import type { Warehouse } from '../engine/ports/warehouse.js';
 import type { EngineDeps, EngineLogger, RunEventSink } from '../engine/run/deps.js';
 import type { HandlerEnv } from './env.js';
 
@@ -53,6 +54,7 @@ export async function depsFromEnv(
     warehouse,
     // Cached briefly in the warm container; every read is audited by name (never by value).
     secrets: auditedSecretStore(new CachedSecretStore(secrets), () => warehouse),
+    connectors: connectorRegistry,
     openStorage: (location, baseDir) =>
       storageFromLocation(location, {
         baseDir,

@@ -3,14 +3,15 @@ import { join, resolve } from 'node:path';
 import { CachedSecretStore } from '../adapters/secrets/cache.js';
 import { EnvSecretStore, FallbackSecretStore } from '../adapters/secrets/env.js';
 import { LocalSecretStore, readSecretsKey } from '../adapters/secrets/local-file.js';
-import type { SecretStore } from '../adapters/secrets/types.js';
 import { FolderStorage } from '../adapters/storage/folder.js';
 import { storageFromLocation } from '../adapters/storage/index.js';
 import { openS3Lazily } from '../adapters/storage/lazy-s3.js';
 import { openPgWarehouseFromSecret } from '../adapters/warehouse/from-secret.js';
 import { openWarehouse } from '../adapters/warehouse/index.js';
-import type { Warehouse } from '../adapters/warehouse/types.js';
+import { connectorRegistry } from '../connectors/registry.js';
 import { auditedSecretStore } from '../engine/audit/secrets.js';
+import type { SecretStore } from '../engine/ports/secrets.js';
+import type { Warehouse } from '../engine/ports/warehouse.js';
 import type { EngineDeps, EngineLogger } from '../engine/run/deps.js';
 import { loadSpecFile } from '../engine/spec/load.js';
 import { isLocalHolderAlive, localHolder } from './holder.js';
@@ -59,6 +60,7 @@ export async function createLocalDeps(
     warehouse,
     // Cached briefly; every read is audited by name (never by value).
     secrets: auditedSecretStore(new CachedSecretStore(store), () => warehouse),
+    connectors: connectorRegistry,
     readSpecFile: loadSpecFile,
     openStorage: (location, baseDir) => storageFromLocation(location, { baseDir, openS3: openS3Lazily }),
     events: { emit: async (detailType, detail) => logger.info(`event ${detailType}`, detail) },

@@ -1,5 +1,5 @@
 import { FolderStorage } from '../adapters/storage/folder.js';
-import type { Storage } from '../adapters/storage/types.js';
+import type { Storage } from '../engine/ports/storage.js';
 import type { ChunkDescriptor, Row } from '../engine/types.js';
 import type { CredentialResolver, CursorState, PlanContext, SourceConnector, SourcePlan } from './source.js';
 

@@ -1,4 +1,5 @@
 /** The connector SDK: everything a connector (built in or an npm package) imports. */
+export type { ObjectInfo, Storage } from '../engine/ports/storage.js';
 export type { ChunkDescriptor, Row, SourceRecord } from '../engine/types.js';
 export { type DestinationConnector, defineDestination, type WriteContext } from './destination.js';
 export {
@@ -12,7 +13,6 @@ export {
   type PlanContext,
   type PlannedChunk,
   type ReadContext,
-  recordBatches,
   type SourceConnector,
   type SourceContext,
   SourceError,

@@ -1,117 +1,21 @@
-import type * as z from 'zod';
-import type { Storage } from '../adapters/storage/types.js';
-import type { ChunkDescriptor, SourceRecord } from '../engine/types.js';
+// The connector kit: defineSource (names every failure after its source) and flattenBatches; the contract's types live in engine/ports.
+import type { SourceConnector } from '../engine/ports/source.js';
+import type { SourceRecord } from '../engine/types.js';
 
-/** One unit of source work as a connector plans it; the engine adds id, seq and route. */
-export interface PlannedChunk {
-  /** Estimated uncompressed bytes. */
-  bytes: number;
-  /**
-   * Connector-specific, JSON, small: travels in the manifest and the Map items. Never put credentials
-   * here (for a database: `{ lo, hi, cursor: { gt, lte } }`).
-   */
-  source: Record<string, unknown>;
-}
-
-/** A source object a run consumed, recorded at commit so the next run skips it (files: key + ETag). */
-export interface SourceUnit {
-  key: string;
-  etag: string;
-  size: number;
-}
-
-export interface SourcePlan {
-  chunks: PlannedChunk[];
-  /** Units this run will consume; bookmarked in the same transaction as the data. */
-  units: SourceUnit[];
-  /** Units skipped because an earlier run loaded them. */
-  skipped: number;
-  /**
-   * The cursor state after this run (incremental sources): computed at plan time, e.g. the highest
-   * `updated_at` the plan's window reaches. The engine stores it in the commit transaction, so a failed
-   * run leaves the previous cursor untouched. Ignored on a backfill.
-   */
-  cursor?: CursorState;
-}
-
-/** What an incremental source remembers between runs: JSON, e.g. `{ value: '2026-01-31 23:59:59' }`. */
-export type CursorState = Record<string, unknown>;
-
-/** A range of cursor values to (re)load without moving the cursor: `sluice run --backfill <from>..<to>`. */
-export interface BackfillWindow {
-  /** Inclusive lower bound, as the user wrote it (a timestamp, a date or a number). */
-  from: string;
-  /** Exclusive upper bound. */
-  to: string;
-}
-
-/** Resolves a credential by its logical name (`source.credentials` maps it to a secret name). */
-export type CredentialResolver = {
-  (name: string): Promise<string>;
-  (name: string, options: { optional: true }): Promise<string | undefined>;
-};
-
-/** What every lifecycle step gets. */
-export interface SourceContext<C> {
-  config: C;
-  /** Opens storage for a location (folder relative to the spec, or s3://). */
-  openStorage(location: string): Storage;
-  /**
-   * A credential's value, from the secrets adapter; never log it and never put it in a chunk.
-   * Fails naming the logical name when the spec does not map it (unless optional).
-   */
-  credential: CredentialResolver;
-}
-
-export interface PlanContext<C> extends SourceContext<C> {
-  targetBytes: number;
-  /** True when an earlier run committed this unit (never true on a full refresh). */
-  alreadyLoaded(unit: { key: string; etag: string }): boolean;
-  /** The cursor the last successful run committed; undefined on the first run and on a full refresh. */
-  cursor?: CursorState;
-  /** Set on a backfill: plan exactly this window; the plan's cursor is ignored. */
-  backfill?: BackfillWindow;
-  /** How many chunks the run can process at once (the Map's concurrency): a hint for splitting. */
-  parallelism: number;
-}
-
-export type ReadContext<C> = SourceContext<C>;
-
-/** A column a source offers, in Sluice's destination types. */
-export interface DiscoveredColumn {
-  name: string;
-  /** A destination type (`text`, `bigint`, `timestamptz`, …). */
-  type: string;
-  nullable: boolean;
-}
-
-export interface DiscoveredStream {
-  /** Table name, query label, endpoint, file set. */
-  name: string;
-  columns: DiscoveredColumn[];
-}
-
-/**
- * A source connector: validates its config, optionally checks its connection and discovers its
- * columns, plans chunks, and reads one chunk as a stream of records.
- */
-export interface SourceConnector<C = unknown> {
-  name: string;
-  description: string;
-  configSchema: z.ZodType<C>;
-  /** Cheap connectivity and permission check (`sluice check`); throws with a readable cause. */
-  check?(ctx: SourceContext<C>): Promise<void>;
-  /** The columns the source offers, for schema evolution and for scaffolding a spec. */
-  discover?(ctx: SourceContext<C>): Promise<DiscoveredStream[]>;
-  plan(ctx: PlanContext<C>): Promise<SourcePlan>;
-  read(chunk: ChunkDescriptor, ctx: ReadContext<C>): AsyncIterable<SourceRecord>;
-  /**
-   * Optional: the same records as `read`, in the same order, a batch (array) at a time. The engine
-   * prefers it: one await per batch instead of one per record is a large part of the per-row cost of a
-   * load. Connectors whose source delivers rows in batches (a file buffer, a cursor fetch) should offer it.
-   */
-  readBatches?(chunk: ChunkDescriptor, ctx: ReadContext<C>): AsyncIterable<readonly SourceRecord[]>;
-}
+export type {
+  BackfillWindow,
+  CredentialResolver,
+  CursorState,
+  DiscoveredColumn,
+  DiscoveredStream,
+  PlanContext,
+  PlannedChunk,
+  ReadContext,
+  SourceConnector,
+  SourceContext,
+  SourcePlan,
+  SourceUnit,
+} from '../engine/ports/source.js';
 
 /** A source failed: the message names the source and the cause ("source postgres: …"). */
 export class SourceError extends Error {
@@ -175,33 +79,6 @@ async function* readNamed<T>(name: string, records: AsyncIterable<T>): AsyncGene
   } catch (err) {
     rethrowNamed(name, err);
   }
-}
-
-/** Records gathered into one batch when a connector offers only `read`. */
-const READ_BATCH_RECORDS = 512;
-
-/**
- * A chunk's records a batch at a time: the connector's `readBatches` when it has one, else its `read`
- * gathered into arrays of up to 512 records. Either way every record comes out once, in order.
- */
-export async function* recordBatches<C>(
-  connector: SourceConnector<C>,
-  chunk: ChunkDescriptor,
-  ctx: ReadContext<C>,
-): AsyncGenerator<readonly SourceRecord[]> {
-  if (connector.readBatches) {
-    yield* connector.readBatches(chunk, ctx);
-    return;
-  }
-  let batch: SourceRecord[] = [];
-  for await (const record of connector.read(chunk, ctx)) {
-    batch.push(record);
-    if (batch.length >= READ_BATCH_RECORDS) {
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length > 0) yield batch;
 }
 
 /** `read` for a connector that implements `readBatches`: its batches, flattened. */

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Warehouse } from '../../functions/adapters/warehouse/types.js';
+import type { Warehouse } from '../../functions/engine/ports/warehouse.js';
 
 /**
  * A copy of the example spec in a temp dir, reading the committed sample data, with YAML edits applied

@@ -1,4 +1,4 @@
-import type { SecretStore } from './types.js';
+import type { SecretStore } from '../../engine/ports/secrets.js';
 
 export interface CachedSecretStoreProps {
   /** How long a value is reused before the store is asked again. @default 60000 (one minute) */

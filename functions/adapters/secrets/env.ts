@@ -1,4 +1,4 @@
-import { SecretNotFoundError, type SecretStore } from './types.js';
+import { SecretNotFoundError, type SecretStore } from '../../engine/ports/secrets.js';
 
 export interface EnvSecretStoreProps {
   /** @default - process.env */

@@ -1,3 +1,4 @@
+export { SecretNotFoundError, type SecretStore } from '../../engine/ports/secrets.js';
 export { CachedSecretStore, type CachedSecretStoreProps } from './cache.js';
 export { EnvSecretStore, type EnvSecretStoreProps, FallbackSecretStore, toUpperSnake } from './env.js';
 export {
@@ -10,4 +11,3 @@ export {
   SecretsFileError,
 } from './local-file.js';
 export { SecretsManagerStore, type SecretsManagerStoreProps } from './secrets-manager.js';
-export { SecretNotFoundError, type SecretStore } from './types.js';

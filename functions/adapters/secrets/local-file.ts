@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { SecretNotFoundError, type SecretStore } from './types.js';
+import { SecretNotFoundError, type SecretStore } from '../../engine/ports/secrets.js';
 
 /** Envelope version 1: AES-256-GCM, 12-byte IV, 16-byte tag, all base64. */
 interface EnvelopeV1 {

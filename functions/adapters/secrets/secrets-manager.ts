@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretNotFoundError, type SecretStore } from './types.js';
+import { SecretNotFoundError, type SecretStore } from '../../engine/ports/secrets.js';
 
 export interface SecretsManagerStoreProps {
   readonly client: SecretsManagerClient;

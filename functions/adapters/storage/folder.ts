@@ -4,7 +4,6 @@ import { mkdir, open, readdir, rename, rmdir, stat, unlink, writeFile } from 'no
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkKey, compareKeys, readAll } from './keys.js';
 import {
   type ByteRange,
   NotFoundError,
@@ -12,7 +11,8 @@ import {
   type ObjectInfo,
   type ReadOptions,
   type Storage,
-} from './types.js';
+} from '../../engine/ports/storage.js';
+import { checkKey, compareKeys, readAll } from './keys.js';
 
 /** Suffix of in-flight writes; listings skip them, so readers never see half a file. */
 const TEMP_SUFFIX = '.sluice-tmp';

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Storage } from '../../engine/ports/storage.js';
 import { FolderStorage } from './folder.js';
-import type { Storage } from './types.js';
 
+export * from '../../engine/ports/storage.js';
 export { FolderStorage } from './folder.js';
 export { InvalidKeyError } from './keys.js';
-export * from './types.js';
 
 export interface StorageFromLocationOptions {
   /** Folder that relative locations resolve against (the spec file's folder). @default - process.cwd() */

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
+import type { ByteRange, ObjectInfo, ReadOptions, Storage } from '../../engine/ports/storage.js';
 import type { S3Opener } from './index.js';
 import { s3StorageUrl } from './keys.js';
-import type { ByteRange, ObjectInfo, ReadOptions, Storage } from './types.js';
 
 /**
  * S3 storage for local runs, opened on first use: the SDK client is ~110 ms of module loading that a

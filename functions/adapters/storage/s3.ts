@@ -9,7 +9,6 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { checkKey, readAll, s3Prefix, s3StorageUrl } from './keys.js';
 import {
   type ByteRange,
   NotFoundError,
@@ -17,7 +16,8 @@ import {
   type ObjectInfo,
   type ReadOptions,
   type Storage,
-} from './types.js';
+} from '../../engine/ports/storage.js';
+import { checkKey, readAll, s3Prefix, s3StorageUrl } from './keys.js';
 
 export interface S3StorageProps {
   readonly client: S3Client;

@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import * as z from 'zod';
+import type { SecretStore } from '../../engine/ports/secrets.js';
 import { CachedSecretStore } from '../secrets/cache.js';
-import type { SecretStore } from '../secrets/types.js';
 import { openPgWarehouse, type PgWarehouse } from './pg.js';
 
 /** The shape of an RDS / Aurora database secret (what Secrets Manager rotation writes). */

@@ -1,12 +1,12 @@
+import { type Warehouse, WarehouseUnavailableError } from '../../engine/ports/warehouse.js';
 import { openPgWarehouse } from './pg.js';
-import { type Warehouse, WarehouseUnavailableError } from './types.js';
 
+export { quoteIdent, quoteQualified } from '../../engine/ports/sql.js';
+export type { QueryResult, Warehouse, WarehouseTx } from '../../engine/ports/warehouse.js';
+export { WarehouseUnavailableError } from '../../engine/ports/warehouse.js';
 export { describePgTarget, openPgWarehouse, PgWarehouse, type PgWarehouseConfig } from './pg.js';
 // Type only: PGlite (48 MB of WASM once imported) loads on demand, never in a process that uses pg.
 export type { PgliteWarehouse } from './pglite.js';
-export { quoteIdent, quoteQualified } from './sql.js';
-export type { QueryResult, Warehouse, WarehouseTx } from './types.js';
-export { WarehouseUnavailableError } from './types.js';
 
 export interface OpenWarehouseOptions {
   /** postgres:// or postgresql:// URL: use PostgreSQL (Aurora, a local server). Wins over pgliteDir. */

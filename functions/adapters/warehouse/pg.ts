@@ -3,9 +3,14 @@ import { pipeline } from 'node:stream/promises';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyCsvStatement } from './sql.js';
+import { copyCsvStatement } from '../../engine/ports/sql.js';
+import {
+  type QueryResult,
+  type Warehouse,
+  type WarehouseTx,
+  WarehouseUnavailableError,
+} from '../../engine/ports/warehouse.js';
 import { SHARED_TYPE_PARSERS } from './type-parsers.js';
-import { type QueryResult, type Warehouse, type WarehouseTx, WarehouseUnavailableError } from './types.js';
 
 /** Where and how to connect; either a URL or the parts. */
 export interface PgWarehouseConfig {

@@ -2,9 +2,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { PGlite, type Results, type Transaction } from '@electric-sql/pglite';
-import { copyCsvStatement } from './sql.js';
+import { copyCsvStatement } from '../../engine/ports/sql.js';
+import {
+  type QueryResult,
+  type Warehouse,
+  type WarehouseTx,
+  WarehouseUnavailableError,
+} from '../../engine/ports/warehouse.js';
 import { SHARED_TYPE_PARSERS } from './type-parsers.js';
-import { type QueryResult, type Warehouse, type WarehouseTx, WarehouseUnavailableError } from './types.js';
 
 /**
  * The embedded twin: PostgreSQL in WASM, persistent in a folder (or in memory).

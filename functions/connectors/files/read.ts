@@ -1,8 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { type Options as CsvParseOptions, parse } from 'csv-parse/sync';
-import type { Storage } from '../../adapters/storage/types.js';
 import type { FilesSourceConfig } from '../../engine/spec/schema.js';
-import type { Row, SourceRecord } from '../../engine/types.js';
+import type { Row, SourceRecord, Storage } from '../../sdk/index.js';
 import { flattenBatches } from '../../sdk/source.js';
 import { gunzip, stripBom } from './byte-streams.js';
 import {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Row, SourceRecord } from '../../engine/types.js';
+import type { Row, SourceRecord } from '../../sdk/index.js';
 import { defineSource, type PlannedChunk } from '../../sdk/source.js';
 import { type HttpChunk, type HttpSourceConfig, httpSourceConfig } from './config.js';
 import { fetchJson, type JsonPage, requestHeaders } from './fetch-json.js';

@@ -1,5 +1,5 @@
 import type mysql from 'mysql2';
-import type { SourceRecord } from '../../engine/types.js';
+import type { SourceRecord } from '../../sdk/index.js';
 import { type DiscoveredColumn, defineSource, type SourceContext } from '../../sdk/source.js';
 import { type SqlChunk, type SqlSourceConfig, sqlSourceConfig } from '../sql-common/config.js';
 import { planSqlChunks, type SqlPlanner } from '../sql-common/plan.js';

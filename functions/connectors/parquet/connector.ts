@@ -9,8 +9,7 @@ import {
 } from 'hyparquet';
 import * as z from 'zod';
 import { readAll } from '../../adapters/storage/keys.js';
-import type { Storage } from '../../adapters/storage/types.js';
-import type { Row, SourceRecord } from '../../engine/types.js';
+import type { Row, SourceRecord, Storage } from '../../sdk/index.js';
 import {
   type DiscoveredColumn,
   defineSource,

@@ -1,6 +1,5 @@
 import pg from 'pg';
-import { quoteIdent } from '../../adapters/warehouse/sql.js';
-import type { SourceRecord } from '../../engine/types.js';
+import type { SourceRecord } from '../../sdk/index.js';
 import { type DiscoveredColumn, defineSource, flattenBatches, type SourceContext } from '../../sdk/source.js';
 import { type SqlChunk, type SqlSourceConfig, sqlSourceConfig } from '../sql-common/config.js';
 import { planSqlChunks, type SqlPlanner } from '../sql-common/plan.js';
@@ -235,4 +234,11 @@ function destinationType(oid: number): string {
     114: 'jsonb',
   };
   return map[oid] ?? 'text';
+}
+
+/** Quotes one PostgreSQL identifier: `orders` → `"orders"`, `a"b` → `"a""b"`. */
+function quoteIdent(name: string): string {
+  if (name.length === 0 || name.includes('\u0000'))
+    throw new Error(`not a usable SQL identifier: ${JSON.stringify(name)}`);
+  return `"${name.replaceAll('"', '""')}"`;
 }

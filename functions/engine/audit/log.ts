@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Warehouse, WarehouseTx } from '../../adapters/warehouse/types.js';
+import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 
 /** What the audit trail records; one kind per event a data team would be asked about. */
 export type AuditKind =

@@ -1,5 +1,5 @@
-import type { SecretStore } from '../../adapters/secrets/types.js';
-import type { Warehouse } from '../../adapters/warehouse/types.js';
+import type { SecretStore } from '../ports/secrets.js';
+import type { Warehouse } from '../ports/warehouse.js';
 import { appendAudit } from './log.js';
 
 /**

@@ -1,7 +1,8 @@
 // Committing a run: completeness, quality, then the merge (or partition swap) and everything that moves with it, in one transaction.
-import { quoteQualified } from '../../adapters/warehouse/sql.js';
-import type { Warehouse, WarehouseTx } from '../../adapters/warehouse/types.js';
+
 import { appendAudit } from '../audit/log.js';
+import { quoteQualified } from '../ports/sql.js';
+import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 import type { DestinationSpec, PipelineSpec } from '../spec/schema.js';
 import { DuplicateKeyError, IncompleteRunError, RunStateError } from './errors.js';
 import type { FaultInjector } from './fault-points.js';

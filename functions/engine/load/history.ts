@@ -1,5 +1,5 @@
 // The read side of runs: RunRecord, listRuns and getRun over `sluice.runs` and the ledger.
-import type { Warehouse } from '../../adapters/warehouse/types.js';
+import type { Warehouse } from '../ports/warehouse.js';
 import type { RunStatus } from '../types.js';
 import { getRunRow, iso, type RunRow } from './run-row.js';
 

@@ -1,7 +1,7 @@
 // The chunk ledger and the staging table: the plan, loading each chunk exactly once, reconciling a redriven run.
 import type { Readable } from 'node:stream';
-import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
-import type { Warehouse } from '../../adapters/warehouse/types.js';
+import { quoteIdent, quoteQualified } from '../ports/sql.js';
+import type { Warehouse } from '../ports/warehouse.js';
 import type { DestinationSpec } from '../spec/schema.js';
 import type { ChunkCounts, ChunkRoute } from '../types.js';
 import { RunStateError, StagedChunkMismatchError } from './errors.js';

@@ -1,7 +1,8 @@
 // The pipeline lock: starting, resuming and failing a run, its lease, and taking over from a stale holder.
-import { quoteQualified } from '../../adapters/warehouse/sql.js';
-import type { Warehouse, WarehouseTx } from '../../adapters/warehouse/types.js';
+
 import { appendAudit } from '../audit/log.js';
+import { quoteQualified } from '../ports/sql.js';
+import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 import type { RunStatus } from '../types.js';
 import { PipelineLockedError, RunStateError } from './errors.js';
 import { assertRunId, iso, lockRun, stagingTableName } from './run-row.js';

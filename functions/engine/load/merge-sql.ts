@@ -1,4 +1,4 @@
-import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
+import { quoteIdent, quoteQualified } from '../ports/sql.js';
 import type { DestinationSpec } from '../spec/schema.js';
 import { asPartitionColumnType, boundLiteral } from './partition-units.js';
 import { targetTableName } from './target.js';

@@ -1,5 +1,5 @@
-import type { Warehouse } from '../../adapters/warehouse/types.js';
 import { appendAudit } from '../audit/log.js';
+import type { Warehouse } from '../ports/warehouse.js';
 
 /**
  * Sluice's own tables, in schema `sluice`, as versioned migrations. A migration never changes once

@@ -1,5 +1,5 @@
-import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
-import type { WarehouseTx } from '../../adapters/warehouse/types.js';
+import { quoteIdent, quoteQualified } from '../ports/sql.js';
+import type { WarehouseTx } from '../ports/warehouse.js';
 import { type DestinationSpec, PARTITION_SWAP_MIN_ROWS } from '../spec/schema.js';
 import { asPartitionColumnType, boundLiteral } from './partition-units.js';
 import { listPartitions, primaryKeyColumns, type TargetPartition, targetTableName } from './target.js';

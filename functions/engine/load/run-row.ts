@@ -1,6 +1,6 @@
 // The `sluice.runs` row as stored, and what every step of a run shares about it: run ids, the staging table's name, the run row lock.
 
-import type { Warehouse, WarehouseTx } from '../../adapters/warehouse/types.js';
+import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 import type { RunStatus } from '../types.js';
 import { STAGING_SCHEMA } from './migrations.js';
 

@@ -1,5 +1,5 @@
 // What later runs start from: file bookmarks (which file versions are loaded) and incremental cursors.
-import type { Warehouse, WarehouseTx } from '../../adapters/warehouse/types.js';
+import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 
 export interface SourceFile {
   key: string;

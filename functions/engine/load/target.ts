@@ -1,6 +1,6 @@
-import { quoteIdent, quoteQualified } from '../../adapters/warehouse/sql.js';
-import type { Warehouse, WarehouseTx } from '../../adapters/warehouse/types.js';
 import { appendAudit } from '../audit/log.js';
+import { quoteIdent, quoteQualified } from '../ports/sql.js';
+import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 import { COLUMN_TYPE_PATTERN, type DestinationSpec } from '../spec/schema.js';
 import { catalogType, specTypeName } from './column-types.js';
 import { PartitionLimitError, SchemaMismatchError } from './errors.js';

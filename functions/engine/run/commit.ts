@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { NotFoundError } from '../../adapters/storage/types.js';
 import { applyRetention, commitRun, getRun } from '../load/index.js';
+import { NotFoundError } from '../ports/storage.js';
 import type { RunSummary } from '../types.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';

@@ -1,5 +1,5 @@
-import type { SecretStore } from '../../adapters/secrets/types.js';
-import type { CredentialResolver } from '../../sdk/source.js';
+import type { SecretStore } from '../ports/secrets.js';
+import type { CredentialResolver } from '../ports/source.js';
 import type { PipelineSpec } from '../spec/schema.js';
 
 export class MissingCredentialError extends Error {

@@ -1,22 +1,17 @@
-import type { SecretStore } from '../../adapters/secrets/types.js';
-import type { Storage } from '../../adapters/storage/types.js';
-import type { Warehouse } from '../../adapters/warehouse/types.js';
 import type { FaultInjector } from '../load/index.js';
+import type {
+  ConnectorLookup,
+  EngineLogger,
+  RunEventSink,
+  SecretStore,
+  Storage,
+  Warehouse,
+} from '../ports/index.js';
 import type { LoadedSpec } from '../spec/parse.js';
 import type { ChunkCounts } from '../types.js';
 
-/** The logging surface the engine needs; Powertools' Logger satisfies it, and so does a test double. */
-export interface EngineLogger {
-  debug(message: string, extra?: Record<string, unknown>): void;
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
-
-/** Where RunSucceeded / RunFailed go: EventBridge in AWS, the run log locally. */
-export interface RunEventSink {
-  emit(detailType: 'RunSucceeded' | 'RunFailed', detail: Record<string, unknown>): Promise<void>;
-}
+// The port types EngineDeps refers to, re-exported for the code that builds it (handlers, local runner).
+export type { ConnectorLookup, EngineLogger, RunEventSink } from '../ports/index.js';
 
 export interface ChunkProgress {
   runId: string;
@@ -41,6 +36,8 @@ export interface EngineDeps {
   readSpecFile(file: string): Promise<LoadedSpec>;
   /** Opens source storage: a folder (relative paths resolve against baseDir) or s3://bucket/prefix. */
   openStorage(location: string, baseDir: string): Storage;
+  /** The source connectors this build knows (functions/connectors/registry.ts). */
+  connectors: ConnectorLookup;
   events: RunEventSink;
   logger: EngineLogger;
   /** Who holds the pipeline lock while this run is alive: the execution id in AWS, host+pid locally. */

@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod';
-import type { Storage } from '../../adapters/storage/types.js';
-import { getSourceConnector } from '../../connectors/registry.js';
-import type { BackfillWindow, CredentialResolver, CursorState, SourceUnit } from '../../sdk/source.js';
 import {
   beginRun,
   createStagingTable,
@@ -14,6 +11,14 @@ import {
   readCursor,
   recordPlan,
 } from '../load/index.js';
+import type {
+  BackfillWindow,
+  ConnectorLookup,
+  CredentialResolver,
+  CursorState,
+  SourceUnit,
+} from '../ports/index.js';
+import type { Storage } from '../ports/storage.js';
 import { type LoadedSpec, parsePublishedSpec } from '../spec/parse.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import type { ChunkDescriptor, ChunkRoute } from '../types.js';
@@ -101,7 +106,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   const spec = loaded.spec;
   if (spec.name !== input.pipeline) throw new PipelineMismatchError(input.pipeline, spec.name);
   // Fail on a bad connector config before anything is locked or recorded.
-  parseConnectorConfig(getSourceConnector(spec.source.connector).configSchema, spec);
+  parseConnectorConfig(deps.connectors.getSource(spec.source.connector).configSchema, spec);
   const fullRefresh = input.options.fullRefresh ?? false;
   const backfill = input.options.backfill;
   if (backfill && fullRefresh)
@@ -141,6 +146,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     const seen = fullRefresh ? undefined : await loadedFiles(wh, spec.name);
     const stored = fullRefresh ? undefined : await readCursor(wh, spec.name);
     const plan = await planChunks(spec, {
+      connectors: deps.connectors,
       openStorage: (location) => deps.openStorage(location, loaded.baseDir),
       alreadyLoaded: (unit) => (seen ? seen.has(`${unit.key}\u0000${unit.etag}`) : false),
       credential,
@@ -204,7 +210,7 @@ async function evolveSchema(
   credential: CredentialResolver,
   meta: { pipeline: string; version: number; hash: string },
 ): Promise<{ spec: PipelineSpec; outcome: SchemaEvolutionOutcome } | undefined> {
-  const connector = getSourceConnector(spec.source.connector);
+  const connector = deps.connectors.getSource(spec.source.connector);
   if (!connector.discover) return undefined;
   const streams = await connector.discover({
     config: parseConnectorConfig(connector.configSchema, spec),
@@ -229,6 +235,8 @@ async function evolveSchema(
 export async function planChunks(
   spec: PipelineSpec,
   ctx: {
+    /** The source connectors this build knows (the registry). */
+    connectors: ConnectorLookup;
     openStorage(location: string): Storage;
     alreadyLoaded(unit: { key: string; etag: string }): boolean;
     /** The source's credentials (credentialResolver over the secret store). */
@@ -243,7 +251,7 @@ export async function planChunks(
   skipped: number;
   cursor?: CursorState;
 }> {
-  const connector = getSourceConnector(spec.source.connector);
+  const connector = ctx.connectors.getSource(spec.source.connector);
   const config = parseConnectorConfig(connector.configSchema, spec);
   const plan = await connector.plan({
     config,

@@ -1,8 +1,6 @@
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import * as z from 'zod';
-import { getSourceConnector } from '../../connectors/registry.js';
-import { recordBatches } from '../../sdk/source.js';
 import { chunkLedgerEntry, loadChunkExactlyOnce } from '../load/index.js';
 import { compileTransforms, createDeduper, secretsNeededBy } from '../transforms/index.js';
 import type { ChunkCounts, ChunkDescriptor, RejectRecord, Row } from '../types.js';
@@ -11,6 +9,7 @@ import { parseConnectorConfig } from './connector-config.js';
 import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
+import { recordBatches } from './record-batches.js';
 import { type RunSpec, readRunSpec } from './run-spec.js';
 
 const chunkDescriptorSchema = z.object({
@@ -70,7 +69,7 @@ export async function processChunk(
     return { id: chunk.id, status: 'already-loaded', counts: done };
   }
   const { spec, baseDir } = runSpec;
-  const connector = getSourceConnector(spec.source.connector);
+  const connector = deps.connectors.getSource(spec.source.connector);
   const config = parseConnectorConfig(connector.configSchema, spec);
 
   const hashKeys: Record<string, Buffer> = {};

@@ -1,4 +1,4 @@
-import type { Storage } from '../../adapters/storage/types.js';
+import type { Storage } from '../ports/storage.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import { stagingLayout } from './layout.js';
 

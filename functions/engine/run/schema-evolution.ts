@@ -1,6 +1,6 @@
-import type { Warehouse } from '../../adapters/warehouse/types.js';
-import type { DiscoveredColumn } from '../../sdk/source.js';
 import { evolveTargetTable, type NewColumn, type SpecMeta } from '../load/index.js';
+import type { DiscoveredColumn } from '../ports/source.js';
+import type { Warehouse } from '../ports/warehouse.js';
 import { COLUMN_TYPE_PATTERN, type PipelineSpec } from '../spec/schema.js';
 
 /** What schema evolution did in a run; in the manifest and the summary. */

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { getSourceConnector, sourceConnectors } from '../../connectors/registry.js';
+import type { ConnectorLookup } from '../ports/connectors.js';
 import { compileTransforms, secretsNeededBy, TransformConfigError } from '../transforms/index.js';
 import { compileRowValidator } from '../validate/index.js';
 import { parseSpec, yamlLocator } from './load.js';
@@ -7,10 +7,11 @@ import { describeIssue, issuePath, type LoadedSpec, SpecError, type SpecProblem 
 
 /**
  * Everything `sluice validate` checks, with file, line and field path for each problem: the YAML, the
- * spec schema, the connector's own config schema, and references between sections.
+ * spec schema, the connector's own config schema (looked up in `connectors`), and references between sections.
  */
 export async function validateSpecFile(
   file: string,
+  connectors: ConnectorLookup,
 ): Promise<{ loaded?: LoadedSpec; problems: SpecProblem[] }> {
   let text: string;
   try {
@@ -42,13 +43,14 @@ export async function validateSpecFile(
     problems.push({ file, ...locate(path), path: path.join('.'), message });
 
   const { spec } = loaded;
+  const sourceConnectors = connectors.sources();
   if (!sourceConnectors.has(spec.source.connector)) {
     at(
       ['source', 'connector'],
       `unknown connector "${spec.source.connector}" (known: ${[...sourceConnectors.keys()].join(', ')})`,
     );
   } else {
-    const result = getSourceConnector(spec.source.connector).configSchema.safeParse(spec.source.config);
+    const result = connectors.getSource(spec.source.connector).configSchema.safeParse(spec.source.config);
     if (!result.success) {
       for (const issue of result.error.issues)
         at(['source', 'config', ...issuePath(issue)], describeIssue(issue));

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgliteWarehouse } from '../../../functions/adapters/warehouse/pglite.js';
+import { connectorRegistry } from '../../../functions/connectors/registry.js';
 import { formatProblem } from '../../../functions/engine/spec/parse.js';
 import { validateSpecFile } from '../../../functions/engine/spec/validate.js';
 import { runPipelineLocally } from '../../../functions/local/runner.js';
@@ -98,7 +99,7 @@ describe('the bad-input catalog', () => {
     if (expected.generate) generate(dir, expected.generate);
     const specFile = join(dir, 'spec.yaml');
 
-    const { problems } = await validateSpecFile(specFile);
+    const { problems } = await validateSpecFile(specFile, connectorRegistry);
     if (problems.length > 0) {
       const lines = problems.map(formatProblem);
       expect({ outcome: 'invalid-spec', problems: lines }).toMatchObject({ outcome: expected.outcome });

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Warehouse } from '../../../functions/adapters/warehouse/types.js';
+import type { Warehouse } from '../../../functions/engine/ports/warehouse.js';
 import { runPipelineLocally } from '../../../functions/local/runner.js';
 import { type WarehouseTarget, warehouseTargets } from '../../integration/warehouse/targets.js';
 

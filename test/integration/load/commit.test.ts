@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Warehouse } from '../../../functions/adapters/warehouse/types.js';
 import {
   type CommitResult,
   commitRun,
@@ -15,6 +14,7 @@ import {
   RunStateError,
   stagingTableName,
 } from '../../../functions/engine/load/index.js';
+import type { Warehouse } from '../../../functions/engine/ports/warehouse.js';
 import type { DestinationSpec, PipelineSpec } from '../../../functions/engine/spec/schema.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
 import { loadFixtureChunk, ordersSpec, startRun, targetRows } from './helpers.js';

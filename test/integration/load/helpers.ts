@@ -4,13 +4,13 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import type { Warehouse } from '../../../functions/adapters/warehouse/types.js';
 import {
   beginRun,
   createStagingTable,
   loadChunkExactlyOnce,
   recordPlan,
 } from '../../../functions/engine/load/index.js';
+import type { Warehouse } from '../../../functions/engine/ports/warehouse.js';
 import { parseSpec } from '../../../functions/engine/spec/load.js';
 import type { DestinationSpec, PipelineSpec } from '../../../functions/engine/spec/schema.js';
 import type { ChunkCounts } from '../../../functions/engine/types.js';

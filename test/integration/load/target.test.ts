@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Warehouse } from '../../../functions/adapters/warehouse/types.js';
 import {
   applyRetention,
   ensureInternalSchema,
@@ -9,6 +8,7 @@ import {
   PartitionLimitError,
   SchemaMismatchError,
 } from '../../../functions/engine/load/index.js';
+import type { Warehouse } from '../../../functions/engine/ports/warehouse.js';
 import type { DestinationSpec } from '../../../functions/engine/spec/schema.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
 import { ordersSpec } from './helpers.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWarehouse } from '../../../functions/adapters/warehouse/index.js';
 import { describePgTarget, openPgWarehouse } from '../../../functions/adapters/warehouse/pg.js';
-import { WarehouseUnavailableError } from '../../../functions/adapters/warehouse/types.js';
+import { WarehouseUnavailableError } from '../../../functions/engine/ports/warehouse.js';
 import { type TestWarehouse, warehouseTargets } from './targets.js';
 
 const TRICKY_CSV = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tricky.csv');

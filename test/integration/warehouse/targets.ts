@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PgWarehouse } from '../../../functions/adapters/warehouse/pg.js';
 import { PgliteWarehouse } from '../../../functions/adapters/warehouse/pglite.js';
-import type { Warehouse } from '../../../functions/adapters/warehouse/types.js';
+import type { Warehouse } from '../../../functions/engine/ports/warehouse.js';
 
 /**
  * The warehouses integration tests run against, for `describe.each(warehouseTargets)`:

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Warehouse } from '../../../functions/adapters/warehouse/types.js';
+import type { Warehouse } from '../../../functions/engine/ports/warehouse.js';
 import { parseSpec } from '../../../functions/engine/spec/load.js';
 
 const ensureInternalSchema = vi.fn(async (_wh: Warehouse) => [1, 2]);

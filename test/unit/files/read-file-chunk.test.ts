@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FolderStorage } from '../../../functions/adapters/storage/folder.js';
-import { ObjectChangedError } from '../../../functions/adapters/storage/types.js';
 import { MAX_RECORD_BYTES } from '../../../functions/connectors/files/csv-dialect.js';
 import { readFileChunk } from '../../../functions/connectors/files/read.js';
+import { ObjectChangedError } from '../../../functions/engine/ports/storage.js';
 import { filesConfig, plan, readAllRecords, readPlanned } from './helpers.js';
 
 const rows = (records: Awaited<ReturnType<typeof readAllRecords>>) =>

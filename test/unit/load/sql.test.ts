@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { copyCsvStatement, quoteIdent, quoteQualified } from '../../../functions/adapters/warehouse/sql.js';
 import { catalogType, specTypeName } from '../../../functions/engine/load/column-types.js';
 import { stagingTableName } from '../../../functions/engine/load/index.js';
 import {
@@ -9,6 +8,7 @@ import {
   mergeWithoutDedupeSql,
 } from '../../../functions/engine/load/merge-sql.js';
 import { indexOn } from '../../../functions/engine/load/partition-swap.js';
+import { copyCsvStatement, quoteIdent, quoteQualified } from '../../../functions/engine/ports/sql.js';
 import type { DestinationSpec } from '../../../functions/engine/spec/schema.js';
 
 const dest: DestinationSpec = {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { recordBatches } from '../../../functions/engine/run/record-batches.js';
 import type { SourceRecord } from '../../../functions/engine/types.js';
-import { defineSource, flattenBatches, recordBatches } from '../../../functions/sdk/source.js';
+import { defineSource, flattenBatches } from '../../../functions/sdk/source.js';
 
 const chunk = { id: 'chunk-00000', seq: 0, bytes: 0, route: 'lambda' as const, source: {} };
 const ctx = {

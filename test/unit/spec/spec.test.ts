@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { connectorRegistry } from '../../../functions/connectors/registry.js';
 import { loadSpecFile, parseSpec } from '../../../functions/engine/spec/load.js';
 import { SpecError } from '../../../functions/engine/spec/parse.js';
 import { parseByteSize, pipelineJsonSchema } from '../../../functions/engine/spec/schema.js';
@@ -101,7 +102,7 @@ describe('pipeline spec', () => {
   });
 
   it('validates the connector config with file, line and field path', async () => {
-    const { problems } = await validateSpecFile(fixture('bad-connector-config.yaml'));
+    const { problems } = await validateSpecFile(fixture('bad-connector-config.yaml'), connectorRegistry);
 
     expect(problems.map((p) => `${p.line}:${p.path}: ${p.message}`)).toEqual(
       expect.arrayContaining([
@@ -120,7 +121,7 @@ describe('pipeline spec', () => {
     const dir = mkdtempSync('/tmp/sluice-spec-');
     writeFileSync(`${dir}/s.yaml`, text);
 
-    const { problems } = await validateSpecFile(`${dir}/s.yaml`);
+    const { problems } = await validateSpecFile(`${dir}/s.yaml`, connectorRegistry);
 
     expect(problems.map((p) => `${p.line}:${p.path}: ${p.message}`)).toEqual([
       '3:source.connector: unknown connector "oracle" (known: files, http, mysql, parquet, postgres)',

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderStorage } from '../../../functions/adapters/storage/folder.js';
 import { InvalidKeyError } from '../../../functions/adapters/storage/keys.js';
-import { NotFoundError, ObjectChangedError } from '../../../functions/adapters/storage/types.js';
+import { NotFoundError, ObjectChangedError } from '../../../functions/engine/ports/storage.js';
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 

@@ -11,7 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { S3Storage } from '../../../functions/adapters/storage/s3.js';
-import { NotFoundError, ObjectChangedError } from '../../../functions/adapters/storage/types.js';
+import { NotFoundError, ObjectChangedError } from '../../../functions/engine/ports/storage.js';
 
 describe('S3Storage (mocked S3)', () => {
   const s3 = mockClient(S3Client);

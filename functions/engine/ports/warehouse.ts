@@ -1,3 +1,4 @@
+// The Warehouse port: the database as the engine needs it (PostgreSQL/Aurora and PGlite implement it).
 import type { Readable } from 'node:stream';
 
 export interface QueryResult<T> {

@@ -1,3 +1,4 @@
+// The Storage port: object storage as the engine needs it (a folder and S3 implement it).
 import type { Readable } from 'node:stream';
 
 /** What a listing says about one object; `etag` identifies its content (S3 ETag, or an MD5 for folders). */

@@ -1,3 +1,4 @@
+// The SecretStore port: where pipeline credentials come from.
 /** Where pipeline credentials come from: Secrets Manager in AWS, an encrypted file or env vars locally. */
 export interface SecretStore {
   /** The secret's value as a string (JSON text for structured secrets); SecretNotFoundError if absent. */
