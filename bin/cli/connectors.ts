@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
 import { registeredConnectors } from '../../functions/connectors/registry.js';
-import { ScaffoldError, scaffoldConnector } from '../../functions/sdk/scaffold.js';
+import { ScaffoldError, scaffoldConnector } from './scaffold.js';
 
 /** One registered connector as `sluice connectors` shows it. */
 export interface ConnectorListing {

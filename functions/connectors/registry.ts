@@ -1,36 +1,8 @@
 import type { ConnectorLookup } from '../engine/ports/connectors.js';
-import { filesSourceConfig } from '../engine/spec/schema.js';
 import type { DestinationConnector } from '../sdk/destination.js';
-import { defineSource, type SourceConnector } from '../sdk/source.js';
+import type { SourceConnector } from '../sdk/source.js';
 import { discovered } from './discovered.js';
-import { type FileChunkSource, planFileChunks, readFileChunk, readFileChunkBatches } from './files/index.js';
-
-/** Files on S3 or in a folder: CSV or JSON Lines, optionally gzipped. */
-const filesConnector = defineSource({
-  name: 'files',
-  description: 'CSV or JSON Lines files (optionally gzip) in a folder or under an s3:// prefix',
-  configSchema: filesSourceConfig,
-  async plan(ctx) {
-    const storage = ctx.openStorage(ctx.config.location);
-    const planned = await planFileChunks(storage, ctx.config, {
-      targetBytes: ctx.targetBytes,
-      alreadyLoaded: ctx.alreadyLoaded,
-    });
-    return {
-      chunks: planned.chunks.map((c) => ({ bytes: c.bytes, source: { ...c.source } })),
-      units: planned.files,
-      skipped: planned.skipped,
-    };
-  },
-  read(chunk, ctx) {
-    const storage = ctx.openStorage(ctx.config.location);
-    return readFileChunk(storage, ctx.config, chunk.source as unknown as FileChunkSource);
-  },
-  readBatches(chunk, ctx) {
-    const storage = ctx.openStorage(ctx.config.location);
-    return readFileChunkBatches(storage, ctx.config, chunk.source as unknown as FileChunkSource);
-  },
-});
+import { filesConnector } from './files/source.js';
 
 export class UnknownConnectorError extends Error {
   constructor(name: string, known: string[]) {

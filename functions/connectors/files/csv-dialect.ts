@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { type Options as CsvParseOptions, parse } from 'csv-parse/sync';
-import type { FilesSourceConfig } from '../../engine/spec/schema.js';
+import type { FilesSourceConfig } from './config.js';
 import { SourceError } from './errors.js';
 import type { RecordScannerOptions } from './record-scanner.js';
 

@@ -1,9 +1,9 @@
 import { isUtf8 } from 'node:buffer';
 import { type Options as CsvParseOptions, parse } from 'csv-parse/sync';
-import type { FilesSourceConfig } from '../../engine/spec/schema.js';
 import type { Row, SourceRecord, Storage } from '../../sdk/index.js';
 import { flattenBatches } from '../../sdk/source.js';
 import { gunzip, stripBom } from './byte-streams.js';
+import type { FilesSourceConfig } from './config.js';
 import {
   csvParseOptions,
   isBlankRecord,

@@ -29,35 +29,8 @@ export const columnSchema = z.strictObject({
   description: z.string().optional(),
 });
 
-const csvOptions = z.strictObject({
-  delimiter: z.string().min(1).max(4).default(','),
-  quote: z.string().length(1).default('"'),
-  escape: z.string().length(1).default('"'),
-  header: z.boolean().default(true),
-  /** Column names when the file has no header row. */
-  columns: z.array(z.string().min(1)).optional(),
-  encoding: z.enum(['utf8', 'latin1']).default('utf8'),
-});
-
 /** A '..' path segment: meaningless in an S3 key prefix, and a way to climb out of one. */
 const hasDotDotSegment = (path: string) => path.split('/').includes('..');
-
-export const filesSourceConfig = z.strictObject({
-  /** A local folder (relative to the spec file) or s3://bucket/prefix. */
-  location: z
-    .string()
-    .min(1)
-    .refine((l) => !(l.startsWith('s3://') && hasDotDotSegment(l.slice(5))), {
-      message:
-        "an s3:// location must not contain '..' segments (S3 prefixes are literal: it would not mean a parent folder)",
-    }),
-  /** Glob on the object key below location, e.g. `*.csv` or `**\/*.jsonl.gz`. */
-  pattern: z.string().min(1).default('**/*'),
-  format: z.enum(['csv', 'jsonl']),
-  compression: z.enum(['auto', 'gzip', 'none']).default('auto'),
-  csv: csvOptions.default({ delimiter: ',', quote: '"', escape: '"', header: true, encoding: 'utf8' }),
-});
-export type FilesSourceConfig = z.infer<typeof filesSourceConfig>;
 
 export const sourceSchema = z.strictObject({
   connector: z.string().min(1),

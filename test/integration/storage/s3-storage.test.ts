@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createS3Client, S3Storage } from '../../../functions/adapters/storage/s3.js';
+import { filesSourceConfig } from '../../../functions/connectors/files/config.js';
 import { planFileChunks } from '../../../functions/connectors/files/plan.js';
 import { readFileChunk } from '../../../functions/connectors/files/read.js';
 import { NotFoundError } from '../../../functions/engine/ports/storage.js';
-import { filesSourceConfig } from '../../../functions/engine/spec/schema.js';
 
 const BUCKET = 'sluice-test';
 const md5 = (data: string | Buffer) => createHash('md5').update(data).digest('hex');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scaffoldConnector } from '../../../functions/sdk/scaffold.js';
+import { scaffoldConnector } from '../../../bin/cli/scaffold.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 

@@ -1,8 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
+import type { FilesSourceConfig } from '../../../functions/connectors/files/config.js';
 import { csvParseOptions } from '../../../functions/connectors/files/csv-dialect.js';
 import { parseCsvFast } from '../../../functions/connectors/files/fast-csv.js';
-import type { FilesSourceConfig } from '../../../functions/engine/spec/schema.js';
 
 const COMMA = 0x2c;
 const QUOTE = 0x22;

@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { FolderStorage } from '../../../functions/adapters/storage/folder.js';
+import { type FilesSourceConfig, filesSourceConfig } from '../../../functions/connectors/files/config.js';
 import { planFileChunks } from '../../../functions/connectors/files/plan.js';
 import { readFileChunk } from '../../../functions/connectors/files/read.js';
 import type { PlannedFiles } from '../../../functions/connectors/files/types.js';
 import type { Storage } from '../../../functions/engine/ports/storage.js';
-import { type FilesSourceConfig, filesSourceConfig } from '../../../functions/engine/spec/schema.js';
 import type { SourceRecord } from '../../../functions/engine/types.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/files/', import.meta.url));

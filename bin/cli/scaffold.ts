@@ -1,7 +1,8 @@
+// `sluice new connector`: writes a connector folder and its contract test from template/ (repository tooling, so it lives with the CLI, not in the SDK).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeDiscoveredModule } from '../connectors/discover.js';
+import { writeDiscoveredModule } from '../../functions/connectors/discover.js';
 
 const TEMPLATE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'template');
 const CONNECTOR_NAME = /^[a-z][a-z0-9-]{0,39}$/;
