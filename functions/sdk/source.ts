@@ -2,20 +2,8 @@
 import type { SourceConnector } from '../engine/ports/source.js';
 import type { SourceRecord } from '../engine/types.js';
 
-export type {
-  BackfillWindow,
-  CredentialResolver,
-  CursorState,
-  DiscoveredColumn,
-  DiscoveredStream,
-  PlanContext,
-  PlannedChunk,
-  ReadContext,
-  SourceConnector,
-  SourceContext,
-  SourcePlan,
-  SourceUnit,
-} from '../engine/ports/source.js';
+/** The source connector contract (owned by the engine, which calls it): re-exported for connectors. */
+export type * from '../engine/ports/source.js';
 
 /** A source failed: the message names the source and the cause ("source postgres: …"). */
 export class SourceError extends Error {
