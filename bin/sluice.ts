@@ -1,22 +1,13 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { openWarehouse } from '../functions/adapters/warehouse/index.js';
-import { connectorRegistry } from '../functions/connectors/registry.js';
-import { ensureInternalSchema, listRuns, loadedFiles, readCursor } from '../functions/engine/load/index.js';
-import { credentialResolver } from '../functions/engine/run/credentials.js';
-import { planChunks } from '../functions/engine/run/prepare.js';
-import { formatProblem, SpecError } from '../functions/engine/spec/parse.js';
-import { pipelineJsonSchema } from '../functions/engine/spec/schema.js';
-import { validateSpecFile } from '../functions/engine/spec/validate.js';
-import { createLocalDeps } from '../functions/local/environment.js';
-import { runPipelineLocally } from '../functions/local/runner.js';
 import { registerAuditCommand } from './cli/audit.js';
 import { parseBackfillWindow, registerConnectorCommands } from './cli/connectors.js';
 import { databaseOption, homeOption, positiveInt } from './cli/options.js';
-import { formatSummary, ProgressDisplay } from './cli/progress.js';
 import { registerRedriveCommand } from './cli/redrive.js';
-import { listRunsInStage, runInStage } from './cli/stage.js';
+
+// Each command imports what it runs when it runs (`await import`), so `sluice --help` and a usage error
+// load no engine, no database driver and no AWS SDK.
 
 const program = new Command('sluice')
   .description(
@@ -48,6 +39,11 @@ program
       : readdirSync('pipelines')
           .filter((f) => /\.ya?ml$/.test(f))
           .map((f) => join('pipelines', f));
+    const [{ formatProblem }, { validateSpecFile }, { connectorRegistry }] = await Promise.all([
+      import('../functions/engine/spec/parse.js'),
+      import('../functions/engine/spec/validate.js'),
+      import('../functions/connectors/registry.js'),
+    ]);
     let failed = 0;
     for (const file of files) {
       const { problems } = await validateSpecFile(file, connectorRegistry);
@@ -67,7 +63,8 @@ program
 program
   .command('schema')
   .description('print the JSON Schema of a pipeline spec (for editors)')
-  .action(() => {
+  .action(async () => {
+    const { pipelineJsonSchema } = await import('../functions/engine/spec/schema.js');
     process.stdout.write(`${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`);
   });
 
@@ -90,6 +87,17 @@ program
       },
     ) => {
       const loaded = await loadValidSpec(file);
+      const [
+        { createLocalDeps },
+        { ensureInternalSchema, loadedFiles, readCursor },
+        { credentialResolver },
+        { planChunks },
+      ] = await Promise.all([
+        import('../functions/local/environment.js'),
+        import('../functions/engine/load/index.js'),
+        import('../functions/engine/run/credentials.js'),
+        import('../functions/engine/run/prepare.js'),
+      ]);
       const env = await createLocalDeps({
         home: opts.home,
         ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
@@ -164,9 +172,14 @@ program
     ) => {
       const loaded = await loadValidSpec(file);
       if (opts.stage) {
+        const { runInStage } = await import('./cli/stage.js');
         await runInStage(loaded.spec.name, opts.stage, opts);
         return;
       }
+      const [{ runPipelineLocally }, { formatSummary, ProgressDisplay }] = await Promise.all([
+        import('../functions/local/runner.js'),
+        import('./cli/progress.js'),
+      ]);
       const display = new ProgressDisplay();
       const result = await runPipelineLocally({
         specFile: file,
@@ -209,9 +222,14 @@ program
           throw new InvalidArgumentError(
             'with --stage, name the pipeline: sluice runs <pipeline> --stage <stage>',
           );
+        const { listRunsInStage } = await import('./cli/stage.js');
         await listRunsInStage(pipeline, opts.stage, opts.limit);
         return;
       }
+      const [{ openWarehouse }, { ensureInternalSchema, listRuns }] = await Promise.all([
+        import('../functions/adapters/warehouse/index.js'),
+        import('../functions/engine/load/index.js'),
+      ]);
       const wh = await openWarehouse(
         opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
       );
@@ -264,13 +282,20 @@ registerAuditCommand(program);
 registerConnectorCommands(program);
 
 async function loadValidSpec(file: string) {
+  const [{ SpecError }, { validateSpecFile }, { connectorRegistry }] = await Promise.all([
+    import('../functions/engine/spec/parse.js'),
+    import('../functions/engine/spec/validate.js'),
+    import('../functions/connectors/registry.js'),
+  ]);
   const { loaded, problems } = await validateSpecFile(file, connectorRegistry);
   if (problems.length > 0 || !loaded) throw new SpecError(problems);
   return loaded;
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof SpecError) {
+  // Spec errors are SpecError (functions/engine/spec/parse.ts): recognised by name, so a usage error
+  // does not load the spec module just to ask.
+  if (err instanceof Error && err.name === 'SpecError') {
     process.stderr.write(`invalid spec:\n${err.message}\n`);
     process.exitCode = 2;
     return;

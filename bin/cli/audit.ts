@@ -1,17 +1,18 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { openWarehouse } from '../../functions/adapters/warehouse/index.js';
-import { readAuditLog, verifyAuditChain } from '../../functions/engine/audit/log.js';
-import { ensureInternalSchema } from '../../functions/engine/load/index.js';
-
+import type { Warehouse } from '../../functions/engine/ports/index.js';
 import { databaseOption, homeOption } from './options.js';
 
 const readDatabaseOption = () => databaseOption('the PostgreSQL to read (instead of the embedded PGlite)');
 
 async function withWarehouse<T>(
   opts: { home: string; databaseUrl?: string },
-  fn: (wh: Awaited<ReturnType<typeof openWarehouse>>) => Promise<T>,
+  fn: (wh: Warehouse) => Promise<T>,
 ): Promise<T> {
+  const [{ openWarehouse }, { ensureInternalSchema }] = await Promise.all([
+    import('../../functions/adapters/warehouse/index.js'),
+    import('../../functions/engine/load/index.js'),
+  ]);
   const wh = await openWarehouse(
     opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
   );
@@ -37,6 +38,7 @@ export function registerAuditCommand(program: Command): Command {
     .addOption(homeOption())
     .addOption(readDatabaseOption())
     .action(async (opts: { json?: boolean; home: string; databaseUrl?: string }) => {
+      const { verifyAuditChain } = await import('../../functions/engine/audit/log.js');
       const result = await withWarehouse(opts, (wh) => verifyAuditChain(wh));
       if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else if (result.ok)
@@ -57,6 +59,7 @@ export function registerAuditCommand(program: Command): Command {
     .addOption(homeOption())
     .addOption(readDatabaseOption())
     .action(async (opts: { run?: string; pipeline?: string; home: string; databaseUrl?: string }) => {
+      const { readAuditLog } = await import('../../functions/engine/audit/log.js');
       const records = await withWarehouse(opts, (wh) =>
         readAuditLog(wh, {
           ...(opts.run ? { runId: opts.run } : {}),

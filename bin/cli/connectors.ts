@@ -1,32 +1,5 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import * as z from 'zod';
-import { registeredConnectors } from '../../functions/connectors/registry.js';
-import { ScaffoldError, scaffoldConnector } from './scaffold.js';
-
-/** One registered connector as `sluice connectors` shows it. */
-export interface ConnectorListing {
-  name: string;
-  kind: 'source' | 'destination';
-  origin: string;
-  description: string;
-  /** JSON Schema of its config (input side: what a spec may write). */
-  configSchema: unknown;
-}
-
-/** Every connector this build registered, with the JSON Schema of its config. */
-export function listConnectors(): ConnectorListing[] {
-  return registeredConnectors.map((r) => ({
-    name: r.connector.name,
-    kind: r.kind,
-    origin: r.origin,
-    description: r.connector.description,
-    configSchema: z.toJSONSchema(r.connector.configSchema as z.ZodType, {
-      io: 'input',
-      unrepresentable: 'any',
-    }),
-  }));
-}
 
 /**
  * Parses `sluice run --backfill <from>..<to>`: from inclusive, to exclusive, as the source's cursor
@@ -46,13 +19,14 @@ export function parseBackfillWindow(text: string): { from: string; to: string } 
   return { from, to };
 }
 
-/** `sluice connectors` and `sluice new connector <name>`. */
+/** `sluice connectors` and `sluice new connector <name>`; what they run is imported when they run. */
 export function registerConnectorCommands(program: Command): void {
   program
     .command('connectors')
     .description('list the connectors this build registered (built in and sluice-connector-* packages)')
     .option('--json', 'print name, kind, origin, description and the JSON Schema of each config')
-    .action((opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean }) => {
+      const { listConnectors } = await import('./connector-listing.js');
       const listed = listConnectors();
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
@@ -71,7 +45,8 @@ export function registerConnectorCommands(program: Command): void {
     .description('scaffold a working source connector, its README and its contract test')
     .argument('<name>', 'kebab-case connector name, e.g. acme-orders')
     .option('--root <dir>', 'project root', '.')
-    .action((name: string, opts: { root: string }) => {
+    .action(async (name: string, opts: { root: string }) => {
+      const { ScaffoldError, scaffoldConnector } = await import('./scaffold.js');
       let written: string[];
       try {
         written = scaffoldConnector(name, resolve(opts.root));

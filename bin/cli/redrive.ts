@@ -1,8 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { redriveRunLocally } from '../../functions/local/redrive.js';
 import { databaseOption, homeOption, positiveInt } from './options.js';
-import { formatSummary, ProgressDisplay } from './progress.js';
-import { redriveInStage } from './stage.js';
 
 /**
  * `sluice redrive <run>`: finishes a failed or killed run from its missing chunks, reusing its staging.
@@ -41,9 +38,14 @@ export function registerRedriveCommand(program: Command): Command {
         if (opts.stage) {
           if (!opts.pipeline)
             throw new InvalidArgumentError('with --stage, name the pipeline: --pipeline <name>');
+          const { redriveInStage } = await import('./stage.js');
           await redriveInStage(runId, opts.pipeline, opts.stage, opts);
           return;
         }
+        const [{ redriveRunLocally }, { formatSummary, ProgressDisplay }] = await Promise.all([
+          import('../../functions/local/redrive.js'),
+          import('./progress.js'),
+        ]);
         const display = new ProgressDisplay();
         const result = await redriveRunLocally({
           runId,

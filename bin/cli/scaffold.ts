@@ -1,10 +1,11 @@
 // `sluice new connector`: writes a connector folder and its contract test from template/ (repository tooling, so it lives with the CLI, not in the SDK).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeDiscoveredModule } from '../../functions/connectors/discover.js';
+import { projectFile } from '../../functions/local/paths.js';
 
-const TEMPLATE_DIR = join(dirname(fileURLToPath(import.meta.url)), 'template');
+// Through projectFile: this code also runs bundled from dist/, where import.meta.url is not its folder.
+const TEMPLATE_DIR = projectFile('bin/cli/template');
 const CONNECTOR_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 
 export class ScaffoldError extends Error {

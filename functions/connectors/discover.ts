@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 /**
  * Build-time discovery: writes `functions/connectors/discovered.ts`, a module that imports every built-in
@@ -8,7 +7,8 @@ import { fileURLToPath } from 'node:url';
  * every installed npm package named `sluice-connector-*` or `@scope/sluice-connector-*`, so esbuild
  * bundles them into the Lambdas. Each import sits behind a constant a bundle may define
  * (`SLUICE_OMIT_CONNECTOR_<NAME>`, see `connectorBundleDefines`): esbuild then drops that connector and
- * everything only it uses. Runs on `npm install` (postinstall) and by hand: `npm run connectors:discover`.
+ * everything only it uses. Run by bin/discover-connectors.ts on `npm install` (postinstall) and by hand:
+ * `npm run connectors:discover`.
  */
 export interface DiscoveredModules {
   /** Folder names under functions/connectors/ that hold a connector.ts. */
@@ -98,11 +98,4 @@ export function writeDiscoveredModule(root: string): DiscoveredModules {
   const text = renderDiscoveredModule(found);
   if (!existsSync(file) || readFileSync(file, 'utf8') !== text) writeFileSync(file, text);
   return found;
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const found = writeDiscoveredModule(resolve(fileURLToPath(import.meta.url), '../../..'));
-  process.stdout.write(
-    `sluice: ${found.builtIn.length} built-in connector(s), ${found.packages.length} package(s): ${[...found.builtIn, ...found.packages].join(', ')}\n`,
-  );
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { projectFile } from './paths.js';
 
 /** The one state machine definition, used by CDK (DefinitionBody.fromFile) and by the local runner. */
-export const ASL_FILE = fileURLToPath(new URL('../../statemachines/pipeline.asl.json', import.meta.url));
+export const ASL_FILE = projectFile('statemachines/pipeline.asl.json');
 
 export type Substitutions = Record<string, string>;
 

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { type FaultInjector, getRun } from '../engine/load/index.js';
 import { commitPreparedRun } from '../engine/run/commit.js';
@@ -23,6 +22,7 @@ import { runChild } from './child-process.js';
 import { createLocalDeps, type LocalEnvironment } from './environment.js';
 import { faultInjectorFromEnv } from './faults.js';
 import { LambdaPool } from './lambda-pool.js';
+import { containerEntryCommand } from './paths.js';
 import './polyfills.js';
 
 export interface LocalRunOptions extends LocalEnvironment {
@@ -232,9 +232,10 @@ export async function executeLocally(
     }
   }
 
-  const machine = new StateMachine(definition as never, {
-    validationOptions: { checkPaths: true, checkArn: false },
-  });
+  // Not validated again at every run: compiling the validator's JSON Schemas (ajv) cost ~2 s of CPU per
+  // command, and the definition is the repository's own file, rewritten by pure code that
+  // test/unit/local/asl.test.ts checks with this same validator (and test/infra with asl-validator).
+  const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
   const executionName = `local-${randomUUID()}`;
   const input = {
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
@@ -318,8 +319,6 @@ function batchFromEcsOverrides(input: EcsRunTaskInput): string {
   throw new Error('RunChunkWorkerTask: no SLUICE_CHUNK_BATCH in the container overrides');
 }
 
-const CONTAINER_ENTRY = fileURLToPath(new URL('../../container/entry.ts', import.meta.url));
-
 /** Runs the Fargate container's entry command as a child process, with the environment ECS would give it. */
 async function runWorkerProcess(
   batch: string,
@@ -332,7 +331,7 @@ async function runWorkerProcess(
     code,
     stdout,
     stderrTail: stderr,
-  } = await runChild(process.execPath, ['--import', 'tsx', CONTAINER_ENTRY], {
+  } = await runChild(process.execPath, containerEntryCommand().args, {
     env: {
       ...process.env,
       SLUICE_CHUNK_BATCH: batch,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { listConnectors, parseBackfillWindow } from '../../../bin/cli/connectors.js';
+import { listConnectors } from '../../../bin/cli/connector-listing.js';
+import { parseBackfillWindow } from '../../../bin/cli/connectors.js';
 
 describe('sluice connectors', () => {
   it('lists every built-in source with the JSON Schema of its config', () => {
