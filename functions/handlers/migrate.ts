@@ -1,8 +1,5 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import middy from '@middy/core';
 import * as z from 'zod';
 // The pg twin only: the adapters' index also loads PGlite, which is never bundled for Lambda.
 import { PgWarehouse } from '../adapters/warehouse/pg.js';
@@ -10,6 +7,7 @@ import { ensureInternalSchema } from '../engine/load/migrations.js';
 import { ensureTargetTable } from '../engine/load/target.js';
 import type { Warehouse } from '../engine/ports/warehouse.js';
 import { parsePublishedSpec } from '../engine/spec/parse.js';
+import { makeHandler } from './make-handler.js';
 import { logger, tracer } from './powertools.js';
 
 /**
@@ -188,6 +186,6 @@ function coldStartDeps(): MigrationDeps {
   return deps;
 }
 
-export const handler = middy((event: unknown) => handleMigrationRequest(event, coldStartDeps()))
-  .use(injectLambdaContext(logger))
-  .use(captureLambdaHandler(tracer));
+export const handler = makeHandler((event: unknown) => handleMigrationRequest(event, coldStartDeps()), {
+  metrics: false,
+});

@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import middy from '@middy/core';
 import * as z from 'zod';
+import { makeHandler } from './make-handler.js';
 import { logger, tracer } from './powertools.js';
 
 /** The part of an EventBridge "Object Created" event from S3 that starting a run needs. */
@@ -116,4 +114,4 @@ async function startRun(event: unknown): Promise<StartedRun> {
   return run;
 }
 
-export const handler = middy(startRun).use(injectLambdaContext(logger)).use(captureLambdaHandler(tracer));
+export const handler = makeHandler(startRun, { metrics: false });
