@@ -11,6 +11,7 @@ import { acknowledge } from '../nag.js';
 import { WORKER_CONTAINER_NAME } from '../naming.js';
 import { REPO_ROOT } from '../paths.js';
 import { LeastPrivilegeRole } from './least-privilege-role.js';
+import type { LogLevel } from './sluice-function.js';
 
 /** The allow-list of the build context, shared by `docker build` and CDK's asset staging. */
 export function dockerIgnorePatterns(file = join(REPO_ROOT, 'container', '.dockerignore')): string[] {
@@ -43,9 +44,18 @@ export interface ChunkWorkerTaskProps {
   /** Task family, stable across deploys: the state machine runs the latest revision of it. */
   readonly family: string;
   readonly image: ChunkWorkerImage;
-  /** Environment of the worker (the same contract as the chunk function). */
+  /** Environment of the worker (the same contract as the chunk function); the Powertools variables are added. */
   readonly environment: Record<string, string>;
   readonly encryptionKey: kms.IKey;
+  /** Powertools service name: the `service` of every log line and metric, as in the pipeline's functions. */
+  readonly serviceName: string;
+  /** CloudWatch namespace of the worker's Powertools metrics. */
+  readonly metricsNamespace: string;
+  /**
+   * Powertools log level.
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevel;
   /**
    * @default 2048
    */
@@ -111,7 +121,12 @@ export class ChunkWorkerTask extends Construct {
       image: ecs.ContainerImage.fromDockerImageAsset(props.image.asset),
       essential: true,
       readonlyRootFilesystem: true,
-      environment: props.environment,
+      environment: {
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
+      },
       logging: ecs.LogDrivers.awsLogs({
         logGroup: this.logGroup,
         streamPrefix: 'worker',

@@ -5,7 +5,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { RUNS_PREFIX } from '../naming.js';
 import { LeastPrivilegeRole } from './least-privilege-role.js';
-import { MAP_LABELS } from './pipeline.js';
+import { MAP_LABELS } from './pipeline-orchestration.js';
 
 export interface OperatorRolesProps {
   /**

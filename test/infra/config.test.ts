@@ -1,9 +1,13 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSpec } from '../../functions/engine/spec/load.js';
 import { resolveStageConfig, STAGES_CONTEXT_KEY, stageConfigSchema } from '../../lib/config.js';
@@ -12,7 +16,6 @@ import { LeastPrivilegeRole } from '../../lib/constructs/least-privilege-role.js
 import { SluiceNetwork } from '../../lib/constructs/network.js';
 import {
   credentialSecretNames,
-  objectKeyFilter,
   PipelineConfigError,
   parseS3Location,
   resolveSource,
@@ -20,6 +23,9 @@ import {
   validateMapSettings,
 } from '../../lib/constructs/pipeline.js';
 import { freshnessWindowOf, scheduleIntervalHours } from '../../lib/constructs/pipeline-monitoring.js';
+import { PipelineOrchestration } from '../../lib/constructs/pipeline-orchestration.js';
+import { PipelineStepFunctions } from '../../lib/constructs/pipeline-step-functions.js';
+import { objectKeyFilter, PipelineTriggers } from '../../lib/constructs/pipeline-triggers.js';
 import { SluiceFunction } from '../../lib/constructs/sluice-function.js';
 import { SluiceStorage } from '../../lib/constructs/storage.js';
 import { WarehouseDatabase } from '../../lib/constructs/warehouse-database.js';
@@ -219,7 +225,73 @@ describe('documented defaults of the constructs', () => {
       image: new ChunkWorkerImage(worker, 'Image'),
       environment: {},
       encryptionKey: new kms.Key(worker, 'Key'),
+      serviceName: 'svc',
+      metricsNamespace: 'ns',
     });
+
+    const steps = stack('StepFunctions');
+    const stepsVpc = isolatedVpc(steps);
+    const stepFunctions = new PipelineStepFunctions(steps, 'Steps', {
+      pipeline: 'p',
+      stateMachineName: 'sluice-test-p',
+      vpc: stepsVpc,
+      securityGroup: new ec2.SecurityGroup(steps, 'Sg', { vpc: stepsVpc }),
+      encryptionKey: new kms.Key(steps, 'Key'),
+      environment: {},
+      serviceName: 'svc',
+      metricsNamespace: 'ns',
+    });
+
+    const flow = stack('Orchestration');
+    const flowVpc = isolatedVpc(flow);
+    const flowKey = new kms.Key(flow, 'Key');
+    const fnFromArn = (name: string) =>
+      lambda.Function.fromFunctionArn(flow, name, `arn:aws:lambda:eu-west-1:123456789012:function:${name}`);
+    new PipelineOrchestration(flow, 'Orchestration', {
+      pipeline: 'p',
+      stateMachineName: 'sluice-test-p',
+      stage: 'test',
+      specLocation: 's3://b/specs/p/0123.json',
+      functions: {
+        prepare: fnFromArn('prepare'),
+        processChunks: fnFromArn('process-chunks'),
+        commit: fnFromArn('commit'),
+        fail: fnFromArn('fail'),
+      },
+      worker: new ChunkWorkerTask(flow, 'Worker', {
+        family: 'f',
+        image: new ChunkWorkerImage(flow, 'Image'),
+        environment: {},
+        encryptionKey: flowKey,
+        serviceName: 'svc',
+        metricsNamespace: 'ns',
+      }),
+      cluster: new ecs.Cluster(flow, 'Cluster', { vpc: flowVpc }),
+      vpc: flowVpc,
+      workerSecurityGroup: new ec2.SecurityGroup(flow, 'Sg', { vpc: flowVpc }),
+      stagingBucket: new s3.Bucket(flow, 'Staging'),
+      encryptionKey: flowKey,
+    });
+
+    for (const [name, uploads] of [
+      ['Triggers', undefined],
+      ['UploadTriggers', { bucketName: 'landing', prefix: 'in/' }],
+    ] as const) {
+      const triggers = stack(name);
+      const triggersVpc = isolatedVpc(triggers);
+      new PipelineTriggers(triggers, 'Triggers', {
+        pipeline: 'p',
+        stateMachine: sfn.StateMachine.fromStateMachineName(triggers, 'Sm', 'sluice-test-p'),
+        stateMachineName: 'sluice-test-p',
+        encryptionKey: new kms.Key(triggers, 'Key'),
+        ...(uploads ? { uploads } : {}),
+        vpc: triggersVpc,
+        securityGroup: new ec2.SecurityGroup(triggers, 'Sg', { vpc: triggersVpc }),
+        serviceName: 'svc',
+        metricsNamespace: 'ns',
+      });
+    }
+    expect(stepFunctions.all).toHaveLength(4);
 
     const roleStack = stack('Role');
     const role = new LeastPrivilegeRole(roleStack, 'Role', {
@@ -305,10 +377,88 @@ describe('documented defaults of the constructs', () => {
     });
   });
 
-  it('ChunkWorkerTask: 2 vCPU, 8 GiB, 30-day logs', () => {
+  it('ChunkWorkerTask: 2 vCPU, 8 GiB, 30-day logs, INFO', () => {
     const t = template('Worker');
     t.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '2048', Memory: '8192' });
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Environment: Match.arrayWith([{ Name: 'POWERTOOLS_LOG_LEVEL', Value: 'INFO' }]),
+        }),
+      ],
+    });
     t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('PipelineStepFunctions: 1024 MB and 15 minutes (Fail 512 MB, 2 minutes), 2 reserved (ProcessChunks 10), 30-day logs, INFO', () => {
+    const t = template('StepFunctions');
+    // Only the pipeline's (the VPC adds a custom resource function of its own).
+    const fns = Object.values(t.findResources('AWS::Lambda::Function'))
+      .map((f) => f.Properties)
+      .filter((p) => String(p.Description).startsWith('p: '));
+    const byStep = (step: string) => fns.find((p) => p.Description === `p: ${step}`);
+    expect(byStep('lock, plan chunks, write manifests')).toMatchObject({
+      MemorySize: 1024,
+      Timeout: 900,
+      ReservedConcurrentExecutions: 2,
+      LoggingConfig: { ApplicationLogLevel: 'INFO' },
+    });
+    expect(byStep('load a batch of chunks exactly once')).toMatchObject({
+      MemorySize: 1024,
+      Timeout: 900,
+      ReservedConcurrentExecutions: 10,
+    });
+    expect(byStep('mark the run failed, release the lock')).toMatchObject({
+      MemorySize: 512,
+      Timeout: 120,
+      ReservedConcurrentExecutions: 2,
+    });
+    expect(fns).toHaveLength(4);
+    const retentions = Object.values(t.findResources('AWS::Logs::LogGroup')).map(
+      (g) => g.Properties.RetentionInDays,
+    );
+    expect(retentions).toEqual([30, 30, 30, 30]);
+  });
+
+  it('PipelineOrchestration: a standard state machine logging to a retained 30-day group', () => {
+    const t = template('Orchestration');
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'sluice-test-p',
+      StateMachineType: 'STANDARD',
+    });
+    t.hasResource('AWS::Logs::LogGroup', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        LogGroupName: '/aws/vendedlogs/states/sluice-test-p',
+        RetentionInDays: 30,
+      }),
+    });
+  });
+
+  it('PipelineTriggers: without a schedule or uploads, only the failure queue', () => {
+    const t = template('Triggers');
+    t.resourceCountIs('AWS::SQS::Queue', 1);
+    t.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    t.resourceCountIs('AWS::Events::Rule', 0);
+    const starters = t.findResources('AWS::Lambda::Function', {
+      Properties: { Description: 'p: start one run per uploaded object' },
+    });
+    expect(Object.keys(starters)).toEqual([]);
+  });
+
+  it('PipelineTriggers: with uploads, a starter reserving 5, 30-day logs, INFO', () => {
+    const t = template('UploadTriggers');
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'p: start one run per uploaded object',
+      ReservedConcurrentExecutions: 5,
+      LoggingConfig: Match.objectLike({ ApplicationLogLevel: 'INFO' }),
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        detail: { bucket: { name: ['landing'] }, object: { key: [{ prefix: 'in/' }] } },
+      }),
+    });
   });
 
   it('LeastPrivilegeRole: a generated name, one-hour sessions, one managed policy', () => {
