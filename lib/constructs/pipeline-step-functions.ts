@@ -3,6 +3,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type LogLevel, SluiceFunction } from './sluice-function.js';
@@ -137,6 +138,16 @@ export class PipelineStepFunctions extends Construct {
   /** The four functions in the order the state machine runs them. */
   public get all(): SluiceFunction[] {
     return [this.prepare, this.processChunks, this.commit, this.fail];
+  }
+
+  /** The four functions by handler name (prepare, process-chunks, commit, fail). */
+  public byHandler(): Record<string, lambda.IFunction> {
+    return {
+      prepare: this.prepare.function,
+      'process-chunks': this.processChunks.function,
+      commit: this.commit.function,
+      fail: this.fail.function,
+    };
   }
 
   /** Commit and Fail put RunSucceeded / RunFailed on the stage's bus (only they bundle the client). */

@@ -125,28 +125,10 @@ export class SluicePipeline extends Construct {
       logLevel: config.functions.logLevel,
     };
 
-    // Publish the spec and ensure its table first: a deploy whose table cannot be made fails here, and
-    // the state machine only ever points at a published spec (specs/<pipeline>/<sha256>.json).
-    this.release = new CustomResource(this, 'Release', {
-      serviceToken: platform.migrations.provider.serviceToken,
-      resourceType: PIPELINE_RELEASE_RESOURCE_TYPE,
-      properties: {
-        Kind: 'pipeline',
-        Pipeline: spec.name,
-        // One JSON string: CloudFormation would turn numbers and booleans of nested properties into strings.
-        Spec: JSON.stringify(specForAws(spec, source)),
-        Code: codeVersion(platform.migrations.function.function),
-      },
-    });
+    this.release = publishSpec(this, platform, specForAws(spec, source));
     this.specLocation = this.release.getAttString('SpecLocation');
 
-    const environment: Record<string, string> = {
-      SLUICE_STAGING_BUCKET: platform.stagingBucket.bucketName,
-      SLUICE_DATABASE_SECRET_ARN: platform.database.adminSecret.secretArn,
-      SLUICE_DATABASE_HOST: platform.database.proxy.endpoint,
-      SLUICE_SECRET_PREFIX: platform.secretPrefix,
-      SLUICE_EVENT_BUS_NAME: platform.eventBus.eventBusName,
-    };
+    const environment = runEnvironment(platform);
     this.functions = new PipelineStepFunctions(this, 'StepFunctions', {
       pipeline: spec.name,
       stateMachineName: machineName,
@@ -213,10 +195,7 @@ export class SluicePipeline extends Construct {
       dashboardName: machineName,
       stateMachine: this.stateMachine,
       functions: {
-        prepare: this.functions.prepare.function,
-        'process-chunks': this.functions.processChunks.function,
-        commit: this.functions.commit.function,
-        fail: this.functions.fail.function,
+        ...this.functions.byHandler(),
         ...(this.starter ? { 'start-run': this.starter.function } : {}),
       },
       triggerFailures: this.triggerFailures,
@@ -284,6 +263,36 @@ export class SluicePipeline extends Construct {
     for (const role of chunkRoles) grantSecrets(role, run, names.transforms);
     this.functions.grantPutRunEvents(platform.eventBus);
   }
+}
+
+/**
+ * Publishes the spec and ensures its table before anything else changes: a deploy whose table cannot be
+ * made fails here, and the state machine only ever points at a published spec
+ * (specs/<pipeline>/<sha256>.json).
+ */
+function publishSpec(scope: Construct, platform: SluicePlatform, spec: PipelineSpec): CustomResource {
+  return new CustomResource(scope, 'Release', {
+    serviceToken: platform.migrations.provider.serviceToken,
+    resourceType: PIPELINE_RELEASE_RESOURCE_TYPE,
+    properties: {
+      Kind: 'pipeline',
+      Pipeline: spec.name,
+      // One JSON string: CloudFormation would turn numbers and booleans of nested properties into strings.
+      Spec: JSON.stringify(spec),
+      Code: codeVersion(platform.migrations.function.function),
+    },
+  });
+}
+
+/** The handler environment (functions/handlers/env.ts) of the step functions and the worker. */
+function runEnvironment(platform: SluicePlatform): Record<string, string> {
+  return {
+    SLUICE_STAGING_BUCKET: platform.stagingBucket.bucketName,
+    SLUICE_DATABASE_SECRET_ARN: platform.database.adminSecret.secretArn,
+    SLUICE_DATABASE_HOST: platform.database.proxy.endpoint,
+    SLUICE_SECRET_PREFIX: platform.secretPrefix,
+    SLUICE_EVENT_BUS_NAME: platform.eventBus.eventBusName,
+  };
 }
 
 /** Lines of Markdown at the top of the pipeline's dashboard: target, triggers, Map settings, spec. */
