@@ -1,3 +1,5 @@
+// The hand-written UTC Date that @date-fns/utc replaced in functions/engine/transforms/cast.ts, kept only as
+// the reference for test/unit/transforms/utc-date-differential.test.ts.
 /**
  * A Date whose local-time methods are its UTC ones, so date-fns parses and formats wall-clock values
  * without the machine's time zone (no DST gaps on a laptop that Lambda, in UTC, would not have).
