@@ -10,7 +10,9 @@ export interface CachedSecretStoreProps {
 /**
  * Keeps secret values in memory briefly, so a run does not call Secrets Manager per connection, and
  * forgets one on demand: after an authentication failure the caller invalidates and reads again, which
- * is how a secret rotated in the middle of a run is picked up without failing it.
+ * is how a secret rotated in the middle of a run is picked up without failing it. The only secret
+ * cache: the stores it wraps (Secrets Manager, the local file, env) read on every get.
+ * Concurrent readers of one name share one read (the cache holds the promise).
  */
 export class CachedSecretStore implements SecretStore {
   private readonly values = new Map<string, { value: Promise<string>; at: number }>();
@@ -37,8 +39,9 @@ export class CachedSecretStore implements SecretStore {
     return value;
   }
 
-  /** Drops the cached value, so the next get reads the store. */
-  invalidate(name: string): void {
-    this.values.delete(name);
+  /** Drops the cached value (or all of them), so the next get reads the store. */
+  invalidate(name?: string): void {
+    if (name === undefined) this.values.clear();
+    else this.values.delete(name);
   }
 }

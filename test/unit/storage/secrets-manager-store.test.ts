@@ -5,19 +5,26 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SecretNotFoundError, SecretsManagerStore } from '../../../functions/adapters/secrets/index.js';
+import {
+  CachedSecretStore,
+  SecretNotFoundError,
+  SecretsManagerStore,
+} from '../../../functions/adapters/secrets/index.js';
 
-describe('SecretsManagerStore', () => {
+/**
+ * Secrets Manager behind the one secret cache (CachedSecretStore), as the handlers and
+ * openPgWarehouseFromSecret stack them. Before issue 18 the store kept a second 60-second cache of its
+ * own, so invalidating the outer one after a rotation still returned the old password for up to a minute.
+ */
+describe('SecretsManagerStore behind CachedSecretStore', () => {
   const sm = mockClient(SecretsManagerClient);
   afterEach(() => sm.reset());
 
-  function store(now: () => number = () => 0) {
-    return new SecretsManagerStore({
+  const store = () =>
+    new SecretsManagerStore({
       client: new SecretsManagerClient({ region: 'eu-west-1' }),
       prefix: 'sluice/dev/',
-      now,
     });
-  }
 
   it('reads the secret under the prefix', async () => {
     sm.on(GetSecretValueCommand, { SecretId: 'sluice/dev/crm' }).resolves({ SecretString: '{"token":"t1"}' });
@@ -25,9 +32,18 @@ describe('SecretsManagerStore', () => {
     expect(await store().get('crm')).toBe('{"token":"t1"}');
   });
 
-  it('reuses a value for the TTL (60 s), then reads again', async () => {
+  it('asks Secrets Manager on every get of the bare store: the cache is CachedSecretStore alone', async () => {
+    sm.on(GetSecretValueCommand).resolvesOnce({ SecretString: 'v1' }).resolves({ SecretString: 'v2' });
+    const secrets = store();
+
+    expect(await secrets.get('db')).toBe('v1');
+    expect(await secrets.get('db')).toBe('v2');
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('reuses a value for the TTL (60 s) with one API call for concurrent readers, then reads again', async () => {
     let clock = 0;
-    const secrets = store(() => clock);
+    const secrets = new CachedSecretStore(store(), { now: () => clock });
     sm.on(GetSecretValueCommand).resolvesOnce({ SecretString: 'v1' }).resolves({ SecretString: 'v2' });
 
     expect(await Promise.all([secrets.get('db'), secrets.get('db')])).toEqual(['v1', 'v1']);
@@ -38,18 +54,19 @@ describe('SecretsManagerStore', () => {
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
-  it('reads the rotated value right after invalidate', async () => {
-    const secrets = store();
+  it('reads the rotated value right after invalidate, with one more API call', async () => {
+    const secrets = new CachedSecretStore(store());
     sm.on(GetSecretValueCommand).resolvesOnce({ SecretString: 'old' }).resolves({ SecretString: 'rotated' });
     expect(await secrets.get('db')).toBe('old');
 
     secrets.invalidate('db');
 
     expect(await secrets.get('db')).toBe('rotated');
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
   it('fails with SecretNotFoundError naming the secret id, and does not cache the failure', async () => {
-    const secrets = store();
+    const secrets = new CachedSecretStore(store());
     sm.on(GetSecretValueCommand)
       .rejectsOnce(new ResourceNotFoundException({ message: 'not found', $metadata: {} }))
       .resolves({ SecretString: 'created' });
