@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { scheduleExpressionProblem } from './schedule.js';
 
 /**
  * The pipeline spec: the one contract between a user's YAML, the engine and the CDK stacks.
@@ -149,13 +150,14 @@ export const qualitySchema = z.strictObject({
 });
 
 export const triggersSchema = z.strictObject({
-  /** EventBridge Scheduler expression: cron(...), rate(...) or at(...). */
+  /** EventBridge Scheduler expression: cron(...), rate(...) or at(...), checked as AWS reads it. */
   schedule: z
     .string()
-    .regex(
-      /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\(.+\))$/,
-      'must be cron(...), rate(n unit) or at(...)',
-    )
+    .superRefine((expression, ctx) => {
+      const problem = scheduleExpressionProblem(expression);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .meta({ pattern: '^(cron|rate|at)\\(.+\\)$' })
     .optional(),
   s3: z
     .strictObject({
