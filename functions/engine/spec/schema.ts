@@ -106,16 +106,16 @@ export const partitioningSchema = z.strictObject({
 /** Default `destination.partitionSwap.minRows`: below it a swap's DDL costs more than the insert it saves. */
 export const PARTITION_SWAP_MIN_ROWS = 10_000;
 
+/** A destination column: `{ type, nullable, description }`, or the shorthand `type` (nullable). */
+const columnEntry = z.preprocess((v) => (typeof v === 'string' ? { type: v } : v), columnSchema);
+
 export const destinationSchema = z.strictObject({
   schema: identifier.default('public'),
   table: identifier,
   mode: z.enum(['append', 'upsert', 'replace-partitions']).default('append'),
   /** `name: { type, nullable }`, or the shorthand `name: type` (nullable). */
   columns: z
-    .record(
-      identifier,
-      z.preprocess((v) => (typeof v === 'string' ? { type: v } : v), columnSchema),
-    )
+    .record(identifier, columnEntry)
     .refine((c) => Object.keys(c).length > 0, 'needs at least one column'),
   key: z.array(identifier).optional(),
   partitioning: partitioningSchema,
@@ -303,6 +303,41 @@ export function parseByteSize(text: string): number {
 }
 
 /** JSON Schema of the spec, for editors (`sluice schema`). */
-export function pipelineJsonSchema(): unknown {
-  return z.toJSONSchema(pipelineSpecSchema, { io: 'input', unrepresentable: 'any' });
+/**
+ * The spec as JSON Schema (draft 2020-12) for editors and other tools: every form the spec accepts,
+ * shorthands included, and it compiles under Ajv's strict mode (test/unit/spec/json-schema.test.ts
+ * validates every spec of pipelines/ and the docs with it).
+ */
+export function pipelineJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(pipelineSpecSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      if (zodSchema !== columnEntry) return;
+      const node = jsonSchema as Record<string, unknown>;
+      const longForm = { ...node };
+      for (const key of Object.keys(node)) delete node[key];
+      node.anyOf = [
+        {
+          type: 'string',
+          pattern: COLUMN_TYPE_PATTERN.source,
+          description: 'shorthand for { type, nullable: true }',
+        },
+        longForm,
+      ];
+    },
+  });
+  return typeListsAsAnyOf(schema) as Record<string, unknown>;
+}
+
+/** Ajv's strict mode refuses a list of types (`type: [string, number]`, which zod writes): anyOf says the same. */
+function typeListsAsAnyOf(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(typeListsAsAnyOf);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'type' && Array.isArray(value)) out.anyOf = value.map((type) => ({ type }));
+    else out[key] = typeListsAsAnyOf(value);
+  }
+  return out;
 }

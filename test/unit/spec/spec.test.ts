@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { connectorRegistry } from '../../../functions/connectors/registry.js';
 import { loadSpecFile, parseSpec } from '../../../functions/engine/spec/load.js';
 import { SpecError } from '../../../functions/engine/spec/parse.js';
-import { parseByteSize, pipelineJsonSchema } from '../../../functions/engine/spec/schema.js';
+import { parseByteSize } from '../../../functions/engine/spec/schema.js';
 import { validateSpecFile } from '../../../functions/engine/spec/validate.js';
 
 const fixture = (name: string) => `test/fixtures/specs/${name}`;
@@ -132,23 +132,5 @@ describe('pipeline spec', () => {
     expect(parseByteSize('64MiB')).toBe(64 * 1024 * 1024);
     expect(parseByteSize('500KB')).toBe(500_000);
     expect(parseByteSize('1.5 GiB')).toBe(1.5 * 1024 ** 3);
-  });
-
-  it('generates a JSON Schema editors can use', () => {
-    const schema = pipelineJsonSchema() as { properties: Record<string, unknown>; required: string[] };
-
-    expect(Object.keys(schema.properties)).toEqual(
-      expect.arrayContaining([
-        'name',
-        'source',
-        'chunking',
-        'transforms',
-        'destination',
-        'quality',
-        'triggers',
-        'runtime',
-      ]),
-    );
-    expect(schema.required).toEqual(expect.arrayContaining(['name', 'source', 'destination']));
   });
 });
