@@ -68,10 +68,10 @@ module.exports = {
       name: 'sdk-depends-on-engine-types-only',
       severity: 'error',
       comment:
-        'The SDK is what connector authors build on: it re-exports engine ports and types (import type) and depends on nothing else of ours.',
+        'The SDK is what connector authors build on: of the engine it re-exports ports and types (import type) only; it may use adapters (the contract kit runs a connector on folder storage), nothing above them.',
       from: { path: '^functions/sdk/' },
       to: {
-        path: '^(functions/(engine|adapters|connectors|handlers|local|tooling)/|lib/|bin/|container/)',
+        path: '^(functions/(engine|connectors|handlers|local|tooling)/|lib/|bin/|container/)',
         pathNot: ENGINE_PORTS_AND_TYPES,
       },
     },
