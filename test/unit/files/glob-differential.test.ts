@@ -20,6 +20,8 @@ const PATTERNS = [
   'orders-202?-*.csv',
   'orders-????-??.csv',
   '*.{csv,csv.gz}',
+  '**/*.csv{,.gz}',
+  '{,raw/}*.csv',
   '**/*.{csv,jsonl,parquet}',
   '{a,b/{c,d}}.csv',
   '{raw,old}/**/*.csv',
