@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { connectorBundleDefines, findConnectorModules } from '../functions/connectors/discover.js';
+import { connectorBundleDefines, findConnectorModules } from '../functions/tooling/connector-discovery.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HANDLERS = ['prepare', 'process-chunks', 'commit', 'fail', 'start-run', 'migrate'];

@@ -1,8 +1,8 @@
 // `sluice new connector`: writes a connector folder and its contract test from template/ (repository tooling, so it lives with the CLI, not in the SDK).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { writeDiscoveredModule } from '../../functions/connectors/discover.js';
 import { projectFile } from '../../functions/local/paths.js';
+import { writeDiscoveredModule } from '../../functions/tooling/connector-discovery.js';
 
 // Through projectFile: this code also runs bundled from dist/, where import.meta.url is not its folder.
 const TEMPLATE_DIR = projectFile('bin/cli/template');

@@ -11,7 +11,7 @@ import {
   connectorBundleDefines,
   type DiscoveredModules,
   findConnectorModules,
-} from '../../functions/connectors/discover.js';
+} from '../../functions/tooling/connector-discovery.js';
 import { acknowledge } from '../nag.js';
 import { type HandlerName, handlerEntry, LOCK_FILE, REPO_ROOT } from '../paths.js';
 import { LeastPrivilegeRole } from './least-privilege-role.js';

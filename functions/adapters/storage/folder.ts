@@ -96,8 +96,8 @@ export class FolderStorage implements Storage {
     return handle.createReadStream(range ? { start: range.start, end: range.end - 1 } : {});
   }
 
-  async readBytes(key: string, range?: ByteRange): Promise<Buffer> {
-    return readAll(await this.read(key, range));
+  async readBytes(key: string, range?: ByteRange, options?: ReadOptions): Promise<Buffer> {
+    return readAll(await this.read(key, range, options));
   }
 
   async write(key: string, body: Buffer | string | Readable): Promise<void> {

@@ -40,8 +40,8 @@ class LazyStorage implements Storage {
     return (await this.storage()).read(key, range, options);
   }
 
-  async readBytes(key: string, range?: ByteRange): Promise<Buffer> {
-    return (await this.storage()).readBytes(key, range);
+  async readBytes(key: string, range?: ByteRange, options?: ReadOptions): Promise<Buffer> {
+    return (await this.storage()).readBytes(key, range, options);
   }
 
   async write(key: string, body: Buffer | string | Readable): Promise<void> {

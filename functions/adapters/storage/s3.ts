@@ -120,8 +120,8 @@ export class S3Storage implements Storage {
     }
   }
 
-  async readBytes(key: string, range?: ByteRange): Promise<Buffer> {
-    return readAll(await this.read(key, range));
+  async readBytes(key: string, range?: ByteRange, options?: ReadOptions): Promise<Buffer> {
+    return readAll(await this.read(key, range, options));
   }
 
   async write(key: string, body: Buffer | string | Readable): Promise<void> {

@@ -1,7 +1,7 @@
+export { globToRegExp, literalPrefix } from '../../sdk/glob.js';
 export { type FilesSourceConfig, filesSourceConfig } from './config.js';
 export { MAX_RECORD_BYTES } from './csv-dialect.js';
 export { SourceError } from './errors.js';
-export { globToRegExp, literalPrefix } from './glob.js';
 export { GZIP_SIZE_FACTOR, type PlanFileChunksOptions, planFileChunks } from './plan.js';
 export { readFileChunk, readFileChunkBatches } from './read.js';
 export { filesConnector } from './source.js';

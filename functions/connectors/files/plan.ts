@@ -1,9 +1,9 @@
+import { globToRegExp, literalPrefix } from '../../sdk/glob.js';
 import type { ObjectInfo, Storage } from '../../sdk/index.js';
 import { gunzip, hasGzipMagic, peek, replay, stripBom } from './byte-streams.js';
 import type { FilesSourceConfig } from './config.js';
 import { columnNames, isBlankRecord, MAX_RECORD_BYTES, scannerOptions } from './csv-dialect.js';
 import { SourceError } from './errors.js';
-import { globToRegExp, literalPrefix } from './glob.js';
 import { RecordScanner, type RecordScannerOptions } from './record-scanner.js';
 import type { FileChunkSource, PlannedFiles } from './types.js';
 

@@ -8,7 +8,7 @@ import {
   parquetSchema,
 } from 'hyparquet';
 import * as z from 'zod';
-import { readAll } from '../../adapters/storage/keys.js';
+import { globToRegExp, literalPrefix } from '../../sdk/glob.js';
 import type { Row, SourceRecord, Storage } from '../../sdk/index.js';
 import {
   type DiscoveredColumn,
@@ -17,7 +17,6 @@ import {
   type PlannedChunk,
   type SourceUnit,
 } from '../../sdk/source.js';
-import { globToRegExp, literalPrefix } from '../files/glob.js';
 
 export const parquetSourceConfig = z.strictObject({
   /** A local folder (relative to the spec file) or s3://bucket/prefix. */
@@ -146,7 +145,7 @@ function storageBuffer(storage: Storage, key: string, etag: string, size: number
   return {
     byteLength: size,
     async slice(start: number, end?: number) {
-      const bytes = await readAll(await storage.read(key, { start, end: end ?? size }, { ifMatch: etag }));
+      const bytes = await storage.readBytes(key, { start, end: end ?? size }, { ifMatch: etag });
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     },
   };

@@ -38,8 +38,8 @@ export interface Storage {
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Streams an object, or a byte range of it. Fails with NotFoundError when it does not exist. */
   read(key: string, range?: ByteRange, options?: ReadOptions): Promise<Readable>;
-  /** Reads an object (or range) fully into memory: for small things (manifests, samples). */
-  readBytes(key: string, range?: ByteRange): Promise<Buffer>;
+  /** Reads an object (or range) fully into memory: for small things (manifests, samples, a Parquet footer). */
+  readBytes(key: string, range?: ByteRange, options?: ReadOptions): Promise<Buffer>;
   /** Writes an object atomically: readers see the old object or the whole new one. */
   write(key: string, body: Buffer | string | Readable): Promise<void>;
   /** Deletes every object under prefix; missing objects are not an error. */

@@ -5,15 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import {
-  connectorBundleDefines,
-  findConnectorModules,
-  renderDiscoveredModule,
-} from '../../../functions/connectors/discover.js';
-import {
   buildRegistry,
   registeredConnectors,
   sourceConnectors,
 } from '../../../functions/connectors/registry.js';
+import {
+  connectorBundleDefines,
+  findConnectorModules,
+  renderDiscoveredModule,
+} from '../../../functions/tooling/connector-discovery.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp } from '../../../functions/connectors/files/glob.js';
+import { globToRegExp } from '../../../functions/sdk/glob.js';
 import { globToRegExp as legacyGlobToRegExp } from './fixtures/legacy-glob.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, literalPrefix } from '../../../functions/connectors/files/glob.js';
+import { globToRegExp, literalPrefix } from '../../../functions/sdk/glob.js';
 
 describe('globToRegExp', () => {
   const cases: [string, string, boolean][] = [
