@@ -3,59 +3,77 @@
  * A unit is named by its first day, `YYYY-MM-DD`, in UTC; weeks start on Monday (ISO weeks).
  */
 
+import { calendarProblem, civilFromDays, daysFromCivil } from '../validate/calendar.js';
+
 export type PartitionBy = 'day' | 'week' | 'month' | 'year';
 
 /** PostgreSQL truncates longer identifiers, which would make two partitions collide. */
 export const MAX_IDENTIFIER_LENGTH = 63;
 
-const DAY_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** A unit start: four digits of year (a bound may reach 10000-01-01, the end of year 9999's units). */
+const DAY_PATTERN = /^(\d{4,5})-(\d{2})-(\d{2})$/;
 
-function parseDay(day: string): Date {
+/**
+ * Days since 1970-01-01 of a `YYYY-MM-DD` unit start. Plain integer arithmetic, no `Date.UTC`: that
+ * maps years 0-99 to 1900-1999, which made a valid date in year 0099 fail the whole commit.
+ */
+function parseDay(day: string): number {
   const m = DAY_PATTERN.exec(day);
   if (!m) throw new Error(`not a partition unit start (YYYY-MM-DD): ${JSON.stringify(day)}`);
-  const date = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  if (date.toISOString().slice(0, 10) !== day) throw new Error(`not a calendar date: ${day}`);
-  return date;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const date = Number(m[3]);
+  if (year < 1 || year > 10000 || calendarProblem(Math.min(year, 9999), month, date))
+    throw new Error(`not a calendar date: ${day}`);
+  return daysFromCivil(year, month, date);
 }
 
-function formatDay(date: Date): string {
-  return date.toISOString().slice(0, 10);
+function formatDay(days: number): string {
+  const { year, month, day } = civilFromDays(days);
+  return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}`;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** The unit start of a day count since 1970-01-01. */
+function unitStartOfDays(days: number, by: PartitionBy): number {
+  switch (by) {
+    case 'day':
+      return days;
+    case 'week':
+      // 1970-01-01 was a Thursday: Monday is 3 days before.
+      return days - ((((days + 3) % 7) + 7) % 7);
+    case 'month': {
+      const { year, month } = civilFromDays(days);
+      return daysFromCivil(year, month, 1);
+    }
+    case 'year':
+      return daysFromCivil(civilFromDays(days).year, 1, 1);
+  }
 }
 
 /** First day of the unit that contains `instant` (UTC). */
 export function unitStartOf(instant: Date, by: PartitionBy): string {
-  const y = instant.getUTCFullYear();
-  const m = instant.getUTCMonth();
-  const d = instant.getUTCDate();
-  switch (by) {
-    case 'day':
-      return formatDay(new Date(Date.UTC(y, m, d)));
-    case 'week': {
-      const mondayOffset = (instant.getUTCDay() + 6) % 7;
-      return formatDay(new Date(Date.UTC(y, m, d - mondayOffset)));
-    }
-    case 'month':
-      return formatDay(new Date(Date.UTC(y, m, 1)));
-    case 'year':
-      return formatDay(new Date(Date.UTC(y, 0, 1)));
-  }
+  return formatDay(unitStartOfDays(Math.floor(instant.getTime() / 86_400_000), by));
 }
 
 /** The unit start `n` units after (or before, when negative) the unit starting at `start`. */
 export function shiftUnitStart(start: string, by: PartitionBy, n: number): string {
-  const date = parseDay(start);
-  const y = date.getUTCFullYear();
-  const m = date.getUTCMonth();
-  const d = date.getUTCDate();
+  const days = parseDay(start);
   switch (by) {
     case 'day':
-      return formatDay(new Date(Date.UTC(y, m, d + n)));
+      return formatDay(days + n);
     case 'week':
-      return formatDay(new Date(Date.UTC(y, m, d + 7 * n)));
-    case 'month':
-      return formatDay(new Date(Date.UTC(y, m + n, 1)));
+      return formatDay(days + 7 * n);
+    case 'month': {
+      const { year, month } = civilFromDays(days);
+      const index = year * 12 + (month - 1) + n;
+      return formatDay(daysFromCivil(Math.floor(index / 12), (index % 12) + 1, 1));
+    }
     case 'year':
-      return formatDay(new Date(Date.UTC(y + n, 0, 1)));
+      return formatDay(daysFromCivil(civilFromDays(days).year + n, 1, 1));
   }
 }
 
@@ -67,6 +85,8 @@ export function nextUnitStart(start: string, by: PartitionBy): string {
 /** `p20240115` (day, week: the Monday), `p202401` (month), `p2024` (year). */
 export function partitionSuffix(start: string, by: PartitionBy): string {
   parseDay(start);
+  // Only an end bound reaches year 10000; no row of years 1-9999 starts a unit there.
+  if (start.length !== 10) throw new Error(`not a partition unit start in years 1-9999: ${start}`);
   const digits = start.replaceAll('-', '');
   switch (by) {
     case 'day':
@@ -107,7 +127,7 @@ export function unitStartFromPartitionName(table: string, name: string, by: Part
   } catch {
     return undefined;
   }
-  if (by === 'week' && unitStartOf(parseDay(start), 'week') !== start) return undefined;
+  if (by === 'week' && formatDay(unitStartOfDays(parseDay(start), 'week')) !== start) return undefined;
   return start;
 }
 

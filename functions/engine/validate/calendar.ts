@@ -19,9 +19,26 @@ export interface CivilTimestamp extends CivilDate {
   offsetMinutes: number | undefined;
 }
 
-const ISO_DATE = /^\s*(\d{4})-(\d{2})-(\d{2})\s*$/;
-const ISO_TIMESTAMP =
-  /^\s*(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?)?\s*$/;
+/** Blanks as PostgreSQL's input functions skip them (C isspace): not JavaScript's Unicode `\s`. */
+export const BLANK = '[ \\t\\n\\v\\f\\r]';
+const EDGE_BLANKS = new RegExp(`^${BLANK}+|${BLANK}+$`, 'g');
+
+/** Text without the blanks PostgreSQL's input functions skip at either end. */
+export function trimBlanks(text: string): string {
+  return text.replace(EDGE_BLANKS, '');
+}
+
+const ISO_DATE = new RegExp(`^${BLANK}*(\\d{4})-(\\d{2})-(\\d{2})${BLANK}*$`);
+const ISO_TIMESTAMP = new RegExp(
+  `^${BLANK}*(\\d{4})-(\\d{2})-(\\d{2})(?:[Tt ](\\d{2}):(\\d{2})(?::(\\d{2})(?:[.](\\d+))?)?${BLANK}*([Zz]|[+-]\\d{2}(?::?\\d{2})?)?)?${BLANK}*$`,
+);
+/** What PostgreSQL also reads as a date or timestamp, and Sluice does not store (see whyNotStored). */
+const BC_MARK = new RegExp(`${BLANK}(?:BC|B\\.C\\.)${BLANK}*$`, 'i');
+const SPECIAL_WORD = new RegExp(
+  `^${BLANK}*([+-]?infinity|epoch|now|today|tomorrow|yesterday)${BLANK}*$`,
+  'i',
+);
+const LONG_YEAR = new RegExp(`^${BLANK}*\\d{5,}-`);
 
 const MONTH_NAMES = [
   'January',
@@ -71,7 +88,7 @@ export function parseIsoDate(text: string): CivilDate | string {
     day = digits(text, 8, 2);
   } else {
     const m = ISO_DATE.exec(text);
-    if (!m) return 'is not a date in the form YYYY-MM-DD';
+    if (!m) return whyNotStored(text, 'date') ?? 'is not a date in the form YYYY-MM-DD';
     year = Number(m[1]);
     month = Number(m[2]);
     day = Number(m[3]);
@@ -100,7 +117,10 @@ export function parseIsoTimestamp(text: string): CivilTimestamp | string {
     );
   }
   const m = ISO_TIMESTAMP.exec(text);
-  if (!m) return 'is not an ISO 8601 timestamp (YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM])';
+  if (!m)
+    return (
+      whyNotStored(text, 'timestamp') ?? 'is not an ISO 8601 timestamp (YYYY-MM-DD HH:MM:SS[.ffffff][+HH:MM])'
+    );
   const parts = civilTimestamp(
     Number(m[1]),
     Number(m[2]),
@@ -137,7 +157,48 @@ function civilTimestamp(
   if (hour > 23) return `is not a real time: hour ${hour} does not exist`;
   if (minute > 59) return `is not a real time: minute ${minute} does not exist`;
   if (second > 59) return `is not a real time: second ${second} does not exist`;
-  return { year, month, day, hour, minute, second, fraction, offsetMinutes };
+  const ts = { year, month, day, hour, minute, second, fraction, offsetMinutes };
+  return fraction.length > 6 ? roundToMicroseconds(ts) : ts;
+}
+
+/**
+ * Rounds a fraction of more than 6 digits to microseconds exactly as PostgreSQL 15 does
+ * (ParseFractionalSecond: `rint(strtod(".fraction") * 1e6)`, in doubles, ties to even), carrying into
+ * the second, minute, ... and day: `23:59:59.9999996` is midnight of the next day.
+ */
+function roundToMicroseconds(ts: CivilTimestamp): CivilTimestamp {
+  const scaled = Number(`0.${ts.fraction}`) * 1e6;
+  let micros = Math.round(scaled);
+  if (micros - scaled === 0.5 && micros % 2 !== 0) micros--; // Math.round rounds ties up; rint to even
+  if (micros < 1_000_000) {
+    const fraction = String(micros).padStart(6, '0').replace(/0+$/, '');
+    return { ...ts, fraction };
+  }
+  const seconds =
+    (daysFromCivil(ts.year, ts.month, ts.day) * 24 + ts.hour) * 3600 + ts.minute * 60 + ts.second + 1;
+  const days = Math.floor(seconds / 86400);
+  const secondOfDay = seconds - days * 86400;
+  return {
+    ...civilFromDays(days),
+    hour: Math.floor(secondOfDay / 3600),
+    minute: Math.floor((secondOfDay % 3600) / 60),
+    second: secondOfDay % 60,
+    fraction: '',
+    offsetMinutes: ts.offsetMinutes,
+  };
+}
+
+/**
+ * Why PostgreSQL would read text that is not Sluice's ISO form, but Sluice does not store it: a BC date,
+ * a special word (infinity, epoch, now, ...), a five-digit year. Undefined for anything else.
+ */
+export function whyNotStored(text: string, type: string): string | undefined {
+  if (BC_MARK.test(text)) return 'is a BC date: Sluice stores years 1-9999 AD only';
+  const word = SPECIAL_WORD.exec(text)?.[1]?.toLowerCase();
+  if (word?.endsWith('infinity')) return `is not a ${type}: Sluice stores years 1-9999, not ${word}`;
+  if (word) return `is not a ${type}: "${word}" depends on the clock or a convention; write the date itself`;
+  if (LONG_YEAR.test(text)) return 'has a five-digit year: Sluice stores years 1-9999';
+  return undefined;
 }
 
 /** `DDDD-DD-DD` at the start of text (digits and dashes only; the caller checks the length). */

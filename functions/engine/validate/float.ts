@@ -1,9 +1,10 @@
+import { BLANK, trimBlanks } from './calendar.js';
 import { describeValue } from './describe-value.js';
 import { type ColumnCheck, Invalid } from './invalid.js';
 
 export type FloatType = 'real' | 'double precision';
 
-const FLOAT_TEXT = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+const FLOAT_TEXT = new RegExp(`^${BLANK}*[+-]?(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?${BLANK}*$`);
 const NONZERO_DIGIT = /[1-9]/;
 const EXPONENT_MARK = /[eE]/;
 
@@ -32,7 +33,7 @@ export function compileFloatCheck(type: FloatType): ColumnCheck {
     if (!Number.isFinite(stored) || (stored === 0 && hasNonzeroMantissa(value))) {
       return new Invalid(`value ${describeValue(value)}${outOfRange}`);
     }
-    return value.trim();
+    return trimBlanks(value);
   };
 }
 

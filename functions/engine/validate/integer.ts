@@ -1,9 +1,10 @@
+import { BLANK } from './calendar.js';
 import { describeValue } from './describe-value.js';
 import { type ColumnCheck, Invalid } from './invalid.js';
 
 export type IntegerType = 'smallint' | 'integer' | 'bigint';
 
-const INTEGER_TEXT = /^\s*([+-]?)0*(\d+)\s*$/;
+const INTEGER_TEXT = new RegExp(`^${BLANK}*([+-]?)0*(\\d+)${BLANK}*$`);
 const BIGINT_MAX = '9223372036854775807';
 const BIGINT_MIN_ABS = '9223372036854775808';
 const LIMITS: Record<Exclude<IntegerType, 'bigint'>, [number, number]> = {

@@ -1,7 +1,8 @@
+import { BLANK } from './calendar.js';
 import { describeValue } from './describe-value.js';
 import { type ColumnCheck, Invalid } from './invalid.js';
 
-const DECIMAL_TEXT = /^\s*([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/;
+const DECIMAL_TEXT = new RegExp(`^${BLANK}*([+-]?)(\\d*)(?:\\.(\\d*))?(?:[eE]([+-]?\\d+))?${BLANK}*$`);
 /** PostgreSQL's own limits for an unconstrained numeric. */
 const MAX_INTEGER_DIGITS = 131072;
 const MAX_FRACTION_DIGITS = 16383;

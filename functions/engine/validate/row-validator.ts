@@ -7,6 +7,14 @@ export type ValidationOutcome =
   | { ok: true; values: (string | null)[] }
   | { ok: false; column: string; reason: string };
 
+const LONE_SURROGATE =
+  'contains a lone UTF-16 surrogate, which is not Unicode text (it would reach PostgreSQL as U+FFFD)';
+
+/** ES2024 String.prototype.isWellFormed (Node 20+; the ES2023 lib this project compiles with lacks it). */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
 interface CompiledColumn {
   name: string;
   nullable: boolean;
@@ -21,7 +29,7 @@ interface CompiledColumn {
  * Compiles a validator for the destination columns, in the order of `Object.keys(columns)`. Each
  * output value is the text PostgreSQL accepts in COPY for the column's type, or null. Missing, null
  * and (except for text/varchar) empty-string values are NULL; NULL in a `nullable: false` column, a
- * string with a NUL byte, or a value the type cannot hold rejects the row naming the column. Row
+ * string with a NUL byte or a lone surrogate, or a value the type cannot hold rejects the row naming the column. Row
  * fields that are not destination columns are ignored.
  * @example compileRowValidator({ id: { type: 'integer', nullable: false } })({ id: '42' }) // { ok: true, values: ['42'] }
  */
@@ -47,6 +55,7 @@ export function compileRowValidator(columns: Record<string, ColumnSpec>): (row: 
       if (typeof value === 'string') {
         if (value.indexOf('\0') !== -1)
           return { ok: false, column: column.name, reason: 'contains a NUL byte' };
+        if (!isWellFormed(value)) return { ok: false, column: column.name, reason: LONE_SURROGATE };
         if (value === '' && column.emptyStringIsNull) value = null;
       }
       if (value === null || value === undefined) {

@@ -56,6 +56,19 @@ describe('partition units', () => {
     expect(unitStartFromPartitionName(long, jan, 'day')).toBe('2024-01-01');
   });
 
+  it('places dates of years 0001-0099 and 9999 in their own units (no 19xx mapping)', () => {
+    expect(nextUnitStart('0099-12-01', 'month')).toBe('0100-01-01');
+    expect(nextUnitStart('0001-01-01', 'day')).toBe('0001-01-02');
+    expect(nextUnitStart('0004-02-28', 'day')).toBe('0004-02-29');
+    expect(nextUnitStart('0099-12-28', 'week')).toBe('0100-01-04');
+    expect(shiftUnitStart('0050-01-01', 'year', -49)).toBe('0001-01-01');
+    expect(unitStartOf(new Date('0099-12-31T12:00:00Z'), 'week')).toBe('0099-12-28');
+    expect(partitionName('orders', '0099-12-01', 'month')).toBe('orders_p009912');
+    expect(unitStartFromPartitionName('orders', 'orders_p00991228', 'week')).toBe('0099-12-28');
+    expect(nextUnitStart('9999-12-01', 'month')).toBe('10000-01-01');
+    expect(boundLiteral('10000-01-01', 'timestamp')).toBe("'10000-01-01 00:00:00'");
+  });
+
   it('writes bounds for the column type, timestamptz in UTC', () => {
     expect(boundLiteral('2024-01-01', 'date')).toBe("'2024-01-01'");
     expect(boundLiteral('2024-01-01', 'timestamp')).toBe("'2024-01-01 00:00:00'");

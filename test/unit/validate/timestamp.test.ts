@@ -29,9 +29,27 @@ describe('timestamp columns', () => {
   });
 
   it('rejects values that are not ISO 8601', () => {
-    for (const value of ['01/02/2026 10:00', '2026-01-02 3:04', 'yesterday', 1767225600000]) {
+    for (const value of ['01/02/2026 10:00', '2026-01-02 3:04', '\u00a02026-01-02', 1767225600000]) {
       expect(copyText('timestamp', value)).toMatch(/is not an ISO 8601 timestamp/);
     }
+  });
+
+  it('rounds 7+ fraction digits to microseconds as PostgreSQL does, carrying into the next day', () => {
+    expect(copyText('timestamp', '2026-01-01 10:00:00.1234565')).toBe('2026-01-01 10:00:00.123456');
+    expect(copyText('timestamp', '2026-01-01 10:00:00.123456789')).toBe('2026-01-01 10:00:00.123457');
+    expect(copyText('timestamp', '0099-12-31 23:59:59.9999996')).toBe('0100-01-01 00:00:00');
+  });
+
+  it('fails when PostgreSQL would read the text but Sluice does not store it, saying why', () => {
+    expect(copyText('timestamp', '2026-01-01 10:00:00 BC')).toMatch(
+      /is a BC date: Sluice stores years 1-9999 AD only$/,
+    );
+    expect(copyText('timestamptz', '-infinity')).toMatch(/Sluice stores years 1-9999, not -infinity$/);
+    expect(copyText('timestamp', 'yesterday')).toMatch(/"yesterday" depends on the clock/);
+    expect(copyText('timestamp', '12026-01-01 10:00:00')).toMatch(/has a five-digit year/);
+    expect(copyText('timestamp', '9999-12-31 23:59:59.9999999')).toMatch(
+      /out of range for timestamp: year 10000/,
+    );
   });
 });
 
