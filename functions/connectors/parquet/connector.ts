@@ -7,6 +7,7 @@ import {
   parquetReadObjects,
   parquetSchema,
 } from 'hyparquet';
+import { decompressLz4, decompressLz4Raw, decompressZstd } from 'hyparquet-compressors';
 import * as z from 'zod';
 import { globToRegExp, literalPrefix } from '../../sdk/glob.js';
 import type { Row, SourceRecord, Storage } from '../../sdk/index.js';
@@ -17,6 +18,7 @@ import {
   type PlannedChunk,
   type SourceUnit,
 } from '../../sdk/source.js';
+import { EXACT_PARSERS, exactReading } from './values.js';
 
 export const parquetSourceConfig = z.strictObject({
   /** A local folder (relative to the spec file) or s3://bucket/prefix. */
@@ -41,10 +43,17 @@ interface ParquetChunk {
   rowEnd: number;
 }
 
-/** SNAPPY and UNCOMPRESSED are built into hyparquet; GZIP and BROTLI come from node:zlib. */
+/**
+ * SNAPPY and UNCOMPRESSED are built into hyparquet; GZIP and BROTLI come from node:zlib (native);
+ * ZSTD, LZ4 (Hadoop framing, with the raw-block fallback Arrow uses) and LZ4_RAW from
+ * hyparquet-compressors (hyparquet's own, MIT; ZSTD through fzstd), as Node 20's zlib has no zstd.
+ */
 const COMPRESSORS: Compressors = {
   GZIP: (input) => new Uint8Array(gunzipSync(input)),
   BROTLI: (input) => new Uint8Array(brotliDecompressSync(input)),
+  ZSTD: (input) => decompressZstd(input),
+  LZ4: decompressLz4,
+  LZ4_RAW: decompressLz4Raw,
 };
 
 /**
@@ -111,19 +120,21 @@ export default defineSource<ParquetSourceConfig>({
     const source = chunk.source as unknown as ParquetChunk;
     const storage = ctx.openStorage(ctx.config.location);
     const file = storageBuffer(storage, source.key, source.etag, source.size);
-    const metadata = await parquetMetadataAsync(file);
+    const exact = exactReading(await parquetMetadataAsync(file));
     const rows = await parquetReadObjects({
       file,
-      metadata,
+      metadata: exact.metadata,
       rowStart: source.rowStart,
       rowEnd: source.rowEnd,
       compressors: COMPRESSORS,
+      parsers: EXACT_PARSERS,
+      utf8: false,
       ...(ctx.config.columns ? { columns: ctx.config.columns } : {}),
     });
     for (let start = 0; start < rows.length; start += BATCH_ROWS) {
       yield rows.slice(start, start + BATCH_ROWS).map((row, i) => ({
         kind: 'row' as const,
-        row: plainRow(row),
+        row: plainRow(exact.convertRow(row)),
         location: `${source.key} row ${source.rowStart + start + i + 1}`,
       }));
     }
@@ -151,14 +162,14 @@ function storageBuffer(storage: Storage, key: string, etag: string, size: number
   };
 }
 
-/** JSON-friendly values the validators read: bigint and dates as text, bytes as base64. */
+/** JSON-friendly values the validators read: bigint as text, bytes as base64 (dates are text already). */
 function plainValue(value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Date) return value.toISOString();
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   if (Array.isArray(value)) return value.map(plainValue);
+  // A struct's null field is null in the JSON (undefined would drop its key).
   if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainValue(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainValue(v) ?? null]));
   return value;
 }
 
