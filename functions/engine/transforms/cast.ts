@@ -7,12 +7,14 @@ import { format as formatWithDateFns } from 'date-fns/format';
 import { isValid } from 'date-fns/isValid';
 import { parse } from 'date-fns/parse';
 import type { TransformSpec } from '../spec/schema.js';
+import { BOOLEAN_WORDS } from '../validate/boolean.js';
 import {
   type CivilTimestamp,
   formatIsoDate,
   formatIsoTimestamp,
   parseIsoTimestamp,
   toUtc,
+  trimBlanks,
 } from '../validate/calendar.js';
 import { describeValue } from '../validate/describe-value.js';
 import { compileNumericDateFormat } from './date-format.js';
@@ -25,14 +27,16 @@ export type CastSpec = Extract<TransformSpec, { cast: unknown }>['cast'];
 const FAILED: unique symbol = Symbol('cast failed');
 type Conversion = (value: unknown) => unknown;
 
-const DEFAULT_TRUE = ['true', 't', 'yes', 'y', '1'];
-const DEFAULT_FALSE = ['false', 'f', 'no', 'n', '0'];
+/** By default, what PostgreSQL reads as a boolean (true, t, tr, yes, y, on, 1, false, f, no, off, 0, ...). */
+const DEFAULT_TRUE = [...BOOLEAN_WORDS].filter(([, truth]) => truth).map(([word]) => word);
+const DEFAULT_FALSE = [...BOOLEAN_WORDS].filter(([, truth]) => !truth).map(([word]) => word);
 /** Parsed dates take missing fields (e.g. a format without a year) from here, never from the clock. */
 const REFERENCE_DATE = new UTCDate(Date.UTC(2000, 0, 1));
 /** date-fns tokens that fix the instant rather than the wall clock (offsets, epoch timestamps). */
 const INSTANT_TOKENS = /[XxOTt]/;
 const QUOTED_LITERAL = /'(?:[^']|'')*'/g;
 const MAX_EXACT_DIGITS = 15;
+const MIN_NORMAL_DOUBLE = 2.2250738585072014e-308;
 
 /**
  * `cast: {column, to, ...}`: converts a column's value. Null, missing, '' (and, except for text,
@@ -42,7 +46,8 @@ const MAX_EXACT_DIGITS = 15;
  *   else (beyond 15 digits) its digits as a string so none are lost.
  * - number: decimals with `decimal`/`thousands` separators (`1.234,56`), exponent allowed; a JS number
  *   when exact within 15 significant digits, else a normalised decimal string.
- * - boolean: `trueValues`/`falseValues` (case-insensitive), by default true/false, t/f, yes/no, y/n, 1/0.
+ * - boolean: `trueValues`/`falseValues` (case-insensitive), by default what PostgreSQL reads: true/false,
+ *   t/f, yes/no, y/n, on/off, 1/0 and the prefixes PostgreSQL takes (`tr`, `fals`, `of`).
  * - date → `YYYY-MM-DD`; timestamp → ISO 8601 `YYYY-MM-DDTHH:MM:SS[.fff]`, with `Z` when the input
  *   carried an offset (converted to UTC). Without `format`, ISO 8601 input is read; with it, date-fns
  *   tokens (`dd/MM/yyyy HH:mm`), and the value must match the format exactly (checked by formatting
@@ -139,7 +144,7 @@ function compileIntegerConversion(decimal: string, thousands: string | undefined
   return (value) => {
     if (typeof value === 'number') return Number.isInteger(value) ? value : FAILED;
     if (typeof value !== 'string') return FAILED;
-    const m = pattern.exec(value.trim());
+    const m = pattern.exec(trimBlanks(value));
     if (!m) return FAILED;
     let digits = separator ? m[2]!.replace(separator, '') : m[2]!;
     digits = digits.replace(/^0+(?=\d)/, '');
@@ -158,16 +163,20 @@ function compileNumberConversion(decimal: string, thousands: string | undefined)
   return (value) => {
     if (typeof value === 'number') return Number.isFinite(value) ? value : FAILED;
     if (typeof value !== 'string') return FAILED;
-    const m = pattern.exec(value.trim());
+    const m = pattern.exec(trimBlanks(value));
     if (!m) return FAILED;
     const integer = m[2] === undefined ? '' : separator ? m[2].replace(separator, '') : m[2];
     const fraction = m[3] ?? m[4] ?? '';
     const exponent = m[5];
     const text = `${m[1] === '-' ? '-' : ''}${integer || '0'}${fraction ? `.${fraction}` : ''}${exponent ? `e${exponent}` : ''}`;
     const n = Number(text);
-    if (!Number.isFinite(n)) return FAILED;
     const significant = (integer + fraction).replace(/^0+/, '').replace(/0+$/, '');
-    return significant.length <= MAX_EXACT_DIGITS ? n : text;
+    // A JS number only where it is the exact value: not beyond 15 digits, not past a double's range
+    // (1e400 is Infinity, 1e-400 is 0: both were wrong values), not subnormal (fewer digits kept).
+    const exact =
+      significant.length <= MAX_EXACT_DIGITS &&
+      (significant === '' ? n === 0 : Number.isFinite(n) && Math.abs(n) >= MIN_NORMAL_DOUBLE);
+    return exact ? n : text;
   };
 }
 
@@ -185,7 +194,7 @@ function compileBooleanConversion(spec: CastSpec, path: string): Conversion {
     if (typeof value === 'boolean') return value;
     if (typeof value === 'number') return value === 1 ? true : value === 0 ? false : FAILED;
     if (typeof value !== 'string') return FAILED;
-    return words.get(value.trim().toLowerCase()) ?? FAILED;
+    return words.get(trimBlanks(value).toLowerCase()) ?? FAILED;
   };
 }
 
