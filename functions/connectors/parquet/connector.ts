@@ -7,7 +7,6 @@ import {
   parquetReadObjects,
   parquetSchema,
 } from 'hyparquet';
-import { decompressLz4, decompressLz4Raw, decompressZstd } from 'hyparquet-compressors';
 import * as z from 'zod';
 import { globToRegExp, literalPrefix } from '../../sdk/glob.js';
 import type { Row, SourceRecord, Storage } from '../../sdk/index.js';
@@ -43,18 +42,31 @@ interface ParquetChunk {
   rowEnd: number;
 }
 
-/**
- * SNAPPY and UNCOMPRESSED are built into hyparquet; GZIP and BROTLI come from node:zlib (native);
- * ZSTD, LZ4 (Hadoop framing, with the raw-block fallback Arrow uses) and LZ4_RAW from
- * hyparquet-compressors (hyparquet's own, MIT; ZSTD through fzstd), as Node 20's zlib has no zstd.
- */
-const COMPRESSORS: Compressors = {
+/** SNAPPY and UNCOMPRESSED are built into hyparquet; GZIP and BROTLI come from node:zlib (native). */
+const BUILT_IN_COMPRESSORS: Compressors = {
   GZIP: (input) => new Uint8Array(gunzipSync(input)),
   BROTLI: (input) => new Uint8Array(brotliDecompressSync(input)),
-  ZSTD: (input) => decompressZstd(input),
-  LZ4: decompressLz4,
-  LZ4_RAW: decompressLz4Raw,
 };
+let allCompressors: Promise<Compressors> | undefined;
+
+/**
+ * The decompressors a file needs. ZSTD, LZ4 (Hadoop framing, with the raw-block fallback Arrow uses)
+ * and LZ4_RAW come from hyparquet-compressors (hyparquet's own, MIT; ZSTD through fzstd), as Node 20's
+ * zlib has no zstd; it is imported only for a file that uses them (its import costs ~250 ms).
+ */
+function compressorsFor(metadata: FileMetaData): Promise<Compressors> | Compressors {
+  const needsPackage = metadata.row_groups.some((group) =>
+    group.columns.some((c) => ['ZSTD', 'LZ4', 'LZ4_RAW'].includes(c.meta_data?.codec ?? '')),
+  );
+  if (!needsPackage) return BUILT_IN_COMPRESSORS;
+  allCompressors ??= import('hyparquet-compressors').then((p) => ({
+    ...BUILT_IN_COMPRESSORS,
+    ZSTD: (input: Uint8Array) => p.decompressZstd(input),
+    LZ4: p.decompressLz4,
+    LZ4_RAW: p.decompressLz4Raw,
+  }));
+  return allCompressors;
+}
 
 /**
  * Parquet files in a folder or under an S3 prefix, read with hyparquet: each row group is a chunk,
@@ -120,13 +132,14 @@ export default defineSource<ParquetSourceConfig>({
     const source = chunk.source as unknown as ParquetChunk;
     const storage = ctx.openStorage(ctx.config.location);
     const file = storageBuffer(storage, source.key, source.etag, source.size);
-    const exact = exactReading(await parquetMetadataAsync(file));
+    const original = await parquetMetadataAsync(file);
+    const exact = exactReading(original);
     const rows = await parquetReadObjects({
       file,
       metadata: exact.metadata,
       rowStart: source.rowStart,
       rowEnd: source.rowEnd,
-      compressors: COMPRESSORS,
+      compressors: await compressorsFor(original),
       parsers: EXACT_PARSERS,
       utf8: false,
       ...(ctx.config.columns ? { columns: ctx.config.columns } : {}),
