@@ -75,8 +75,16 @@ type Convert = (value: unknown) => unknown;
 /** See the file header: a footer copy without DECIMAL annotations, and the row conversion that scales them. */
 export function exactReading(original: FileMetaData): ExactReading {
   const scales = new Map<SchemaElement, number>();
+  // hyparquet keeps a VARIANT's binary fields as bytes; they must not be marked as text.
+  const inVariant = new Set<SchemaElement>();
+  const collectVariant = (node: SchemaTree, inside: boolean) => {
+    const here = inside || node.element.logical_type?.type === 'VARIANT';
+    if (here) inVariant.add(node.element);
+    for (const child of node.children) collectVariant(child, here);
+  };
+  collectVariant(parquetSchema(original), false);
   const schema = original.schema.map((element, i) => {
-    if (i === 0) return element;
+    if (i === 0 || inVariant.has(element)) return element;
     if (element.converted_type === 'DECIMAL' || element.logical_type?.type === 'DECIMAL') {
       const scale =
         element.logical_type?.type === 'DECIMAL' ? element.logical_type.scale : (element.scale ?? 0);
