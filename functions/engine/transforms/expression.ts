@@ -5,6 +5,7 @@ import { parseIsoTimestamp } from '../validate/calendar.js';
 import { describeValue } from '../validate/describe-value.js';
 import { countCodePoints } from '../validate/text.js';
 import { TransformConfigError } from './errors.js';
+import { compileLinearRegex, type LinearRegex, literalPatterns } from './regex.js';
 
 /**
  * Expressions for `derive` and `filter`, compiled with filtrex: a small, safe language with no access
@@ -20,6 +21,8 @@ import { TransformConfigError } from './errors.js';
  * - `==`, `!=`: numeric when either side is a number; a JSON boolean equals its spellings
  *   ("true", "t", "yes", ...); null, missing and '' are equal to each other; otherwise exact.
  * - `x in (a, b)` is filtrex's exact match (no number/text conversion) and fails on null x.
+ * - `x ~= "pattern"`: true when the RE2 regular expression matches somewhere in x (regex.ts: linear time;
+ *   no lookaround or backreferences, refused at compile time); false when x is null, missing or ''.
  * - A column that is absent from the row reads as null; `'odd name'` quotes a column name;
  *   `a.b` reads column "a.b" if the row has it, else field b of object column a; `b of a` too.
  * - Constants: true, false, null.
@@ -260,14 +263,22 @@ export function compileRowExpression(source: string, path: string): (row: Row) =
       `invalid expression ${JSON.stringify(source)}: unknown function ${unknownFunction}() (known: ${EXPRESSION_FUNCTIONS.join(', ')})`,
     );
   }
-  const patterns = new Map<string, RegExp>();
+  // `~=` runs on RE2 (regex.ts): literal patterns are checked now, a pattern read from a column rejects its row.
+  for (const pattern of literalPatterns(source)) {
+    const compiled = compileLinearRegex(pattern);
+    if (typeof compiled === 'string')
+      throw new TransformConfigError(path, `invalid expression ${JSON.stringify(source)}: ${compiled}`);
+  }
+  const patterns = new Map<string, LinearRegex>();
   const matches = (a: unknown, b: unknown): boolean => {
     if (isEmpty(a)) return false;
     const pattern = textOf(b);
     let regex = patterns.get(pattern);
     if (!regex) {
+      const compiled = compileLinearRegex(pattern);
+      if (typeof compiled === 'string') throw new ExpressionValueError(compiled);
       if (patterns.size >= MAX_CACHED_PATTERNS) patterns.clear();
-      regex = new RegExp(pattern);
+      regex = compiled;
       patterns.set(pattern, regex);
     }
     return regex.test(textOf(a));
