@@ -46,7 +46,12 @@ program
     ]);
     let failed = 0;
     for (const file of files) {
-      const { problems } = await validateSpecFile(file, connectorRegistry);
+      // One spec's failure, whatever it is, must not hide the others' problems.
+      const { problems } = await validateSpecFile(file, connectorRegistry).catch((err: unknown) => ({
+        problems: [
+          { file, line: 0, column: 0, path: '', message: err instanceof Error ? err.message : String(err) },
+        ],
+      }));
       if (problems.length === 0) {
         process.stdout.write(`ok  ${file}\n`);
       } else {

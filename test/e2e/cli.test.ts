@@ -25,6 +25,25 @@ describe('sluice CLI', () => {
     expect(result.code).toBe(1);
   });
 
+  it('fails validation of an alias bomb with its line, and still reports the other specs', async () => {
+    const result = await runCli([
+      'validate',
+      'test/fixtures/specs/alias-bomb.yaml',
+      'test/fixtures/specs/reserved-keys.yaml',
+      'test/fixtures/specs/minimal.yaml',
+    ]);
+
+    expect(result.stdout).toContain(
+      'test/fixtures/specs/alias-bomb.yaml:6:10 (root): YAML: the aliases expand',
+    );
+    expect(result.stdout).toContain(
+      'test/fixtures/specs/reserved-keys.yaml:16:5 destination.columns.__proto__: key "__proto__" is not allowed',
+    );
+    expect(result.stdout).toContain('ok  test/fixtures/specs/minimal.yaml');
+    expect(result.stdout).toContain('2 of 3 spec(s) invalid');
+    expect(result.code).toBe(1);
+  });
+
   it('fails when the pipeline does not exist, listing the ones that do', async () => {
     const result = await runCli(['run', 'nope']);
 

@@ -23,6 +23,13 @@ export class SpecError extends Error {
   }
 }
 
+/** Keys that name JavaScript's object machinery: dropped or misread by plain objects, so always refused. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+export function reservedKeyMessage(key: string): string {
+  return `key "${key}" is not allowed: it is a reserved JavaScript name (__proto__, constructor and prototype are refused anywhere in a spec)`;
+}
+
 export function formatProblem(p: SpecProblem): string {
   return `${p.file}:${p.line}:${p.column} ${p.path || '(root)'}: ${p.message}`;
 }
@@ -60,11 +67,17 @@ export function checkSpec(raw: unknown, file: string, locate: Locate): LoadedSpe
  */
 export function parsePublishedSpec(text: string, file: string): LoadedSpec {
   let raw: unknown;
+  const reserved: SpecProblem[] = [];
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(text, function refuseReservedKeys(this: unknown, key: string, value: unknown) {
+      if (RESERVED_KEYS.has(key))
+        reserved.push({ file, line: 0, column: 0, path: key, message: reservedKeyMessage(key) });
+      return value;
+    });
   } catch (err) {
     throw new SpecError([{ file, line: 0, column: 0, path: '', message: `JSON: ${(err as Error).message}` }]);
   }
+  if (reserved.length > 0) throw new SpecError(reserved);
   return checkSpec(raw, file, () => ({ line: 0, column: 0 }));
 }
 
