@@ -14,6 +14,8 @@ export const handlerEnvSchema = z
     SLUICE_DATABASE_SECRET_ARN: z.string().startsWith('arn:').optional(),
     /** Host to connect to instead of the secret's host: the RDS Proxy endpoint. */
     SLUICE_DATABASE_HOST: z.string().min(1).optional(),
+    /** More folders a local `location` may point into, beyond its spec's folder (local runs; see README). */
+    SLUICE_ALLOWED_ROOTS: z.string().optional(),
     /** postgres:// URL (local runs, tests). */
     DATABASE_URL: z.string().startsWith('postgres').optional(),
     /** Prefix of pipeline credential secrets in Secrets Manager, e.g. `sluice/dev/`. */

@@ -5,7 +5,7 @@ import { CachedSecretStore } from '../adapters/secrets/cache.js';
 import { EnvSecretStore } from '../adapters/secrets/env.js';
 import { SecretsManagerStore } from '../adapters/secrets/secrets-manager.js';
 import { FolderStorage } from '../adapters/storage/folder.js';
-import { storageFromLocation } from '../adapters/storage/index.js';
+import { allowedRootsFromEnv, storageFromLocation } from '../adapters/storage/index.js';
 import { createS3Client, S3Storage } from '../adapters/storage/s3.js';
 import { openPgWarehouseFromSecret } from '../adapters/warehouse/from-secret.js';
 import { openPgWarehouse } from '../adapters/warehouse/pg.js';
@@ -58,6 +58,7 @@ export async function depsFromEnv(
     openStorage: (location, baseDir) =>
       storageFromLocation(location, {
         baseDir,
+        allowedRoots: allowedRootsFromEnv(env.SLUICE_ALLOWED_ROOTS),
         openS3: (bucket, prefix) => new S3Storage({ client: s3Client(), bucket, prefix }),
       }),
     readSpecFile: async (file) => {

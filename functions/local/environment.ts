@@ -4,7 +4,7 @@ import { CachedSecretStore } from '../adapters/secrets/cache.js';
 import { EnvSecretStore, FallbackSecretStore } from '../adapters/secrets/env.js';
 import { LocalSecretStore, readSecretsKey } from '../adapters/secrets/local-file.js';
 import { FolderStorage } from '../adapters/storage/folder.js';
-import { storageFromLocation } from '../adapters/storage/index.js';
+import { allowedRootsFromEnv, storageFromLocation } from '../adapters/storage/index.js';
 import { openS3Lazily } from '../adapters/storage/lazy-s3.js';
 import { openPgWarehouseFromSecret } from '../adapters/warehouse/from-secret.js';
 import { openWarehouse } from '../adapters/warehouse/index.js';
@@ -27,6 +27,11 @@ export interface LocalEnvironment {
    * @default process.env.SLUICE_DATABASE_SECRET
    */
   databaseSecret?: string;
+  /**
+   * Folders a files `location` may point into besides its spec's folder tree.
+   * @default - the folders in SLUICE_ALLOWED_ROOTS (none when unset)
+   */
+  allowedRoots?: readonly string[];
   /** An already open warehouse (tests); not closed by the runner. */
   warehouse?: Warehouse;
   logger?: EngineLogger;
@@ -42,6 +47,7 @@ export async function createLocalDeps(
   const logger = options.logger ?? fileLogger(join(home, 'logs', 'sluice.log'));
   const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
   const databaseSecret = options.databaseSecret ?? (process.env.SLUICE_DATABASE_SECRET || undefined);
+  const allowedRoots = options.allowedRoots ?? allowedRootsFromEnv();
   const store = await localSecretStore(home);
   const warehouse =
     options.warehouse ??
@@ -62,7 +68,8 @@ export async function createLocalDeps(
     secrets: auditedSecretStore(new CachedSecretStore(store), () => warehouse),
     connectors: connectorRegistry,
     readSpecFile: loadSpecFile,
-    openStorage: (location, baseDir) => storageFromLocation(location, { baseDir, openS3: openS3Lazily }),
+    openStorage: (location, baseDir) =>
+      storageFromLocation(location, { baseDir, allowedRoots, openS3: openS3Lazily }),
     events: { emit: async (detailType, detail) => logger.info(`event ${detailType}`, detail) },
     logger,
     holder: localHolder(),

@@ -6,6 +6,8 @@ import type { ChunkResult } from '../engine/run/process-chunks.js';
 export interface LambdaWorkerData {
   home?: string;
   databaseUrl: string;
+  /** The runner's allowed roots for local locations (see LocalEnvironment.allowedRoots). */
+  allowedRoots?: readonly string[];
 }
 
 export type LambdaWorkerMessage =

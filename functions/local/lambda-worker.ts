@@ -11,6 +11,7 @@ const data = workerData as LambdaWorkerData;
 const local = await createLocalDeps({
   databaseUrl: data.databaseUrl,
   ...(data.home ? { home: data.home } : {}),
+  ...(data.allowedRoots ? { allowedRoots: data.allowedRoots } : {}),
 });
 const send = (message: LambdaWorkerMessage) => port.postMessage(message);
 

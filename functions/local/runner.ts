@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { delimiter, resolve } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { type FaultInjector, getRun } from '../engine/load/index.js';
 import { commitPreparedRun } from '../engine/run/commit.js';
@@ -142,8 +142,13 @@ export async function executeLocally(
   const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
   const lambdaPool =
     options.lambdaWorker === 'thread' && databaseUrl && !faults && !options.warehouse
-      ? new LambdaPool({ databaseUrl, ...(options.home ? { home: options.home } : {}) }, (p) =>
-          runDeps.onChunkDone?.(p),
+      ? new LambdaPool(
+          {
+            databaseUrl,
+            ...(options.home ? { home: options.home } : {}),
+            ...(options.allowedRoots ? { allowedRoots: options.allowedRoots } : {}),
+          },
+          (p) => runDeps.onChunkDone?.(p),
         )
       : undefined;
   if (options.lambdaWorker === 'thread' && !lambdaPool)
@@ -186,6 +191,7 @@ export async function executeLocally(
         options.databaseUrl ?? process.env.DATABASE_URL ?? '',
         runDeps,
         deps.logger,
+        options.allowedRoots,
       );
       return {};
     },
@@ -326,6 +332,7 @@ async function runWorkerProcess(
   databaseUrl: string,
   deps: EngineDeps,
   logger: EngineLogger,
+  allowedRoots: readonly string[] | undefined,
 ): Promise<void> {
   const {
     code,
@@ -338,6 +345,7 @@ async function runWorkerProcess(
       SLUICE_STAGING_DIR: stagingDir,
       DATABASE_URL: databaseUrl,
       SLUICE_WORKER_REPORT: '1',
+      ...(allowedRoots ? { SLUICE_ALLOWED_ROOTS: allowedRoots.join(delimiter) } : {}),
     },
   });
   if (code !== 0) {

@@ -166,11 +166,11 @@ describe.each(warehouseTargets)('orders pipeline end to end on $name', (target) 
   });
 
   it('fails with a clear message when the source folder does not exist, and nothing is loaded', async () => {
-    const missing = exampleSpec([], '/nonexistent/orders');
+    const missing = exampleSpec([['location: data/orders', 'location: data/nonexistent']]);
 
     const failed = await runPipelineLocally({ specFile: missing.specFile, home, warehouse: db.wh });
 
     expect(failed.status).toBe('failed');
-    expect(failed.error).toContain('/nonexistent/orders');
+    expect(failed.error).toContain('no files in data/nonexistent');
   });
 });

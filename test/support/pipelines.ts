@@ -1,21 +1,20 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Warehouse } from '../../functions/engine/ports/warehouse.js';
 
 /**
- * A copy of the example spec in a temp dir, reading the committed sample data, with YAML edits applied
- * as plain text replacements (so a test shows exactly what it changed).
+ * A copy of the example spec in a temp dir with a copy of the sample data (or of `dataDir`) under it, as
+ * `data/orders`, with YAML edits applied as plain text replacements (so a test shows what it changed).
  */
 export function exampleSpec(
   edits: [string, string][] = [],
   dataDir = resolve('pipelines/data/orders'),
 ): { dir: string; specFile: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
-  let text = readFileSync('pipelines/orders.yaml', 'utf8').replace(
-    'location: data/orders',
-    `location: ${dataDir}`,
-  );
+  // A local location must stay inside its spec's folder tree: the data goes along with the spec.
+  cpSync(dataDir, join(dir, 'data', 'orders'), { recursive: true });
+  let text = readFileSync('pipelines/orders.yaml', 'utf8');
   for (const [from, to] of edits) {
     if (!text.includes(from)) throw new Error(`exampleSpec: "${from}" is not in pipelines/orders.yaml`);
     text = text.replace(from, to);

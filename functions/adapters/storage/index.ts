@@ -1,15 +1,21 @@
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Storage } from '../../engine/ports/storage.js';
+import { confineLocalLocation } from './confine.js';
 import { FolderStorage } from './folder.js';
 
 export * from '../../engine/ports/storage.js';
+export { allowedRootsFromEnv, confineLocalLocation, LocationNotAllowedError } from './confine.js';
 export { FolderStorage } from './folder.js';
 export { InvalidKeyError } from './keys.js';
 
 export interface StorageFromLocationOptions {
-  /** Folder that relative locations resolve against (the spec file's folder). @default - process.cwd() */
+  /**
+   * Folder that relative locations resolve against (the spec file's folder); a local location must stay
+   * inside its tree (symlinks resolved) or inside one of `allowedRoots`. @default - process.cwd()
+   */
   baseDir?: string;
+  /** More folders local locations may point into (SLUICE_ALLOWED_ROOTS, see allowedRootsFromEnv). @default - none */
+  allowedRoots?: readonly string[];
   /**
    * Opens `s3://bucket/prefix`: a Lambda passes its S3Storage (`new S3Storage({ client, bucket, prefix })`),
    * a local run `openS3Lazily` (lazy-s3.ts), which loads the SDK only when a location is on S3.
@@ -22,7 +28,8 @@ export type S3Opener = (bucket: string, prefix: string) => Storage;
 
 /**
  * The storage a location names: `s3://bucket/prefix` is an S3Storage; a path or `file://` URL is a
- * folder (relative paths resolve against baseDir).
+ * folder (relative paths resolve against baseDir), refused with LocationNotAllowedError when it lies
+ * outside baseDir's tree and every allowed root.
  *
  * @example
  * storageFromLocation('data/orders', { baseDir: path.dirname(specFile), openS3: openS3Lazily });
@@ -31,9 +38,13 @@ export type S3Opener = (bucket: string, prefix: string) => Storage;
 export function storageFromLocation(location: string, opts: StorageFromLocationOptions): Storage {
   const s3 = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
   if (s3) return opts.openS3(s3[1]!, s3[2] ?? '');
-  if (location.startsWith('file://')) return new FolderStorage(fileURLToPath(location));
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
+  const folder = location.startsWith('file://') ? fileURLToPath(location) : location;
+  if (folder === location && /^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
     throw new Error(`unsupported location ${location}: use a folder path or s3://bucket/prefix`);
   }
-  return new FolderStorage(path.resolve(opts.baseDir ?? process.cwd(), location));
+  const confined = confineLocalLocation(folder, {
+    baseDir: opts.baseDir ?? process.cwd(),
+    allowedRoots: opts.allowedRoots ?? [],
+  });
+  return new FolderStorage(confined);
 }

@@ -1,4 +1,11 @@
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  allowedRootsFromEnv,
+  confineLocalLocation,
+  LocationNotAllowedError,
+} from '../../adapters/storage/confine.js';
 import type { ConnectorLookup } from '../ports/connectors.js';
 import { compileTransforms, secretsNeededBy, TransformConfigError } from '../transforms/index.js';
 import { compileRowValidator } from '../validate/index.js';
@@ -12,6 +19,10 @@ import { describeIssue, issuePath, type LoadedSpec, SpecError, type SpecProblem 
 export async function validateSpecFile(
   file: string,
   connectors: ConnectorLookup,
+  options: {
+    /** Folders a local `location` may point into besides the spec's folder. @default - SLUICE_ALLOWED_ROOTS */
+    allowedRoots?: readonly string[];
+  } = {},
 ): Promise<{ loaded?: LoadedSpec; problems: SpecProblem[] }> {
   let text: string;
   try {
@@ -54,6 +65,21 @@ export async function validateSpecFile(
     if (!result.success) {
       for (const issue of result.error.issues)
         at(['source', 'config', ...issuePath(issue)], describeIssue(issue));
+    }
+  }
+  // A local location must stay in the spec's folder tree or an allowed root (as opening it at plan checks).
+  const location = (spec.source.config as { location?: unknown } | undefined)?.location;
+  const folder =
+    typeof location === 'string' && location.startsWith('file://') ? fileURLToPath(location) : location;
+  if (typeof folder === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(folder)) {
+    try {
+      confineLocalLocation(folder, {
+        baseDir: dirname(file),
+        allowedRoots: options.allowedRoots ?? allowedRootsFromEnv(),
+      });
+    } catch (err) {
+      if (!(err instanceof LocationNotAllowedError)) throw err;
+      at(['source', 'config', 'location'], err.message);
     }
   }
   // Compile transforms and the row validator as a chunk would, so bad expressions, date formats and

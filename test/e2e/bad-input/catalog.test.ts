@@ -87,7 +87,7 @@ describe('the bad-input catalog', () => {
   afterAll(() => wh?.close());
 
   it('has a case for every kind of bad input the issue lists', () => {
-    expect(cases).toHaveLength(19);
+    expect(cases).toHaveLength(25);
   });
 
   const check = async (name: string) => {

@@ -43,8 +43,9 @@ describe('storageFromLocation', () => {
 
     expect(storage).toBeInstanceOf(FolderStorage);
     expect(storage.url).toBe(path.resolve('/work/pipelines/data/orders'));
-    expect(storageFromLocation('/abs/in', { baseDir: '/work', openS3 }).url).toBe(path.resolve('/abs/in'));
-    expect(storageFromLocation('file:///abs/in', { openS3 }).url).toBe(path.resolve('/abs/in'));
+    const allowed = { baseDir: '/work', allowedRoots: ['/abs'], openS3 };
+    expect(storageFromLocation('/abs/in', allowed).url).toBe(path.resolve('/abs/in'));
+    expect(storageFromLocation('file:///abs/in', allowed).url).toBe(path.resolve('/abs/in'));
   });
 
   it('fails for other URL schemes', () => {
