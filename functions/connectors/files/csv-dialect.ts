@@ -100,7 +100,34 @@ export function columnNames(
     }
     return checkNames(columns, `csv.columns (reading ${where})`);
   }
+  if (fromFile) refuseLikelyWrongDelimiter(fromFile, config.csv.delimiter, where);
   return fromFile && checkNames(fromFile, `${where}: the header`);
+}
+
+const OTHER_DELIMITERS = [',', ';', '\t', '|'];
+
+/**
+ * A header of one field that another common delimiter splits into several: the file was almost surely
+ * written with that delimiter, and reading it as configured would reject every row ("has 4 fields, the
+ * header has 1") or load one useless column. That is a configuration error, so the plan fails once,
+ * saying which delimiter to set, instead of quarantining the whole file row by row.
+ */
+function refuseLikelyWrongDelimiter(header: string[], delimiter: string, where: string): void {
+  if (header.length !== 1) return;
+  const [name = ''] = header;
+  let best: { delimiter: string; fields: number } | undefined;
+  for (const candidate of OTHER_DELIMITERS) {
+    if (candidate === delimiter) continue;
+    const fields = name.split(candidate).length;
+    if (fields > 1 && fields > (best?.fields ?? 1)) best = { delimiter: candidate, fields };
+  }
+  if (!best) return;
+  const shown = JSON.stringify(best.delimiter);
+  throw new SourceError(
+    `${where}: the header has one field, ${JSON.stringify(name)}, which ${shown} would split into ${best.fields}: ` +
+      `the file looks ${shown}-delimited, not ${JSON.stringify(delimiter)}-delimited; set \`csv: { delimiter: ${shown} }\` ` +
+      `in source.config (if it really has one column named so, name it in csv.columns)`,
+  );
 }
 
 function parseHeaderRecord(bytes: Buffer, config: FilesSourceConfig, where: string): string[] {
