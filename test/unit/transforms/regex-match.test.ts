@@ -14,7 +14,7 @@ describe('regular expressions in filter and derive', () => {
     expect(outcome.kind).toBe('filtered');
   });
 
-  it('matches as before on ordinary patterns', () => {
+  it('matches ordinary patterns as before, and takes RE2 inline flags such as (?i)', () => {
     const row = { email: 'ann@b.org', code: 'AB-123' };
 
     expect(runOne([{ filter: 'email ~= "@b\\\\.org$"' }], row).kind).toBe('row');
