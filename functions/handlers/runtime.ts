@@ -59,6 +59,8 @@ export async function depsFromEnv(
       storageFromLocation(location, {
         baseDir,
         allowedRoots: allowedRootsFromEnv(env.SLUICE_ALLOWED_ROOTS),
+        // In AWS a run starts from the published spec, whose baseDir is '/': not a folder to trust.
+        baseDirIsRoot: !env.SLUICE_STAGING_BUCKET,
         openS3: (bucket, prefix) => new S3Storage({ client: s3Client(), bucket, prefix }),
       }),
     readSpecFile: async (file) => {

@@ -4,17 +4,21 @@ import path from 'node:path';
 /** The setting that widens where local `location`s may point; named in every refusal. */
 export const ALLOWED_ROOTS_SETTING = 'SLUICE_ALLOWED_ROOTS';
 
-/** A local location outside the spec's folder tree and outside every allowed root. */
+/** A local location outside the spec's folder tree (when that is a root) and outside every allowed root. */
 export class LocationNotAllowedError extends Error {
   constructor(
     readonly location: string,
     readonly resolved: string,
-    readonly baseDir: string,
+    /** The spec's folder when it is a root; undefined where a spec has no folder (runs in AWS). */
+    readonly specFolder: string | undefined,
   ) {
+    const roots = `(paths separated by "${path.delimiter}")`;
     super(
-      `location ${JSON.stringify(location)} resolves to ${resolved}, outside the spec's folder ${baseDir}: ` +
-        `a local location must be inside the spec's folder tree, or inside a folder listed in ${ALLOWED_ROOTS_SETTING} ` +
-        `(paths separated by "${path.delimiter}")`,
+      specFolder === undefined
+        ? `location ${JSON.stringify(location)} resolves to ${resolved}, outside every folder listed in ${ALLOWED_ROOTS_SETTING} ${roots}: ` +
+            'a run from a published spec reads s3:// locations (a folder location is deployed as a folder of the landing bucket)'
+        : `location ${JSON.stringify(location)} resolves to ${resolved}, outside the spec's folder ${specFolder}: ` +
+            `a local location must be inside the spec's folder tree, or inside a folder listed in ${ALLOWED_ROOTS_SETTING} ${roots}`,
     );
     this.name = 'LocationNotAllowedError';
   }
@@ -46,13 +50,20 @@ export function allowedRootsFromEnv(
  */
 export function confineLocalLocation(
   location: string,
-  opts: { baseDir: string; allowedRoots: readonly string[] },
+  opts: {
+    baseDir: string;
+    allowedRoots: readonly string[];
+    /** False where baseDir is no spec's folder (a published spec runs with baseDir '/'). @default true */
+    baseDirIsRoot?: boolean;
+  },
 ): string {
-  const baseDir = realpathOfPossiblyMissing(path.resolve(opts.baseDir));
+  const specFolder =
+    opts.baseDirIsRoot === false ? undefined : realpathOfPossiblyMissing(path.resolve(opts.baseDir));
   const resolved = realpathOfPossiblyMissing(path.resolve(opts.baseDir, location));
-  const roots = [baseDir, ...opts.allowedRoots.map((root) => realpathOfPossiblyMissing(path.resolve(root)))];
+  const roots = opts.allowedRoots.map((root) => realpathOfPossiblyMissing(path.resolve(root)));
+  if (specFolder !== undefined) roots.unshift(specFolder);
   if (roots.some((root) => isInside(resolved, root))) return resolved;
-  throw new LocationNotAllowedError(location, resolved, baseDir);
+  throw new LocationNotAllowedError(location, resolved, specFolder);
 }
 
 function isInside(candidate: string, root: string): boolean {

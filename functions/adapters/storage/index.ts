@@ -17,6 +17,11 @@ export interface StorageFromLocationOptions {
   /** More folders local locations may point into (SLUICE_ALLOWED_ROOTS, see allowedRootsFromEnv). @default - none */
   allowedRoots?: readonly string[];
   /**
+   * False where baseDir is not a spec's folder: runs in AWS start from a published spec (baseDir '/'),
+   * so only `allowedRoots` may hold a local location there. @default true
+   */
+  baseDirIsRoot?: boolean;
+  /**
    * Opens `s3://bucket/prefix`: a Lambda passes its S3Storage (`new S3Storage({ client, bucket, prefix })`),
    * a local run `openS3Lazily` (lazy-s3.ts), which loads the SDK only when a location is on S3.
    */
@@ -45,6 +50,7 @@ export function storageFromLocation(location: string, opts: StorageFromLocationO
   const confined = confineLocalLocation(folder, {
     baseDir: opts.baseDir ?? process.cwd(),
     allowedRoots: opts.allowedRoots ?? [],
+    baseDirIsRoot: opts.baseDirIsRoot ?? true,
   });
   return new FolderStorage(confined);
 }

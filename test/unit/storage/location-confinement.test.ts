@@ -90,6 +90,16 @@ describe('local locations are confined to the spec folder tree', () => {
     );
   });
 
+  it('fails for every local location where the spec has no folder (a published spec in AWS, baseDir /)', () => {
+    const { outside } = folders();
+    const aws = { baseDir: '/', baseDirIsRoot: false, openS3 };
+
+    expect(() => storageFromLocation('../../etc', aws)).toThrow(
+      'location "../../etc" resolves to /etc, outside every folder listed in SLUICE_ALLOWED_ROOTS',
+    );
+    expect(storageFromLocation(outside, { ...aws, allowedRoots: [outside] }).url).toBe(outside);
+  });
+
   it('leaves s3:// locations alone', () => {
     const s3 = { url: 's3://b/p/' } as FolderStorage;
 
