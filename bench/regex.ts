@@ -2,7 +2,7 @@
  * Micro-benchmark of `~=` on the hot path: V8's backtracking RegExp (the engine before) against re2js
  * (RE2 semantics, linear time; what filter/derive use now), on short strings like CSV cells.
  *
- *   npx tsx bench/regex.ts [--strings 1e6]
+ *   npm run bench:regex -- [--strings 1e6]
  *
  * Prints, per pattern, the time of each engine over the same strings and the ratio. Not run in CI.
  */
