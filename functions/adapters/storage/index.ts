@@ -1,10 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import type { Storage } from '../../engine/ports/storage.js';
-import { confineLocalLocation } from './confine.js';
+import { confineLocalLocation } from '../../engine/spec/local-location.js';
 import { FolderStorage } from './folder.js';
 
 export * from '../../engine/ports/storage.js';
-export { allowedRootsFromEnv, confineLocalLocation, LocationNotAllowedError } from './confine.js';
+export {
+  allowedRootsFromEnv,
+  confineLocalLocation,
+  LocationNotAllowedError,
+} from '../../engine/spec/local-location.js';
 export { FolderStorage } from './folder.js';
 export { InvalidKeyError } from './keys.js';
 

@@ -1,15 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  allowedRootsFromEnv,
-  confineLocalLocation,
-  LocationNotAllowedError,
-} from '../../adapters/storage/confine.js';
 import type { ConnectorLookup } from '../ports/connectors.js';
 import { compileTransforms, secretsNeededBy, TransformConfigError } from '../transforms/index.js';
 import { compileRowValidator } from '../validate/index.js';
 import { parseSpec, yamlLocator } from './load.js';
+import { allowedRootsFromEnv, confineLocalLocation, LocationNotAllowedError } from './local-location.js';
 import { describeIssue, issuePath, type LoadedSpec, SpecError, type SpecProblem } from './parse.js';
 
 /**

@@ -1,6 +1,11 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 
+/*
+ * Where a spec's local `location` may point: the rule `sluice validate` checks and the storage adapter
+ * enforces when it opens a folder (storageFromLocation), so both refuse the same locations.
+ */
+
 /** The setting that widens where local `location`s may point; named in every refusal. */
 export const ALLOWED_ROOTS_SETTING = 'SLUICE_ALLOWED_ROOTS';
 
