@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { connectorRegistry } from '../../../functions/connectors/registry.js';
 import { parseSpec } from '../../../functions/engine/spec/load.js';
 import { formatProblem, parsePublishedSpec, SpecError } from '../../../functions/engine/spec/parse.js';
 import { validateSpecFile } from '../../../functions/engine/spec/validate.js';
@@ -19,7 +20,7 @@ function problemsOf(text: string, file = 'spec.yaml'): string[] {
 
 describe('spec YAML limits and reserved keys', () => {
   it('fails when aliases expand like a bomb, at the first alias', async () => {
-    const { problems } = await validateSpecFile(fixture('alias-bomb.yaml'));
+    const { problems } = await validateSpecFile(fixture('alias-bomb.yaml'), connectorRegistry);
 
     expect(problems.map(formatProblem)).toEqual([
       'test/fixtures/specs/alias-bomb.yaml:6:10 (root): YAML: the aliases expand to more nodes than a spec may have (maxAliasCount 100): an alias bomb? write the values out instead',
@@ -27,7 +28,7 @@ describe('spec YAML limits and reserved keys', () => {
   });
 
   it('fails when __proto__, constructor or prototype is a key anywhere, each with its place', async () => {
-    const { problems } = await validateSpecFile(fixture('reserved-keys.yaml'));
+    const { problems } = await validateSpecFile(fixture('reserved-keys.yaml'), connectorRegistry);
 
     const reserved = 'is not allowed: it is a reserved JavaScript name';
     expect(problems.map(formatProblem)).toEqual([
