@@ -39,15 +39,19 @@ program
       : readdirSync('pipelines')
           .filter((f) => /\.ya?ml$/.test(f))
           .map((f) => join('pipelines', f));
-    const [{ formatProblem }, { validateSpecFile }, { connectorRegistry }] = await Promise.all([
-      import('../functions/engine/spec/parse.js'),
-      import('../functions/engine/spec/validate.js'),
-      import('../functions/connectors/registry.js'),
-    ]);
+    const [{ formatProblem }, { validateSpecFile }, { connectorRegistry }, { allowedRootsFromEnv }] =
+      await Promise.all([
+        import('../functions/engine/spec/parse.js'),
+        import('../functions/engine/spec/validate.js'),
+        import('../functions/connectors/registry.js'),
+        import('../functions/engine/spec/local-location.js'),
+      ]);
     let failed = 0;
     for (const file of files) {
       // One spec's failure, whatever it is, must not hide the others' problems.
-      const { problems } = await validateSpecFile(file, connectorRegistry).catch((err: unknown) => ({
+      const { problems } = await validateSpecFile(file, connectorRegistry, {
+        allowedRoots: allowedRootsFromEnv(),
+      }).catch((err: unknown) => ({
         problems: [
           { file, line: 0, column: 0, path: '', message: err instanceof Error ? err.message : String(err) },
         ],
@@ -287,12 +291,16 @@ registerAuditCommand(program);
 registerConnectorCommands(program);
 
 async function loadValidSpec(file: string) {
-  const [{ SpecError }, { validateSpecFile }, { connectorRegistry }] = await Promise.all([
-    import('../functions/engine/spec/parse.js'),
-    import('../functions/engine/spec/validate.js'),
-    import('../functions/connectors/registry.js'),
-  ]);
-  const { loaded, problems } = await validateSpecFile(file, connectorRegistry);
+  const [{ SpecError }, { validateSpecFile }, { connectorRegistry }, { allowedRootsFromEnv }] =
+    await Promise.all([
+      import('../functions/engine/spec/parse.js'),
+      import('../functions/engine/spec/validate.js'),
+      import('../functions/connectors/registry.js'),
+      import('../functions/engine/spec/local-location.js'),
+    ]);
+  const { loaded, problems } = await validateSpecFile(file, connectorRegistry, {
+    allowedRoots: allowedRootsFromEnv(),
+  });
   if (problems.length > 0 || !loaded) throw new SpecError(problems);
   return loaded;
 }

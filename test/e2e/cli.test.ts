@@ -44,6 +44,20 @@ describe('sluice CLI', () => {
     expect(result.code).toBe(1);
   });
 
+  it('fails validation of a location outside the spec folder unless SLUICE_ALLOWED_ROOTS allows it', async () => {
+    const spec = 'test/fixtures/bad-input/spec-location-absolute/spec.yaml';
+
+    const refused = await runCli(['validate', spec]);
+    const allowed = await runCli(['validate', spec], { SLUICE_ALLOWED_ROOTS: '/nonexistent:/etc' });
+
+    expect(refused.stdout).toContain(
+      `${spec}:6:15 source.config.location: location "/etc" resolves to /etc, outside the spec's folder`,
+    );
+    expect(refused.code).toBe(1);
+    expect(allowed.stdout).toContain(`ok  ${spec}`);
+    expect(allowed.code).toBe(0);
+  });
+
   it('fails when the pipeline does not exist, listing the ones that do', async () => {
     const result = await runCli(['run', 'nope']);
 

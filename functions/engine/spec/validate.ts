@@ -5,7 +5,7 @@ import type { ConnectorLookup } from '../ports/connectors.js';
 import { compileTransforms, secretsNeededBy, TransformConfigError } from '../transforms/index.js';
 import { compileRowValidator } from '../validate/index.js';
 import { parseSpec, yamlLocator } from './load.js';
-import { allowedRootsFromEnv, confineLocalLocation, LocationNotAllowedError } from './local-location.js';
+import { confineLocalLocation, LocationNotAllowedError } from './local-location.js';
 import { describeIssue, issuePath, type LoadedSpec, SpecError, type SpecProblem } from './parse.js';
 
 /**
@@ -16,7 +16,7 @@ export async function validateSpecFile(
   file: string,
   connectors: ConnectorLookup,
   options: {
-    /** Folders a local `location` may point into besides the spec's folder. @default - SLUICE_ALLOWED_ROOTS */
+    /** Folders a local `location` may point into besides the spec's folder (the CLI passes SLUICE_ALLOWED_ROOTS). @default - none */
     allowedRoots?: readonly string[];
   } = {},
 ): Promise<{ loaded?: LoadedSpec; problems: SpecProblem[] }> {
@@ -71,7 +71,7 @@ export async function validateSpecFile(
     try {
       confineLocalLocation(folder, {
         baseDir: dirname(file),
-        allowedRoots: options.allowedRoots ?? allowedRootsFromEnv(),
+        allowedRoots: options.allowedRoots ?? [],
       });
     } catch (err) {
       if (!(err instanceof LocationNotAllowedError)) throw err;
