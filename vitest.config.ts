@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -6,6 +7,9 @@ export default defineConfig({
     // Integration and e2e tests start PGlite (~3 s) and whole runs; two cores, so keep files in two forks.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // Fixture specs under test/**/fixtures read the committed sample data in pipelines/data, outside
+    // their own folder: allow that one root, as a user would (README: SLUICE_ALLOWED_ROOTS).
+    env: { SLUICE_ALLOWED_ROOTS: resolve('pipelines/data') },
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: process.env.CI ? ['default'] : ['default'],

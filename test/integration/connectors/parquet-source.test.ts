@@ -15,7 +15,8 @@ describe('parquet source over a folder of files', () => {
   const logger = { debug() {}, info() {}, warn() {}, error() {} };
   let wh: PgliteWarehouse;
   let specFile: string;
-  const run = () => runPipelineLocally({ specFile, home, warehouse: wh, logger });
+  // The data folder is not under the spec's folder: allowed as SLUICE_ALLOWED_ROOTS would.
+  const run = () => runPipelineLocally({ specFile, home, warehouse: wh, logger, allowedRoots: [data] });
   const count = async (sql: string) => Number((await wh.query<{ n: string }>(sql)).rows[0]!.n);
 
   beforeAll(async () => {
