@@ -76,6 +76,7 @@ const NOT_IN_AWS: Record<string, string> = {
   SLUICE_STAGING_DIR: 'local runs: staging in a folder',
   DATABASE_URL: 'local runs and tests: a PostgreSQL URL instead of the secret',
   SLUICE_STATE_MACHINE_ARN: 'in the shared handler schema for the starter function only',
+  SLUICE_ALLOWED_ROOTS: 'local runs: folders a local location may read besides the spec folder (none in AWS)',
 };
 
 /** The Powertools variables every function must set (the other POWERTOOLS_* are optional switches). */
