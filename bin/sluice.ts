@@ -44,7 +44,7 @@ program
         import('../functions/engine/spec/parse.js'),
         import('../functions/engine/spec/validate.js'),
         import('../functions/connectors/registry.js'),
-        import('../functions/engine/spec/local-location.js'),
+        import('../functions/engine/ports/local-location.js'),
       ]);
     let failed = 0;
     for (const file of files) {
@@ -296,7 +296,7 @@ async function loadValidSpec(file: string) {
       import('../functions/engine/spec/parse.js'),
       import('../functions/engine/spec/validate.js'),
       import('../functions/connectors/registry.js'),
-      import('../functions/engine/spec/local-location.js'),
+      import('../functions/engine/ports/local-location.js'),
     ]);
   const { loaded, problems } = await validateSpecFile(file, connectorRegistry, {
     allowedRoots: allowedRootsFromEnv(),

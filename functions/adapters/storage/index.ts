@@ -1,14 +1,14 @@
 import { fileURLToPath } from 'node:url';
+import { confineLocalLocation } from '../../engine/ports/local-location.js';
 import type { Storage } from '../../engine/ports/storage.js';
-import { confineLocalLocation } from '../../engine/spec/local-location.js';
 import { FolderStorage } from './folder.js';
 
-export * from '../../engine/ports/storage.js';
 export {
   allowedRootsFromEnv,
   confineLocalLocation,
   LocationNotAllowedError,
-} from '../../engine/spec/local-location.js';
+} from '../../engine/ports/local-location.js';
+export * from '../../engine/ports/storage.js';
 export { FolderStorage } from './folder.js';
 export { InvalidKeyError } from './keys.js';
 

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConnectorLookup } from '../ports/connectors.js';
+import { confineLocalLocation, LocationNotAllowedError } from '../ports/local-location.js';
 import { compileTransforms, secretsNeededBy, TransformConfigError } from '../transforms/index.js';
 import { compileRowValidator } from '../validate/index.js';
 import { parseSpec, yamlLocator } from './load.js';
-import { confineLocalLocation, LocationNotAllowedError } from './local-location.js';
 import { describeIssue, issuePath, type LoadedSpec, SpecError, type SpecProblem } from './parse.js';
 
 /**

@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 
 /*
- * Where a spec's local `location` may point: the rule `sluice validate` checks and the storage adapter
+ * Where a spec's local `location` may point (part of the storage port): the rule `sluice validate` checks and the storage adapter
  * enforces when it opens a folder (storageFromLocation), so both refuse the same locations.
  */
 
