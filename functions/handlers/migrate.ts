@@ -1,6 +1,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
+import { parseSecretJson } from '../adapters/secrets/secret-json.js';
 // The pg twin only: the adapters' index also loads PGlite, which is never bundled for Lambda.
 import { PgWarehouse } from '../adapters/warehouse/pg.js';
 import { ensureInternalSchema } from '../engine/load/migrations.js';
@@ -155,7 +156,12 @@ function coldStartDeps(): MigrationDeps {
     stagingBucket: env.SLUICE_STAGING_BUCKET,
     async openWarehouse() {
       const out = await secrets.send(new GetSecretValueCommand({ SecretId: env.SLUICE_DATABASE_SECRET_ARN }));
-      const secret = adminSecretSchema.parse(JSON.parse(out.SecretString ?? '{}'));
+      const secret = parseSecretJson(
+        env.SLUICE_DATABASE_SECRET_ARN,
+        out.SecretString ?? '{}',
+        adminSecretSchema,
+        'an RDS admin secret: JSON { "host", "username", "password", optional "port", "dbname" }',
+      );
       // Straight to the cluster endpoint (DDL gains nothing from the proxy); TLS verified against the
       // RDS certificate authorities Lambda ships (NODE_EXTRA_CA_CERTS).
       return connectWithRetry(

@@ -128,7 +128,13 @@ export class LocalSecretStore implements SecretStore {
     } catch {
       throw new SecretsFileError(`cannot decrypt ${this.file}: wrong key or file was modified`);
     }
-    const parsed = JSON.parse(plain.toString('utf8')) as { secrets?: Record<string, unknown> };
+    let parsed: { secrets?: Record<string, unknown> };
+    try {
+      parsed = JSON.parse(plain.toString('utf8')) as { secrets?: Record<string, unknown> };
+    } catch {
+      // JSON.parse's message would quote decrypted secret text.
+      throw new SecretsFileError(`${this.file} decrypts to something that is not a Sluice secrets list`);
+    }
     const all = new Map<string, string>();
     for (const [name, value] of Object.entries(parsed.secrets ?? {})) {
       if (typeof value === 'string') all.set(name, value);

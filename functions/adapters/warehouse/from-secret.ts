@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import * as z from 'zod';
 import type { SecretStore } from '../../engine/ports/secrets.js';
 import { CachedSecretStore } from '../secrets/cache.js';
+import { parseSecretJson } from '../secrets/secret-json.js';
 import { openPgWarehouse, type PgWarehouse } from './pg.js';
 
 /** The shape of an RDS / Aurora database secret (what Secrets Manager rotation writes). */
@@ -12,6 +13,9 @@ const databaseSecretSchema = z.object({
   password: z.string().min(1),
   dbname: z.string().min(1).optional(),
 });
+
+const DATABASE_SECRET_SHAPE =
+  'a database secret: JSON { "username", "password", optional "host", "port", "dbname" }';
 
 export interface WarehouseFromSecretOptions {
   /** Where the secret lives: Secrets Manager in AWS, the encrypted local file locally. */
@@ -40,13 +44,13 @@ export interface WarehouseFromSecretOptions {
 export async function openPgWarehouseFromSecret(options: WarehouseFromSecretOptions): Promise<PgWarehouse> {
   const cache = new CachedSecretStore(options.secrets, { ttlMs: options.cacheTtlMs ?? 60_000 });
   const read = async () => {
-    const parsed = databaseSecretSchema.safeParse(JSON.parse(await cache.get(options.secretName)));
-    if (!parsed.success) {
-      // Name the fields that are wrong, never their values.
-      const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
-      throw new Error(`secret "${options.secretName}" is not a database secret: check ${fields}`);
-    }
-    return parsed.data;
+    // Names the secret and the fields that are wrong, never the value nor a piece of it.
+    return parseSecretJson(
+      options.secretName,
+      await cache.get(options.secretName),
+      databaseSecretSchema,
+      DATABASE_SECRET_SHAPE,
+    );
   };
   const first = await read();
   return openPgWarehouse({

@@ -10,6 +10,7 @@ import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
 import { recordBatches } from './record-batches.js';
+import { rejectRedactor } from './reject-redaction.js';
 import { type RunSpec, readRunSpec } from './run-spec.js';
 
 const chunkDescriptorSchema = z.object({
@@ -89,7 +90,10 @@ export async function processChunk(
   const counts = { read: 0, staged: 0, rejected: 0, filtered: 0 };
   const rejects: string[] = [];
   const reasons = new Map<string, number>();
-  const reject = (r: Omit<RejectRecord, 'chunk'>) => {
+  // Hashed columns stay hashed in the rejects file and in the reasons (see reject-redaction.ts).
+  const redact = rejectRedactor(spec.transforms, hashKeys);
+  const reject = (record: Omit<RejectRecord, 'chunk'>) => {
+    const r = redact ? redact(record) : record;
     counts.rejected++;
     rejects.push(JSON.stringify({ chunk: chunk.id, ...r }));
     const reason = reasonTemplate(r.column, r.reason);

@@ -27,10 +27,22 @@ export function compileHash(
     for (const name of columns) {
       const value = row[name];
       if (value === undefined || value === null || value === '') continue;
-      const text =
-        typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-      row[name] = createHmac('sha256', key).update(text, 'utf8').digest('hex');
+      row[name] = hmacOfValue(key, value);
     }
     return row;
   };
+}
+
+/** The hex HMAC-SHA256 a `hash` transform gives a (non-empty) value; rejects show hashed columns so. */
+export function hmacOfValue(key: Buffer, value: unknown): string {
+  return createHmac('sha256', key).update(textOfValue(value), 'utf8').digest('hex');
+}
+
+/** The text a value is hashed as: strings as they are, objects as their JSON. */
+export function textOfValue(value: unknown): string {
+  return typeof value === 'string'
+    ? value
+    : typeof value === 'object'
+      ? JSON.stringify(value)
+      : String(value);
 }
