@@ -24,11 +24,12 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /**
  * Appends one record to `sluice.audit_log` through `sluice.audit_append` (SECURITY DEFINER: the loader
- * may call it but holds no privilege on the table). Inside a caller's transaction the record commits or
- * rolls back with the work it describes.
+ * may call it but holds no privilege on the table). The actor is the connection's login, which the
+ * function reads itself (`session_user`): no caller can choose it. Inside a caller's transaction the
+ * record commits or rolls back with the work it describes.
  */
 export async function appendAudit(db: Pick<WarehouseTx, 'query'>, event: AuditEvent): Promise<void> {
-  await db.query('SELECT sluice.audit_append($1, $2, $3::uuid, $4, current_user::text)', [
+  await db.query('SELECT sluice.audit_append($1, $2, $3::uuid, $4)', [
     event.kind,
     event.pipeline ?? null,
     event.runId ?? null,

@@ -197,7 +197,68 @@ REVOKE ALL ON FUNCTION sluice.audit_append(text, text, uuid, text, text) FROM PU
     name: 'runtime roles: loader, reader, auditor',
     sql: rolesSql(DEFAULT_ROLE_PREFIX),
   },
+  {
+    version: 4,
+    name: 'audit actor is the session login; head readable for the anchor',
+    sql: auditActorAndHeadSql(DEFAULT_ROLE_PREFIX),
+  },
 ]);
+
+/**
+ * Migration 4. The actor was a parameter, so the loader login could write any name: now
+ * `sluice.audit_append` takes it from `session_user`, the login of the connection (inside a SECURITY
+ * DEFINER function `current_user` is the function's owner, and `SET ROLE` changes only `current_user`).
+ * The head of the chain (and the hash at a given record) becomes readable through two SECURITY DEFINER
+ * functions, so the loader can anchor it outside the database (see engine/audit/anchor.ts) without any
+ * privilege on the table.
+ */
+export function auditActorAndHeadSql(prefix: string = DEFAULT_ROLE_PREFIX): string {
+  const { loader, auditor } = roleNames(prefix);
+  return `
+DROP FUNCTION sluice.audit_append(text, text, uuid, text, text);
+
+CREATE FUNCTION sluice.audit_append(p_kind text, p_pipeline text, p_run_id uuid, p_detail text)
+  RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+  v_seq   bigint;
+  v_prev  text;
+  v_at    timestamptz := date_trunc('milliseconds', clock_timestamp());
+  v_actor text := session_user;
+  v_text  text;
+BEGIN
+  -- One appender at a time per database, so seq and prev_hash form a single chain.
+  PERFORM pg_advisory_xact_lock(hashtext('sluice.audit_log'));
+  SELECT seq, hash INTO v_seq, v_prev FROM sluice.audit_log ORDER BY seq DESC LIMIT 1;
+  v_seq := coalesce(v_seq, 0) + 1;
+  v_prev := coalesce(v_prev, repeat('0', 64));
+  v_text := sluice.audit_field(v_seq::text)
+         || sluice.audit_field(to_char(v_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+         || sluice.audit_field(p_kind) || sluice.audit_field(p_pipeline) || sluice.audit_field(p_run_id::text)
+         || sluice.audit_field(v_actor) || sluice.audit_field(p_detail);
+  INSERT INTO sluice.audit_log (seq, at, kind, pipeline, run_id, actor, detail, prev_hash, hash)
+  VALUES (v_seq, v_at, p_kind, p_pipeline, p_run_id, v_actor, p_detail, v_prev,
+          encode(sha256(convert_to(v_prev || v_text, 'UTF8')), 'hex'));
+  RETURN v_seq;
+END
+$fn$;
+
+-- The last record's seq and hash (no row when the log is empty).
+CREATE FUNCTION sluice.audit_head() RETURNS TABLE (seq bigint, hash text)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $fn$ SELECT l.seq, l.hash FROM sluice.audit_log l ORDER BY l.seq DESC LIMIT 1 $fn$;
+
+-- The hash of record p_seq (NULL when there is none).
+CREATE FUNCTION sluice.audit_hash_at(p_seq bigint) RETURNS text
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+  AS $fn$ SELECT l.hash FROM sluice.audit_log l WHERE l.seq = p_seq $fn$;
+
+REVOKE ALL ON FUNCTION sluice.audit_append(text, text, uuid, text), sluice.audit_head(),
+  sluice.audit_hash_at(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sluice.audit_append(text, text, uuid, text) TO ${loader};
+GRANT EXECUTE ON FUNCTION sluice.audit_head(), sluice.audit_hash_at(bigint) TO ${loader}, ${auditor};
+`;
+}
 
 /** The roles' common prefix: `<prefix>_loader`, `<prefix>_reader`, `<prefix>_auditor`. */
 export function roleNames(prefix: string = DEFAULT_ROLE_PREFIX) {

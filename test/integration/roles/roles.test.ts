@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureInternalSchema, ensureTargetTable, roleNames } from '../../../functions/engine/load/index.js';
 import { loadSpecFile } from '../../../functions/engine/spec/load.js';
@@ -44,9 +45,52 @@ describe.each(warehouseTargets)('runtime roles on $name', (target) => {
     await as(loader, `UPDATE analytics.fault_orders SET quantity = 2 WHERE order_id = 1`);
     const appended = await as(
       loader,
-      `SELECT sluice.audit_append('run.started', 'roles-test', NULL, '{}', current_user::text) AS seq`,
+      `SELECT sluice.audit_append('run.started', 'roles-test', NULL, '{}') AS seq`,
     );
     expect(appended.rows).toHaveLength(1);
+  });
+
+  it('records as actor the login that appended, even after SET ROLE, and the loader cannot name another', async () => {
+    const login = `sluice_loader_login_${randomBytes(4).toString('hex')}`;
+    await db.wh.query(`CREATE ROLE ${login} LOGIN IN ROLE ${loader}`);
+    try {
+      // As a loader login would connect: session_user is the login, then SET ROLE to the group. Reset
+      // explicitly before the transaction ends: PGlite keeps a SET LOCAL SESSION AUTHORIZATION, and its
+      // RESET SESSION AUTHORIZATION does not go back.
+      const asLogin = (sql: string) =>
+        db.wh.transaction(async (tx) => {
+          const me = (await tx.query<{ u: string }>('SELECT session_user AS u')).rows[0]!.u;
+          await tx.query(`SET LOCAL SESSION AUTHORIZATION ${login}`);
+          await tx.query(`SET LOCAL ROLE ${loader}`);
+          await tx.query('SAVEPOINT as_login');
+          const result = await tx.query<{ seq: string }>(sql).catch(async (error: unknown) => {
+            await tx.query('ROLLBACK TO SAVEPOINT as_login');
+            return error instanceof Error ? error : new Error(String(error));
+          });
+          await tx.query('RESET ROLE');
+          await tx.query(`SET SESSION AUTHORIZATION ${me}`);
+          if (result instanceof Error) throw result;
+          return result;
+        });
+
+      const { rows } = await asLogin(
+        `SELECT sluice.audit_append('run.started', 'actor-test', NULL, '{}') AS seq`,
+      );
+      await expect(
+        asLogin(`SELECT sluice.audit_append('run.started', 'actor-test', NULL, '{}', 'someone-else')`),
+      ).rejects.toThrow(
+        /function sluice\.audit_append\(unknown, unknown, unknown, unknown, unknown\) does not exist/,
+      );
+
+      const actor = await db.wh.query<{ actor: string }>(
+        'SELECT actor FROM sluice.audit_log WHERE seq = $1',
+        [rows[0]!.seq],
+      );
+      expect(actor.rows).toEqual([{ actor: login }]);
+    } finally {
+      await db.wh.query(`DROP OWNED BY ${login}`);
+      await db.wh.query(`DROP ROLE ${login}`);
+    }
   });
 
   it.each([
@@ -85,9 +129,9 @@ describe.each(warehouseTargets)('runtime roles on $name', (target) => {
     await expect(as(auditor, `UPDATE sluice.audit_log SET detail = '{}'`)).rejects.toThrow(
       /permission denied/,
     );
-    await expect(
-      as(auditor, `SELECT sluice.audit_append('run.started', NULL, NULL, '{}', 'me')`),
-    ).rejects.toThrow(/permission denied/);
+    await expect(as(auditor, `SELECT sluice.audit_append('run.started', NULL, NULL, '{}')`)).rejects.toThrow(
+      /permission denied/,
+    );
     await expect(as(auditor, `DELETE FROM sluice.runs`)).rejects.toThrow(/permission denied/);
     await expect(as(auditor, 'SELECT * FROM analytics.fault_orders')).rejects.toThrow(/permission denied/);
   });
