@@ -33,21 +33,33 @@ export function registerAuditCommand(program: Command): Command {
   const audit = program.command('audit').description('the append-only, hash-chained audit trail');
   audit
     .command('verify')
-    .description('recompute the audit hash chain; report every record that was changed, removed or reordered')
+    .description(
+      'recompute the audit hash chain and check it against the anchored head; report every record that was changed, removed or reordered',
+    )
     .option('--json', 'print the verification as JSON')
     .addOption(homeOption())
     .addOption(readDatabaseOption())
     .action(async (opts: { json?: boolean; home: string; databaseUrl?: string }) => {
-      const { verifyAuditChain } = await import('../../functions/engine/audit/log.js');
-      const result = await withWarehouse(opts, (wh) => verifyAuditChain(wh));
+      const [{ verifyAuditChain }, { localAuditAnchor }] = await Promise.all([
+        import('../../functions/engine/audit/log.js'),
+        import('../../functions/local/environment.js'),
+      ]);
+      const anchor = localAuditAnchor(opts.home);
+      const result = await withWarehouse(opts, (wh) => verifyAuditChain(wh, { anchor }));
       if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      else if (result.ok)
-        process.stdout.write(`audit chain ok: ${result.records} record(s), head ${result.head}\n`);
       else {
         for (const p of result.problems) process.stdout.write(`record ${p.seq}: ${p.problem}\n`);
-        process.stdout.write(
-          `audit chain BROKEN: ${result.problems.length} problem(s) in ${result.records} record(s)\n`,
-        );
+        for (const w of result.warnings) process.stdout.write(`warning: ${w}\n`);
+        if (result.ok) {
+          const anchored = result.anchor ? `, anchored up to record ${result.anchor.seq}` : '';
+          process.stdout.write(
+            `audit chain ok: ${result.records} record(s), head ${result.head}${anchored}\n`,
+          );
+        } else {
+          process.stdout.write(
+            `audit chain BROKEN: ${result.problems.length} problem(s) in ${result.records} record(s)\n`,
+          );
+        }
       }
       if (!result.ok) process.exitCode = 1;
     });

@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { LocalAuditAnchor } from '../adapters/audit-anchor/local-file.js';
 import { CachedSecretStore } from '../adapters/secrets/cache.js';
 import { EnvSecretStore, FallbackSecretStore } from '../adapters/secrets/env.js';
 import { LocalSecretStore, readSecretsKey } from '../adapters/secrets/local-file.js';
@@ -74,6 +75,7 @@ export async function createLocalDeps(
     logger,
     holder: localHolder(),
     isHolderAlive: isLocalHolderAlive,
+    auditAnchor: localAuditAnchor(home),
   };
   return {
     deps,
@@ -95,6 +97,11 @@ async function localSecretStore(home: string): Promise<SecretStore> {
   if (!existsSync(file)) return env;
   const key = await readSecretsKey(existsSync(keyFile) && !process.env.SLUICE_SECRETS_KEY ? { keyFile } : {});
   return new FallbackSecretStore([new LocalSecretStore({ file, key }), env]);
+}
+
+/** The signed head files under `<home>/audit-anchor/`, keyed by `<home>/audit-anchor.key` (0600). */
+export function localAuditAnchor(home: string): LocalAuditAnchor {
+  return new LocalAuditAnchor({ dir: join(resolve(home), 'audit-anchor') });
 }
 
 /** JSON lines to a file: the console belongs to the progress bar and the summary. */

@@ -1,4 +1,15 @@
 /** The append-only, hash-chained audit trail in `sluice.audit_log`. */
+
+export {
+  type AnchoredHead,
+  type AnchorOutcome,
+  type AuditAnchor,
+  AuditAnchorError,
+  anchorAfterCommit,
+  anchorAuditHead,
+  auditDatabaseId,
+  readAuditHead,
+} from './anchor.js';
 export {
   type AuditEvent,
   type AuditKind,

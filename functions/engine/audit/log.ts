@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
+import { type AnchoredHead, type AuditAnchor, AuditAnchorError, auditDatabaseId, latest } from './anchor.js';
 
 /** What the audit trail records; one kind per event a data team would be asked about. */
 export type AuditKind =
@@ -94,16 +95,24 @@ export interface AuditProblem {
 export interface AuditVerification {
   ok: boolean;
   records: number;
-  /** Hash of the last record: store it elsewhere to detect a rewritten tail. */
+  /** Hash of the last record. */
   head: string;
   problems: AuditProblem[];
+  /** What is not tampering but not proven either: records not anchored yet, no anchor given. */
+  warnings: string[];
+  /** The latest anchored head checked, and where it is kept. */
+  anchor?: { seq: number; hash: string; at: string; where: string };
 }
 
 /**
  * Recomputes the whole chain in this process (trusting no function in the database) and reports every
- * record whose content, link or numbering does not match.
+ * record whose content, link or numbering does not match; with an anchor (see anchor.ts), also every
+ * anchored head the table no longer holds: records removed from the end, a TRUNCATE, a re-hashed chain.
  */
-export async function verifyAuditChain(wh: Pick<Warehouse, 'query'>): Promise<AuditVerification> {
+export async function verifyAuditChain(
+  wh: Pick<Warehouse, 'query'>,
+  options: { anchor?: AuditAnchor } = {},
+): Promise<AuditVerification> {
   const records = await readAuditLog(wh);
   const problems: AuditProblem[] = [];
   let prev = GENESIS_HASH;
@@ -119,7 +128,65 @@ export async function verifyAuditChain(wh: Pick<Warehouse, 'query'>): Promise<Au
     prev = r.hash;
     expectedSeq = r.seq + 1;
   }
-  return { ok: problems.length === 0, records: records.length, head: prev, problems };
+  const warnings: string[] = [];
+  const result: AuditVerification = { ok: false, records: records.length, head: prev, problems, warnings };
+  if (options.anchor) await checkAnchors(wh, options.anchor, records, result);
+  else warnings.push('not checked against an anchor: removed or re-hashed records at the end would pass');
+  result.ok = problems.length === 0;
+  return result;
+}
+
+async function checkAnchors(
+  wh: Pick<Warehouse, 'query'>,
+  anchor: AuditAnchor,
+  records: readonly AuditRecord[],
+  result: AuditVerification,
+): Promise<void> {
+  const databaseId = await auditDatabaseId(wh);
+  const where = anchor.describe(databaseId);
+  let heads: AnchoredHead[];
+  try {
+    heads = await anchor.read(databaseId);
+  } catch (error) {
+    if (!(error instanceof AuditAnchorError)) throw error;
+    result.problems.push({ seq: 0, problem: error.message });
+    return;
+  }
+  const last = records.at(-1);
+  const top = latest(heads);
+  if (!top) {
+    if (last)
+      result.warnings.push(
+        `no anchored head in ${where} yet: records removed from the end would pass until a run anchors it`,
+      );
+    return;
+  }
+  result.anchor = { ...top, where };
+  const bySeq = new Map(records.map((r) => [r.seq, r]));
+  for (const h of heads) {
+    const record = bySeq.get(h.seq);
+    if (!last || h.seq > last.seq) {
+      result.problems.push({
+        seq: h.seq,
+        problem: `anchored in ${where} on ${h.at}, but the audit log ends at ${last ? `record ${last.seq}` : 'no record (emptied)'}: records were removed from the end`,
+      });
+    } else if (!record) {
+      result.problems.push({
+        seq: h.seq,
+        problem: `anchored in ${where} on ${h.at}, but missing from the audit log`,
+      });
+    } else if (record.hash !== h.hash) {
+      result.problems.push({
+        seq: h.seq,
+        problem: `not the record anchored in ${where} on ${h.at}: the chain was rewritten up to here`,
+      });
+    }
+  }
+  if (last && top.seq < last.seq) {
+    result.warnings.push(
+      `${last.seq - top.seq} record(s) after the anchored head (record ${top.seq}) are not anchored yet: a run is going, or ended between its commit and the anchor write; the next run anchors them`,
+    );
+  }
 }
 
 /** The audit trail in order (needs SELECT on sluice.audit_log: the auditor role). */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { anchorAfterCommit } from '../audit/anchor.js';
 import { applyRetention, commitRun, getRun } from '../load/index.js';
 import { NotFoundError } from '../ports/storage.js';
 import type { RunSummary } from '../types.js';
@@ -34,6 +35,8 @@ export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Pr
   await deps.faults?.hit('after-run-commit', { runId });
   const dropped = await applyRetention(deps.warehouse, spec.destination);
   if (dropped.length > 0) deps.logger.info('retention dropped partitions', { runId, partitions: dropped });
+  // After the commit, never inside it: the anchor must not name a record that could roll back.
+  await anchorAfterCommit(deps.warehouse, deps.auditAnchor, deps.logger, { runId });
 
   const run = await getRun(deps.warehouse, runId);
   const topRejectReasons = await collectRejectReasons(deps, runId, manifest);

@@ -1,3 +1,4 @@
+import type { AuditAnchor } from '../audit/anchor.js';
 import type { FaultInjector } from '../load/index.js';
 import type {
   ConnectorLookup,
@@ -47,4 +48,9 @@ export interface EngineDeps {
   onChunkDone?(progress: ChunkProgress): void;
   /** Fault points for crash tests (the local runner's SLUICE_FAULT); absent in production. */
   faults?: FaultInjector;
+  /**
+   * Where the audit chain's head is anchored after each commit (a signed file locally, S3 under Object
+   * Lock in AWS). Without it, nothing is anchored and `sluice audit verify` says so.
+   */
+  auditAnchor?: AuditAnchor;
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { anchorAfterCommit } from '../audit/anchor.js';
 import { failRun } from '../load/index.js';
 import type { EngineDeps } from './deps.js';
 
@@ -22,7 +23,10 @@ export async function markRunFailed(
   const input = failInputSchema.parse(rawInput);
   const error = describeStepError(input.state.error);
   const runId = input.state.run?.runId;
-  if (runId) await failRun(deps.warehouse, runId, error);
+  if (runId) {
+    await failRun(deps.warehouse, runId, error);
+    await anchorAfterCommit(deps.warehouse, deps.auditAnchor, deps.logger, { runId });
+  }
   deps.logger.error('run failed', { pipeline: input.pipeline, runId, error });
   await deps.events.emit('RunFailed', {
     pipeline: input.pipeline,
