@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { Command } from 'commander';
-import type { Warehouse } from '../../functions/engine/ports/index.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { AuditAnchor, Warehouse } from '../../functions/engine/ports/index.js';
 import { databaseOption, homeOption } from './options.js';
 
 const readDatabaseOption = () => databaseOption('the PostgreSQL to read (instead of the embedded PGlite)');
@@ -24,6 +24,21 @@ async function withWarehouse<T>(
   }
 }
 
+async function s3Anchor(location: string): Promise<AuditAnchor> {
+  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(location);
+  if (!match) throw new InvalidArgumentError(`--anchor-s3 must be s3://bucket/prefix/, got ${location}`);
+  const [{ S3ObjectLockAuditAnchor }, { createS3Client }] = await Promise.all([
+    import('../../functions/adapters/audit-anchor/s3-object-lock.js'),
+    import('../../functions/adapters/storage/s3.js'),
+  ]);
+  return new S3ObjectLockAuditAnchor({ client: createS3Client(), bucket: match[1]!, prefix: match[2]! });
+}
+
+async function localAnchor(home: string): Promise<AuditAnchor> {
+  const { localAuditAnchor } = await import('../../functions/local/environment.js');
+  return localAuditAnchor(home);
+}
+
 /**
  * `sluice audit verify` (recompute the hash chain; exit 1 on any tampered record) and `sluice audit log`.
  *
@@ -37,14 +52,15 @@ export function registerAuditCommand(program: Command): Command {
       'recompute the audit hash chain and check it against the anchored head; report every record that was changed, removed or reordered',
     )
     .option('--json', 'print the verification as JSON')
+    .option(
+      '--anchor-s3 <s3://bucket/prefix/>',
+      "check against the heads anchored in this S3 bucket (a deployed stage's SLUICE_AUDIT_ANCHOR_BUCKET) instead of <home>/audit-anchor/",
+    )
     .addOption(homeOption())
     .addOption(readDatabaseOption())
-    .action(async (opts: { json?: boolean; home: string; databaseUrl?: string }) => {
-      const [{ verifyAuditChain }, { localAuditAnchor }] = await Promise.all([
-        import('../../functions/engine/audit/log.js'),
-        import('../../functions/local/environment.js'),
-      ]);
-      const anchor = localAuditAnchor(opts.home);
+    .action(async (opts: { json?: boolean; anchorS3?: string; home: string; databaseUrl?: string }) => {
+      const { verifyAuditChain } = await import('../../functions/engine/audit/log.js');
+      const anchor = opts.anchorS3 ? await s3Anchor(opts.anchorS3) : await localAnchor(opts.home);
       const result = await withWarehouse(opts, (wh) => verifyAuditChain(wh, { anchor }));
       if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {

@@ -24,6 +24,13 @@ export const handlerEnvSchema = z
     SLUICE_EVENT_BUS_NAME: z.string().optional(),
     /** State machine that the S3 starter function starts. */
     SLUICE_STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
+    /**
+     * Bucket (Object Lock enabled) where the audit chain's head is anchored after each commit; unset:
+     * nothing is anchored and `sluice audit verify` warns so.
+     */
+    SLUICE_AUDIT_ANCHOR_BUCKET: z.string().min(3).optional(),
+    /** Key prefix in that bucket. */
+    SLUICE_AUDIT_ANCHOR_PREFIX: z.string().default('audit-anchor/'),
     POWERTOOLS_SERVICE_NAME: z.string().default('sluice'),
   })
   .refine((e) => e.SLUICE_STAGING_BUCKET || e.SLUICE_STAGING_DIR, {
@@ -50,7 +57,13 @@ export function parseHandlerEnv(env: NodeJS.ProcessEnv = process.env): HandlerEn
   if (result.success) return result.data;
   const lines = result.error.issues.map((i) => {
     const name = String(i.path[0] ?? '');
-    const found = name && env[name] !== undefined ? ` (found "${env[name]}")` : '';
+    // Never echo a value that may hold a credential (a postgres:// URL with its password).
+    const found =
+      name && env[name] !== undefined
+        ? /URL|SECRET|PASSWORD|TOKEN|KEY/.test(name)
+          ? ' (found a value, not shown)'
+          : ` (found "${env[name]}")`
+        : '';
     return `${name}: ${i.message}${found}`;
   });
   throw new ConfigError(`invalid handler environment:\n  ${lines.join('\n  ')}`);
