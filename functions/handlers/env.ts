@@ -24,13 +24,6 @@ export const handlerEnvSchema = z
     SLUICE_EVENT_BUS_NAME: z.string().optional(),
     /** State machine that the S3 starter function starts. */
     SLUICE_STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
-    /**
-     * Bucket (Object Lock enabled) where the audit chain's head is anchored after each commit; unset:
-     * nothing is anchored and `sluice audit verify` warns so.
-     */
-    SLUICE_AUDIT_ANCHOR_BUCKET: z.string().min(3).optional(),
-    /** Key prefix in that bucket. */
-    SLUICE_AUDIT_ANCHOR_PREFIX: z.string().default('audit-anchor/'),
     POWERTOOLS_SERVICE_NAME: z.string().default('sluice'),
   })
   .refine((e) => e.SLUICE_STAGING_BUCKET || e.SLUICE_STAGING_DIR, {

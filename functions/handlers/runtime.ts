@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { S3ObjectLockAuditAnchor } from '../adapters/audit-anchor/s3-object-lock.js';
 import { CachedSecretStore } from '../adapters/secrets/cache.js';
 import { EnvSecretStore } from '../adapters/secrets/env.js';
 import { SecretsManagerStore } from '../adapters/secrets/secrets-manager.js';
@@ -72,15 +71,6 @@ export async function depsFromEnv(
     events: options.events ?? logEventSink(logger),
     logger,
     holder: options.holder ?? `${hostname()}:${process.pid}`,
-    ...(env.SLUICE_AUDIT_ANCHOR_BUCKET
-      ? {
-          auditAnchor: new S3ObjectLockAuditAnchor({
-            client: s3Client(),
-            bucket: env.SLUICE_AUDIT_ANCHOR_BUCKET,
-            prefix: env.SLUICE_AUDIT_ANCHOR_PREFIX,
-          }),
-        }
-      : {}),
   };
 }
 
