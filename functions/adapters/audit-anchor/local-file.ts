@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type AnchoredHead, type AuditAnchor, AuditAnchorError } from '../../engine/audit/anchor.js';
+import { type AnchoredHead, type AuditAnchor, AuditAnchorError } from '../../engine/ports/audit-anchor.js';
 
 export interface LocalAuditAnchorProps {
   /** Folder of the signed head files, one per database. */

@@ -4,7 +4,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { type AnchoredHead, type AuditAnchor, AuditAnchorError } from '../../engine/audit/anchor.js';
+import { type AnchoredHead, type AuditAnchor, AuditAnchorError } from '../../engine/ports/audit-anchor.js';
 
 export interface S3ObjectLockAuditAnchorProps {
   readonly client: S3Client;

@@ -1,6 +1,3 @@
-import type { EngineLogger } from '../ports/events.js';
-import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
-
 /**
  * The audit chain's head, anchored outside the database.
  *
@@ -28,34 +25,14 @@ import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
  * Anchors are kept per database (system identifier and database name), so one home or bucket can
  * anchor several databases. Two runs anchoring at once may leave the older of two heads: still a head
  * of the chain, so no false alarm, only a slightly longer unanchored tail.
+ *
+ * The port (AuditAnchor) is in engine/ports/audit-anchor.ts; adapters/audit-anchor implements it.
  */
-export interface AnchoredHead {
-  seq: number;
-  hash: string;
-  /** When it was anchored, ISO 8601. */
-  at: string;
-}
+import { type AnchoredHead, type AuditAnchor, AuditAnchorError } from '../ports/audit-anchor.js';
+import type { EngineLogger } from '../ports/events.js';
+import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 
-/** Where heads are anchored; the engine's port, implemented by adapters/audit-anchor. */
-export interface AuditAnchor {
-  /** For messages: e.g. `signed head file .sluice/audit-anchor/….json`. */
-  describe(databaseId: string): string;
-  /**
-   * The heads anchored for this database, oldest first (a signed file keeps the latest; an S3 bucket
-   * under Object Lock keeps every one). Empty when none was anchored yet. Throws AuditAnchorError when
-   * an anchor is not authentic.
-   */
-  read(databaseId: string): Promise<AnchoredHead[]>;
-  write(databaseId: string, head: AnchoredHead): Promise<void>;
-}
-
-/** An anchor that cannot be trusted (bad signature, unreadable, missing key). */
-export class AuditAnchorError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AuditAnchorError';
-  }
-}
+export { type AnchoredHead, type AuditAnchor, AuditAnchorError };
 
 /**
  * Which database the audit log lives in, as anchors are keyed: the cluster's system identifier and the

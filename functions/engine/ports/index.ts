@@ -1,4 +1,5 @@
 // The interfaces the engine owns and its adapters and connectors implement: import them from here.
+export { type AnchoredHead, type AuditAnchor, AuditAnchorError } from './audit-anchor.js';
 export type { ConnectorLookup } from './connectors.js';
 export type { EngineLogger, RunEventSink } from './events.js';
 export { SecretNotFoundError, type SecretStore } from './secrets.js';

@@ -1,6 +1,6 @@
-import type { AuditAnchor } from '../audit/anchor.js';
 import type { FaultInjector } from '../load/index.js';
 import type {
+  AuditAnchor,
   ConnectorLookup,
   EngineLogger,
   RunEventSink,
