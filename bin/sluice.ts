@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { registerAuditCommand } from './cli/audit.js';
 import { parseBackfillWindow, registerConnectorCommands } from './cli/connectors.js';
+import { formatRunFailure } from './cli/failure.js';
 import { databaseOption, homeOption, positiveInt } from './cli/options.js';
 import { registerRedriveCommand } from './cli/redrive.js';
 
@@ -208,7 +209,7 @@ program
         else process.stdout.write(`${formatSummary(result.summary)}\n`);
         return;
       }
-      process.stderr.write(`run ${result.runId ?? '(not started)'} failed: ${result.error}\n`);
+      process.stderr.write(`${formatRunFailure(result, 'run', join(opts.home, 'logs', 'sluice.log'))}\n`);
       process.exitCode = 1;
     },
   );

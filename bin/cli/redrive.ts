@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { formatRunFailure } from './failure.js';
 import { databaseOption, homeOption, positiveInt } from './options.js';
 
 /**
@@ -61,7 +63,9 @@ export function registerRedriveCommand(program: Command): Command {
           else process.stdout.write(`redrove run ${runId}\n${formatSummary(result.summary)}\n`);
           return;
         }
-        process.stderr.write(`redrive of run ${runId} failed: ${result.error}\n`);
+        process.stderr.write(
+          `${formatRunFailure({ runId, ...(result.error ? { error: result.error } : {}) }, 'redrive of run', join(opts.home, 'logs', 'sluice.log'))}\n`,
+        );
         process.exitCode = 1;
       },
     );

@@ -8,6 +8,7 @@ import { markRunFailed } from '../engine/run/fail.js';
 import { prepareRun } from '../engine/run/prepare.js';
 import type { PrepareOutput } from '../engine/run/prepare-output.js';
 import { processChunkBatch } from '../engine/run/process-chunks.js';
+import type { RetryPolicy } from '../engine/run/retry.js';
 import { loadSpecFile } from '../engine/spec/load.js';
 import type { PipelineSpec } from '../engine/spec/schema.js';
 import type { RunSummary } from '../engine/types.js';
@@ -48,6 +49,8 @@ export interface LocalRunOptions extends LocalEnvironment {
   input?: Record<string, unknown>;
   /** Fault points to fail or die at (crash tests). @default - from SLUICE_FAULT, else none */
   faults?: FaultInjector;
+  /** How transient database errors are retried. @default - DEFAULT_RETRY_POLICY (engine/run/retry.ts) */
+  retry?: Partial<RetryPolicy>;
   /** Sees every Task's input and output as the state machine passes them (tests scan them for secrets). */
   onPayload?: (state: string, direction: 'input' | 'output', payload: unknown) => void;
 }
@@ -135,6 +138,7 @@ export async function executeLocally(
   const runDeps: EngineDeps = {
     ...deps,
     ...(faults ? { faults } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
     onChunkDone: (p) => options.onEvent?.({ type: 'chunk', ...p }),
   };
   const fargateWorker =
@@ -209,6 +213,13 @@ export async function executeLocally(
     handlers[name] = (input: never) =>
       handler(input).catch((err: unknown) => {
         if (name !== 'MarkFailed') lastTaskError = err instanceof Error ? err : new Error(String(err));
+        // The terminal gets one line (bin/sluice.ts); the stack goes to the run's log.
+        deps.logger.error('task failed', {
+          state: name,
+          ...(runId ? { runId } : {}),
+          error: err instanceof Error ? err.message : String(err),
+          ...(err instanceof Error && err.stack ? { stack: err.stack } : {}),
+        });
         throw err;
       });
   }

@@ -70,39 +70,70 @@ export class PgWarehouse implements Warehouse {
   }
 
   async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-    const client = await this.connect();
+    const held = await this.checkout();
     try {
-      return toQueryResult<T>(await client.query(sql, params));
+      return toQueryResult<T>(await held.client.query(sql, params));
     } catch (err) {
-      throw this.translate(err);
+      throw this.translate(held.lost() ?? err);
     } finally {
-      client.release();
+      held.release();
     }
   }
 
   async transaction<T>(fn: (tx: WarehouseTx) => Promise<T>): Promise<T> {
-    const client = await this.connect();
+    const held = await this.checkout();
     let broken: Error | undefined;
-    const tx = new PgTx(client);
+    const tx = new PgTx(held.client, () => {
+      const lost = held.lost();
+      return lost && new WarehouseUnavailableError(this.description, lost);
+    });
     try {
-      await client.query('BEGIN');
+      await tx.query('BEGIN');
       const result = await fn(tx);
-      await client.query('COMMIT');
+      await tx.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-        broken = rollbackErr;
-      });
+      if (!held.lost())
+        await held.client.query('ROLLBACK').catch((rollbackErr: Error) => {
+          broken = rollbackErr;
+        });
       throw this.translate(err);
     } finally {
       tx.close();
-      // A client whose ROLLBACK failed is in an unknown state: destroy it rather than pool it.
-      client.release(broken);
+      // A client whose ROLLBACK failed (or whose connection broke) is in an unknown state: destroy it
+      // rather than pool it.
+      held.release(broken);
     }
   }
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  /**
+   * A client from the pool with an 'error' listener of its own while it is checked out. The pool listens
+   * only to idle clients: a connection that breaks while a client is in use (between two statements, or
+   * under a COPY) emits 'error' on the client, which without a listener ends the process. Here it is
+   * remembered instead: the statement in flight rejects, and so does every later one on that client.
+   */
+  private async checkout(): Promise<CheckedOutClient> {
+    const client = await this.connect();
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost ??= err;
+    };
+    client.on('error', onError);
+    let released = false;
+    return {
+      client,
+      lost: () => lost,
+      release: (err) => {
+        if (released) return;
+        released = true;
+        client.removeListener('error', onError);
+        client.release(err ?? lost);
+      },
+    };
   }
 
   private async connect(): Promise<pg.PoolClient> {
@@ -126,22 +157,42 @@ export class PgWarehouse implements Warehouse {
   }
 }
 
+interface CheckedOutClient {
+  client: pg.PoolClient;
+  /** The error that broke the client's connection while it was checked out, if one did. */
+  lost(): Error | undefined;
+  /** Back to the pool (destroyed when `err` is given or the connection broke); once. */
+  release(err?: Error): void;
+}
+
 class PgTx implements WarehouseTx {
   private open = true;
 
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    /** The connection's loss, as the error to throw, once it broke. */
+    private readonly lost: () => Error | undefined,
+  ) {}
 
   async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-    this.assertOpen();
-    return toQueryResult<T>(await this.client.query(sql, params));
+    this.assertUsable();
+    try {
+      return toQueryResult<T>(await this.client.query(sql, params));
+    } catch (err) {
+      throw this.lost() ?? err;
+    }
   }
 
   async copyCsv(table: string, columns: string[], body: Readable | Buffer): Promise<number> {
-    this.assertOpen();
+    this.assertUsable();
     const copy = this.client.query(copyFrom(copyCsvStatement(table, columns, 'STDIN')));
     // pipeline() destroys the COPY stream when the body fails, which sends CopyFail: the server aborts the
     // COPY (and the transaction) instead of committing a truncated load.
-    await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, copy);
+    try {
+      await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, copy);
+    } catch (err) {
+      throw this.lost() ?? err;
+    }
     return copy.rowCount;
   }
 
@@ -149,9 +200,11 @@ class PgTx implements WarehouseTx {
     this.open = false;
   }
 
-  private assertOpen(): void {
+  private assertUsable(): void {
     if (!this.open)
       throw new Error('transaction already finished: use the tx only inside its transaction() callback');
+    const lost = this.lost();
+    if (lost) throw lost;
   }
 }
 

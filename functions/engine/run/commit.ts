@@ -1,11 +1,12 @@
 import * as z from 'zod';
 import { anchorAfterCommit } from '../audit/anchor.js';
-import { applyRetention, commitRun, getRun } from '../load/index.js';
+import { applyRetention, type CommitRunInput, commitRun, getRun } from '../load/index.js';
 import { NotFoundError } from '../ports/storage.js';
 import type { RunSummary } from '../types.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
 import type { RunManifest } from './prepare.js';
+import { retryStep } from './retry.js';
 import { readRunSpec } from './run-spec.js';
 
 export const commitInputSchema = z.object({ runId: z.string().uuid() });
@@ -22,7 +23,7 @@ export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Pr
     (await deps.staging.readBytes(stagingLayout.manifest(runId))).toString('utf8'),
   ) as RunManifest;
 
-  const merged = await commitRun(deps.warehouse, {
+  const commitInput: CommitRunInput = {
     runId,
     spec,
     files: manifest.units,
@@ -31,14 +32,29 @@ export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Pr
     ...(deps.faults ? { faults: deps.faults } : {}),
     // The cursor moves in the commit transaction, never on a backfill (its manifest carries none).
     ...(manifest.cursor !== undefined && !manifest.backfill ? { cursor: manifest.cursor } : {}),
+  };
+  // Safe to replay: commitRun returns the recorded result of a run that already committed, so a COMMIT
+  // whose answer was lost with its connection is found committed, never merged twice.
+  const merged = await retryStep(deps, `commit run ${runId}`, async (attempt) => {
+    try {
+      return await commitRun(deps.warehouse, commitInput);
+    } catch (err) {
+      // A replay can also meet the first attempt's COMMIT landing under it (the staging table gone
+      // between two of its reads): a run that is committed now gets its recorded result.
+      if (attempt > 1 && (await getRun(deps.warehouse, runId))?.status === 'succeeded')
+        return commitRun(deps.warehouse, commitInput);
+      throw err;
+    }
   });
   await deps.faults?.hit('after-run-commit', { runId });
-  const dropped = await applyRetention(deps.warehouse, spec.destination);
+  const dropped = await retryStep(deps, `apply retention to ${spec.destination.table}`, () =>
+    applyRetention(deps.warehouse, spec.destination),
+  );
   if (dropped.length > 0) deps.logger.info('retention dropped partitions', { runId, partitions: dropped });
   // After the commit, never inside it: the anchor must not name a record that could roll back.
   await anchorAfterCommit(deps.warehouse, deps.auditAnchor, deps.logger, { runId });
 
-  const run = await getRun(deps.warehouse, runId);
+  const run = await retryStep(deps, `read run ${runId}`, () => getRun(deps.warehouse, runId));
   const topRejectReasons = await collectRejectReasons(deps, runId, manifest);
   const startedAt = run?.startedAt ?? manifest.plannedAt;
   const finishedAt = run?.finishedAt ?? new Date().toISOString();

@@ -10,6 +10,7 @@ import type {
 } from '../ports/index.js';
 import type { LoadedSpec } from '../spec/parse.js';
 import type { ChunkCounts } from '../types.js';
+import type { RetryPolicy } from './retry.js';
 
 // The port types EngineDeps refers to, re-exported for the code that builds it (handlers, local runner).
 export type { ConnectorLookup, EngineLogger, RunEventSink } from '../ports/index.js';
@@ -53,4 +54,6 @@ export interface EngineDeps {
    * Lock in AWS). Without it, nothing is anchored and `sluice audit verify` says so.
    */
   auditAnchor?: AuditAnchor;
+  /** How transient database errors are retried (retry.ts). @default DEFAULT_RETRY_POLICY */
+  retry?: Partial<RetryPolicy>;
 }

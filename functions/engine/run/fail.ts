@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { anchorAfterCommit } from '../audit/anchor.js';
 import { failRun } from '../load/index.js';
 import type { EngineDeps } from './deps.js';
+import { retryStep } from './retry.js';
 
 /** What MarkFailed receives: the whole state at the failure, which holds the run (if Prepare got that far) and the error. */
 export const failInputSchema = z.object({
@@ -23,8 +24,9 @@ export async function markRunFailed(
   const input = failInputSchema.parse(rawInput);
   const error = describeStepError(input.state.error);
   const runId = input.state.run?.runId;
+  // On a fresh connection from the pool: the one that failed the run may be the one that broke.
   if (runId) {
-    await failRun(deps.warehouse, runId, error);
+    await retryStep(deps, `mark run ${runId} failed`, () => failRun(deps.warehouse, runId, error));
     await anchorAfterCommit(deps.warehouse, deps.auditAnchor, deps.logger, { runId });
   }
   deps.logger.error('run failed', { pipeline: input.pipeline, runId, error });

@@ -28,6 +28,7 @@ import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
 import { type PrepareOutput, prepareOutput } from './prepare-output.js';
 import { resumeRunForRedrive } from './redrive.js';
+import { retryStep } from './retry.js';
 import { writeRunSpec } from './run-spec.js';
 import { applySchemaEvolution, type SchemaEvolutionOutcome } from './schema-evolution.js';
 
@@ -113,25 +114,31 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     throw new ConnectorConfigError('--backfill and --full-refresh exclude each other');
 
   const wh = deps.warehouse;
-  await ensureInternalSchema(wh);
-  await ensureTargetTable(wh, spec.destination, {
-    pipeline: spec.name,
-    version: spec.version,
-    hash: loaded.contentHash,
-  });
+  // Each database step is safe to replay after a transient error (a dropped connection): the schema
+  // and target steps converge, beginRun is idempotent for its run id, the plan is recorded by id.
+  await retryStep(deps, 'create the internal schema', () => ensureInternalSchema(wh));
+  await retryStep(deps, `create the target table of "${spec.name}"`, () =>
+    ensureTargetTable(wh, spec.destination, {
+      pipeline: spec.name,
+      version: spec.version,
+      hash: loaded.contentHash,
+    }),
+  );
 
   const runId = randomUUID();
-  await beginRun(wh, {
-    runId,
-    pipeline: spec.name,
-    specVersion: spec.version,
-    specHash: loaded.contentHash,
-    trigger: input.options.trigger ?? { type: 'manual' },
-    fullRefresh,
-    holder: deps.holder,
-    leaseSeconds: spec.runtime.timeoutSeconds * 4 + 3600,
-    ...(deps.isHolderAlive ? { isHolderAlive: deps.isHolderAlive } : {}),
-  });
+  await retryStep(deps, `start run ${runId}`, () =>
+    beginRun(wh, {
+      runId,
+      pipeline: spec.name,
+      specVersion: spec.version,
+      specHash: loaded.contentHash,
+      trigger: input.options.trigger ?? { type: 'manual' },
+      fullRefresh,
+      holder: deps.holder,
+      leaseSeconds: spec.runtime.timeoutSeconds * 4 + 3600,
+      ...(deps.isHolderAlive ? { isHolderAlive: deps.isHolderAlive } : {}),
+    }),
+  );
   deps.logger.info('run started', { runId, pipeline: spec.name, fullRefresh, specHash: loaded.contentHash });
 
   try {
@@ -143,8 +150,12 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       hash: loaded.contentHash,
     });
     const runSpec = evolution?.spec ?? spec;
-    const seen = fullRefresh ? undefined : await loadedFiles(wh, spec.name);
-    const stored = fullRefresh ? undefined : await readCursor(wh, spec.name);
+    const seen = fullRefresh
+      ? undefined
+      : await retryStep(deps, 'read the loaded files', () => loadedFiles(wh, spec.name));
+    const stored = fullRefresh
+      ? undefined
+      : await retryStep(deps, 'read the cursor', () => readCursor(wh, spec.name));
     const plan = await planChunks(spec, {
       connectors: deps.connectors,
       openStorage: (location) => deps.openStorage(location, loaded.baseDir),
@@ -178,8 +189,12 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     await deps.staging.write(stagingLayout.manifest(runId), JSON.stringify(manifest));
     await deps.staging.write(stagingLayout.lambdaItems(runId), JSON.stringify(lambdaItems));
     await deps.staging.write(stagingLayout.fargateItems(runId), JSON.stringify(fargateItems));
-    await createStagingTable(wh, runId, runSpec.destination);
-    await recordPlan(wh, runId, { chunkCount: chunks.length, skippedSources: plan.skipped });
+    await retryStep(deps, `create the staging table of run ${runId}`, () =>
+      createStagingTable(wh, runId, runSpec.destination),
+    );
+    await retryStep(deps, `record the plan of run ${runId}`, () =>
+      recordPlan(wh, runId, { chunkCount: chunks.length, skippedSources: plan.skipped }),
+    );
     deps.logger.info('run planned', {
       runId,
       chunks: chunks.length,
@@ -195,7 +210,9 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       skippedSources: plan.skipped,
     });
   } catch (err) {
-    await failRun(wh, runId, `prepare failed: ${errorMessage(err)}`).catch((failErr: unknown) =>
+    await retryStep(deps, `mark run ${runId} failed`, () =>
+      failRun(wh, runId, `prepare failed: ${errorMessage(err)}`),
+    ).catch((failErr: unknown) =>
       deps.logger.error('could not mark the run failed', { runId, error: errorMessage(failErr) }),
     );
     throw err;

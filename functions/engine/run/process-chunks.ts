@@ -11,6 +11,7 @@ import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
 import { recordBatches } from './record-batches.js';
 import { rejectRedactor } from './reject-redaction.js';
+import { retryStep } from './retry.js';
 import { type RunSpec, readRunSpec } from './run-spec.js';
 
 const chunkDescriptorSchema = z.object({
@@ -51,8 +52,21 @@ export async function processChunkBatch(
 /**
  * extract → parse → transform → validate → stage (COPY-ready CSV + rejects) → load exactly once.
  * `read = staged + rejected + filtered` holds for every chunk; the rejects file says why for each row.
+ * A transient error (a dropped connection, a deadlock…) replays the whole chunk from its source: its load
+ * transaction rolled back, or it committed and the ledger makes the replay a no-op.
  */
-export async function processChunk(
+export function processChunk(
+  runId: string,
+  chunk: ChunkDescriptor,
+  runSpec: RunSpec,
+  deps: EngineDeps,
+): Promise<ChunkResult> {
+  return retryStep(deps, `load chunk ${chunk.id} of run ${runId}`, () =>
+    processChunkOnce(runId, chunk, runSpec, deps),
+  );
+}
+
+async function processChunkOnce(
   runId: string,
   chunk: ChunkDescriptor,
   runSpec: RunSpec,
