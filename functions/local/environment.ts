@@ -14,6 +14,7 @@ import { auditedSecretStore } from '../engine/audit/secrets.js';
 import type { SecretStore } from '../engine/ports/secrets.js';
 import type { Warehouse } from '../engine/ports/warehouse.js';
 import type { EngineDeps, EngineLogger } from '../engine/run/deps.js';
+import type { RetryPolicy } from '../engine/run/retry.js';
 import { loadSpecFile } from '../engine/spec/load.js';
 import { isLocalHolderAlive, localHolder } from './holder.js';
 
@@ -62,7 +63,9 @@ export async function createLocalDeps(
             logger.warn('database password rejected; re-read the secret once', { secret: name }),
         })
       : await openWarehouse(databaseUrl ? { databaseUrl } : { pgliteDir: join(home, 'pglite') }));
+  const retry = retryPolicyFromEnv();
   const deps: EngineDeps = {
+    ...(retry ? { retry } : {}),
     staging: new FolderStorage(stagingDir),
     warehouse,
     // Cached briefly; every read is audited by name (never by value).
@@ -84,6 +87,23 @@ export async function createLocalDeps(
       if (!options.warehouse) await warehouse.close();
     },
   };
+}
+
+/**
+ * `SLUICE_RETRY_MAX_SECONDS`: how long a step keeps retrying transient database errors (a dropped
+ * connection, a restarting server) before the run fails; undefined when unset (the engine's default).
+ *
+ * @throws Error when it is not a number of seconds (0 turns retries off).
+ */
+export function retryPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<RetryPolicy> | undefined {
+  const text = env.SLUICE_RETRY_MAX_SECONDS?.trim();
+  if (!text) return undefined;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new Error(
+      `SLUICE_RETRY_MAX_SECONDS must be a number of seconds (0 or more), got ${JSON.stringify(text)}`,
+    );
+  return seconds === 0 ? { maxAttempts: 1 } : { maxTotalMs: seconds * 1000 };
 }
 
 /**

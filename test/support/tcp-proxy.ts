@@ -20,6 +20,8 @@ export class TcpProxy {
   private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
   private refuseUntil = 0;
   private bytesBudget: number | undefined;
+  private loseAnswerAfterMs: number | undefined;
+  private droppingAnswers = false;
 
   private constructor(
     private readonly server: Server,
@@ -59,6 +61,14 @@ export class TcpProxy {
     this.bytesBudget = bytes;
   }
 
+  /**
+   * Forwards the next bytes towards the target (a COMMIT, say), drops whatever the target answers, then
+   * cuts every connection `ms` later: the server acted on the request, the client never hears it did.
+   */
+  loseNextAnswer(ms = 200): void {
+    this.loseAnswerAfterMs = ms;
+  }
+
   async close(): Promise<void> {
     this.cutAll();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -91,9 +101,20 @@ export class TcpProxy {
         }
         this.bytesBudget = budget - data.length;
       }
+      const loseAfter = this.loseAnswerAfterMs;
+      if (loseAfter !== undefined) {
+        this.loseAnswerAfterMs = undefined;
+        this.droppingAnswers = true;
+        setTimeout(() => {
+          this.cutAll();
+          this.droppingAnswers = false;
+        }, loseAfter);
+      }
       upstream.write(data);
     });
-    upstream.on('data', (data: Buffer) => client.write(data));
+    upstream.on('data', (data: Buffer) => {
+      if (!this.droppingAnswers) client.write(data);
+    });
     upstream.connect(target.port, target.host);
   }
 

@@ -8,21 +8,22 @@
 
 /** How often and how long a step is retried. */
 export interface RetryPolicy {
-  /** Attempts in all, the first included. @default 5 */
+  /** Attempts in all, the first included. @default 8 */
   readonly maxAttempts: number;
   /** The first pause; it doubles on each retry. @default 250 */
   readonly baseDelayMs: number;
-  /** No pause is longer. @default 4000 */
+  /** No pause is longer. @default 8000 */
   readonly maxDelayMs: number;
-  /** No retry starts once this long has passed since the first attempt. @default 30000 */
+  /** No retry starts once this long has passed since the first attempt. @default 60000 */
   readonly maxTotalMs: number;
 }
 
+/** About 20 s of pauses over 8 attempts: a server restart or an Aurora failover, not a long outage. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxAttempts: 5,
+  maxAttempts: 8,
   baseDelayMs: 250,
-  maxDelayMs: 4000,
-  maxTotalMs: 30_000,
+  maxDelayMs: 8000,
+  maxTotalMs: 60_000,
 };
 
 /** SQLSTATEs a replay can cure (the rest are about the statement or the data, and would fail again). */
