@@ -227,6 +227,9 @@ export function teeToFile(
   write: (file: Readable) => Promise<void>,
 ): { rows: Readable; written: Promise<void> } {
   const file = new PassThrough();
+  // `write` may attach its listeners only after an await (making the folder): rows that fail before then
+  // destroy `file` with an error nobody hears yet, which would end the process. `written` reports it.
+  file.on('error', () => undefined);
   const written = write(file);
   // A write that fails (or returns) before the rows end may stop reading without destroying its input,
   // and then never drains: waiting for a drain races this.

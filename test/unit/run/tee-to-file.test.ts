@@ -56,4 +56,18 @@ describe('teeToFile: the rows of a chunk, to COPY and to its staged file at once
     stopped.rows.once('data', () => stopped.rows.destroy());
     await expect(stopped.written).rejects.toThrow('the rows stopped before they were all made');
   });
+
+  it('fails without an unhandled error when the rows fail before the writer listens (a source refused)', async () => {
+    async function* refused(): AsyncGenerator<Buffer> {
+      yield* [];
+      throw new Error('connect ECONNREFUSED 127.0.0.1:3306');
+    }
+    const failed = teeToFile(refused(), async (file) => {
+      await new Promise((resolve) => setTimeout(resolve, 50)); // as FolderStorage makes its folder first
+      await pipeline(file, slowSink([]));
+    });
+
+    await expect(collect(failed.rows)).rejects.toThrow('ECONNREFUSED');
+    await expect(failed.written).rejects.toThrow();
+  });
 });
