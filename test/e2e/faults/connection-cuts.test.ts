@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FaultPoint } from '../../../functions/engine/load/fault-points.js';
 import type { EngineLogger } from '../../../functions/engine/run/deps.js';
@@ -5,6 +7,7 @@ import { createFaultInjector } from '../../../functions/local/faults.js';
 import { redriveRunLocally } from '../../../functions/local/redrive.js';
 import { type LocalRunResult, runPipelineLocally } from '../../../functions/local/runner.js';
 import type { TestWarehouse } from '../../integration/warehouse/targets.js';
+import { runCli } from '../../support/cli.js';
 import { TcpProxy } from '../../support/tcp-proxy.js';
 import {
   cleanRunState,
@@ -15,6 +18,7 @@ import {
   resetDatabase,
   type TargetState,
   targetState,
+  waitFor,
 } from './support.js';
 
 // Under CI=true the crash target is always the real PostgreSQL (targets.ts fails when it is missing).
@@ -186,4 +190,30 @@ describe.skipIf(!onPg)('a dropped PostgreSQL connection', () => {
     expect(redriven).toMatchObject({ status: 'succeeded', runId: result.runId });
     expect(await targetState(db.wh, undefined, FAULT_PIPELINE)).toEqual(clean);
   });
+
+  it('completes through the CLI when every connection drops under a running chunk: no crash, no stack', async () => {
+    const home = freshHome('cut-cli');
+    const release = join(home, 'release');
+    const run = runCli(['run', FAULT_SPEC, '--home', home, '--database-url', proxyUrl, '--json'], {
+      SLUICE_FAULT: 'after-copy-before-commit:delay',
+      SLUICE_FAULT_DELAY_MS: '30000',
+      SLUICE_FAULT_RELEASE_FILE: release,
+    });
+    // The first chunk holds its load transaction open (rows copied, COMMIT not sent) when the network drops.
+    await waitFor(async () => {
+      const { rows } = await db.wh.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND state = 'idle in transaction'`,
+      );
+      return rows[0]!.n > 0 ? true : undefined;
+    });
+    proxy.cutAll();
+    writeFileSync(release, '');
+    const done = await run;
+
+    expect(done.stderr).not.toMatch(/Unhandled 'error' event|^\s+at /m);
+    expect(done.code).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ status: 'succeeded', loaded: clean.rows });
+    expect(await targetState(db.wh)).toEqual(clean);
+  }, 60_000);
 });
