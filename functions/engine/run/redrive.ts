@@ -2,6 +2,7 @@ import { createStagingTable, failRun, getRun, reconcileStagingWithLedger, resume
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
 import { type PrepareOutput, prepareOutput } from './prepare-output.js';
+import { retryStep } from './retry.js';
 import { readRunSpec } from './run-spec.js';
 
 /** The run cannot be redriven (unknown, succeeded, abandoned, or failed before it was planned). */
@@ -27,7 +28,8 @@ export async function resumeRunForRedrive(
   deps: EngineDeps,
   options: { concurrency?: number } = {},
 ): Promise<PrepareOutput> {
-  const run = await getRun(deps.warehouse, runId);
+  // Each database step is safe to replay after a transient error: resumeRun is idempotent for its holder.
+  const run = await retryStep(deps, `read run ${runId}`, () => getRun(deps.warehouse, runId));
   if (!run) throw new RedriveError(`no run ${runId} in the run ledger of ${deps.warehouse.description}`);
   if (run.status === 'succeeded')
     throw new RedriveError(`run ${runId} already succeeded: nothing to redrive`);
@@ -37,12 +39,14 @@ export async function resumeRunForRedrive(
     );
   const planned = await deps.staging.head(stagingLayout.manifest(runId));
   // First take the lock: a live holder is refused before anything else is said about the run.
-  await resumeRun(deps.warehouse, {
-    runId,
-    holder: deps.holder,
-    leaseSeconds: 4 * 3600,
-    ...(deps.isHolderAlive ? { isHolderAlive: deps.isHolderAlive } : {}),
-  });
+  await retryStep(deps, `resume run ${runId}`, () =>
+    resumeRun(deps.warehouse, {
+      runId,
+      holder: deps.holder,
+      leaseSeconds: 4 * 3600,
+      ...(deps.isHolderAlive ? { isHolderAlive: deps.isHolderAlive } : {}),
+    }),
+  );
   try {
     if (!planned) {
       throw new RedriveError(
@@ -50,8 +54,12 @@ export async function resumeRunForRedrive(
       );
     }
     const { spec } = await readRunSpec(deps.staging, runId);
-    await createStagingTable(deps.warehouse, runId, spec.destination);
-    const reloading = await reconcileStagingWithLedger(deps.warehouse, runId);
+    await retryStep(deps, `create the staging table of run ${runId}`, () =>
+      createStagingTable(deps.warehouse, runId, spec.destination),
+    );
+    const reloading = await retryStep(deps, `reconcile run ${runId} with its staging table`, () =>
+      reconcileStagingWithLedger(deps.warehouse, runId),
+    );
     const count = async (key: string) =>
       (JSON.parse((await deps.staging.readBytes(key)).toString('utf8')) as unknown[]).length;
     const output = prepareOutput(
@@ -73,10 +81,8 @@ export async function resumeRunForRedrive(
     });
     return output;
   } catch (err) {
-    await failRun(
-      deps.warehouse,
-      runId,
-      `redrive failed: ${err instanceof Error ? err.message : String(err)}`,
+    await retryStep(deps, `mark run ${runId} failed`, () =>
+      failRun(deps.warehouse, runId, `redrive failed: ${err instanceof Error ? err.message : String(err)}`),
     );
     throw err;
   }
