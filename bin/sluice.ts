@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { registerAuditCommand } from './cli/audit.js';
 import { parseBackfillWindow, registerConnectorCommands } from './cli/connectors.js';
-import { formatRunFailure } from './cli/failure.js';
+import { exitOnUncaughtErrors, formatRunFailure, logStack } from './cli/failure.js';
 import { databaseOption, homeOption, positiveInt } from './cli/options.js';
 import { registerRedriveCommand } from './cli/redrive.js';
 
@@ -306,6 +306,14 @@ async function loadValidSpec(file: string) {
   return loaded;
 }
 
+// Where the log of the command being run lives (its --home), for stacks kept off the terminal.
+let logFile = join('.sluice', 'logs', 'sluice.log');
+program.hook('preAction', (_program, command) => {
+  const home = (command.opts() as { home?: unknown }).home;
+  if (typeof home === 'string') logFile = join(home, 'logs', 'sluice.log');
+});
+exitOnUncaughtErrors(() => logFile);
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Spec errors are SpecError (functions/engine/spec/parse.ts): recognised by name, so a usage error
   // does not load the spec module just to ask.
@@ -315,6 +323,7 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     return;
   }
   const e = err as Error;
+  logStack(logFile, 'command failed', err);
   process.stderr.write(
     `sluice: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}\n`,
   );

@@ -1,3 +1,5 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { LocalRunResult } from '../../functions/local/runner.js';
 
 /**
@@ -15,4 +17,35 @@ export function formatRunFailure(
   const error = (result.error ?? 'unknown error').replace(/\s*\n\s*/g, '; ');
   if (!result.runId) return `run (not started) failed: ${error} (details in ${logFile})`;
   return `${what} ${result.runId} failed: ${error}; fix the cause, then finish it with: sluice redrive ${result.runId} (details in ${logFile})`;
+}
+
+/** Appends an error's stack to the log file, as the run's logger does (JSON lines); never throws. */
+export function logStack(logFile: string, message: string, err: unknown): void {
+  try {
+    mkdirSync(dirname(logFile), { recursive: true });
+    const e = err instanceof Error ? err : new Error(String(err));
+    appendFileSync(
+      logFile,
+      `${JSON.stringify({ time: new Date().toISOString(), level: 'ERROR', message, error: e.message, stack: e.stack })}\n`,
+    );
+  } catch {
+    // The terminal line still says what happened.
+  }
+}
+
+/**
+ * The last resort: an error nothing caught (a driver's unhandled 'error' event, a rejected promise no
+ * one awaited) ends the CLI with one line and exit code 1, its stack in the log rather than on the
+ * terminal. Runs whose process ended this way are finished with `sluice redrive <run>`.
+ */
+export function exitOnUncaughtErrors(logFile: () => string): void {
+  const last = (err: unknown) => {
+    logStack(logFile(), 'uncaught error', err);
+    process.stderr.write(
+      `sluice: unexpected error: ${err instanceof Error ? err.message : String(err)}; a run it interrupted is finished with: sluice redrive <run> (see sluice runs; stack in ${logFile()})\n`,
+    );
+    process.exit(1);
+  };
+  process.on('uncaughtException', last);
+  process.on('unhandledRejection', last);
 }
