@@ -153,6 +153,7 @@ export class PgWarehouse implements Warehouse {
   }
 
   private translate(err: unknown): unknown {
+    if (err instanceof WarehouseUnavailableError) return err;
     return isConnectionLoss(err) ? new WarehouseUnavailableError(this.description, err) : err;
   }
 }
