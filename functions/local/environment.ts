@@ -50,6 +50,8 @@ export async function createLocalDeps(
   const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
   const databaseSecret = options.databaseSecret ?? (process.env.SLUICE_DATABASE_SECRET || undefined);
   const allowedRoots = options.allowedRoots ?? allowedRootsFromEnv();
+  // Read before anything is opened: a bad value fails here, with nothing to close.
+  const retry = retryPolicyFromEnv();
   const store = await localSecretStore(home);
   const warehouse =
     options.warehouse ??
@@ -63,7 +65,6 @@ export async function createLocalDeps(
             logger.warn('database password rejected; re-read the secret once', { secret: name }),
         })
       : await openWarehouse(databaseUrl ? { databaseUrl } : { pgliteDir: join(home, 'pglite') }));
-  const retry = retryPolicyFromEnv();
   const deps: EngineDeps = {
     ...(retry ? { retry } : {}),
     staging: new FolderStorage(stagingDir),
