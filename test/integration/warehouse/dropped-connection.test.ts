@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PgWarehouse } from '../../../functions/adapters/warehouse/pg.js';
-import type { Warehouse } from '../../../functions/adapters/warehouse/types.js';
-import { WarehouseUnavailableError } from '../../../functions/adapters/warehouse/types.js';
+import { type Warehouse, WarehouseUnavailableError } from '../../../functions/engine/ports/warehouse.js';
 import { isTransientError } from '../../../functions/engine/run/retry.js';
 import { depsFromEnv } from '../../../functions/handlers/runtime.js';
 import { TcpProxy } from '../../support/tcp-proxy.js';
