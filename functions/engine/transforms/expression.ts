@@ -15,16 +15,18 @@ import { compileLinearRegex, type LinearRegex, literalPatterns } from './regex.j
  * that spells a finite number (`"42"`, `" -1.5 "`, `"1e3"`) as that number, so `price * qty` and
  * `amount > 100` work on CSV input without a cast, while `zip == "01234"` still compares text.
  * - `+ - * / ^ mod`: numbers (or numeric strings); `+` of two other strings concatenates them.
- *   Any side null, missing or '' makes the result null (as in SQL).
+ *   Any side null or '' makes the result null (as in SQL).
  * - `< <= > >=`: numeric when both sides are numbers, else text order when both are strings (ISO
- *   dates sort right); false when a side is null, missing or ''.
+ *   dates sort right); false when a side is null or ''.
  * - `==`, `!=`: numeric when either side is a number; a JSON boolean equals its spellings
- *   ("true", "t", "yes", ...); null, missing and '' are equal to each other; otherwise exact.
+ *   ("true", "t", "yes", ...); null and '' are equal to each other; otherwise exact.
  * - `x in (a, b)` is filtrex's exact match (no number/text conversion) and fails on null x.
  * - `x ~= "pattern"`: true when the RE2 regular expression matches somewhere in x (regex.ts: linear time;
- *   no lookaround or backreferences, refused at compile time); false when x is null, missing or ''.
- * - A column that is absent from the row reads as null; `'odd name'` quotes a column name;
- *   `a.b` reads column "a.b" if the row has it, else field b of object column a; `b of a` too.
+ *   no lookaround or backreferences, refused at compile time); false when x is null or ''.
+ * - A column that is absent from the row is an error (the row is rejected naming it), never null:
+ *   a misspelt or vanished column must not load NULL quietly. A present column whose value is null
+ *   or '' is null. `'odd name'` quotes a column name; `a.b` reads column "a.b" if the row has it, else
+ *   field b of object column a (a field absent from that object is null, as in JSON); `b of a` too.
  * - Constants: true, false, null.
  */
 
@@ -99,7 +101,7 @@ function plus(a: unknown, b: unknown): number | string | null {
 
 function minus(a: unknown, b?: unknown): number | null {
   // filtrex calls the same operator with one argument for unary minus; values are never undefined
-  // (absent columns read as null), so a missing b means unary.
+  // (an absent column is an error, a null one null), so a missing b means unary.
   if (b !== undefined) return subtract(a, b);
   if (isEmpty(a)) return null;
   return -requireNumber(a, 'unary -');
@@ -231,22 +233,36 @@ const FUNCTIONS = {
 /** Names an expression can call, for the compile-time check and for error messages. */
 export const EXPRESSION_FUNCTIONS: readonly string[] = Object.keys(FUNCTIONS).sort();
 
+/** Reading a column the row does not have: an error that rejects the row, never a null. */
+function absentColumn(name: string): ExpressionValueError {
+  return new ExpressionValueError(
+    `column "${name}" is not in this row (an expression never reads a missing column as null)`,
+  );
+}
+
+/**
+ * filtrex's property lookup. `isRow` tells a column of the row (must exist) from a field of a JSON
+ * object value (`b of a`, `a.b`: an absent field is null, as in JSON).
+ */
 function readColumn(
   name: string,
-  _get: unknown,
   data: unknown,
   type: 'unescaped' | 'single-quoted',
+  isRow: boolean,
 ): unknown {
   if (data === null || typeof data !== 'object') return null;
   if (Object.hasOwn(data, name)) return (data as Record<string, unknown>)[name] ?? null;
   if (type === 'unescaped' && name.includes('.')) {
-    let current: unknown = data;
-    for (const part of name.split('.')) {
+    const [head = '', ...fields] = name.split('.');
+    if (isRow && !Object.hasOwn(data, head)) throw absentColumn(name);
+    let current: unknown = (data as Record<string, unknown>)[head];
+    for (const part of fields) {
       if (current === null || typeof current !== 'object' || !Object.hasOwn(current, part)) return null;
       current = (current as Record<string, unknown>)[part];
     }
     return current ?? null;
   }
+  if (isRow) throw absentColumn(name);
   return null;
 }
 
@@ -299,14 +315,19 @@ export function compileRowExpression(source: string, path: string): (row: Row) =
     '>=': ordering('>=', (o) => o >= 0),
     '~=': matches,
   };
+  // The row being evaluated: filtrex passes it as `data` for a column and the object for `x of y`.
+  let current: unknown;
   try {
     const evaluate = compileExpression(source, {
       extraFunctions: FUNCTIONS,
       constants: { true: true, false: false, null: null },
-      customProp: readColumn,
+      customProp: (name, _get, data, type) => readColumn(name, data, type, data === current),
       operators,
-    });
-    return evaluate as (row: Row) => unknown;
+    }) as (row: Row) => unknown;
+    return (row) => {
+      current = row;
+      return evaluate(row);
+    };
   } catch (error) {
     throw new TransformConfigError(path, compileErrorDetail(source, error));
   }

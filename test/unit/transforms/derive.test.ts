@@ -23,10 +23,36 @@ describe('derive', () => {
     expect(derived('concat(code, "-", n)', { code: '007', n: 1 })).toBe('007-1');
   });
 
-  it('gives null when a side of arithmetic is empty, missing or null', () => {
+  it('gives null when a side of arithmetic is empty or null', () => {
     expect(derived('price * qty', { price: '', qty: '4' })).toBeNull();
-    expect(derived('price * qty', { qty: '4' })).toBeNull();
     expect(derived('price * qty', { price: null, qty: 4 })).toBeNull();
+  });
+
+  it('fails when an expression reads a column the row does not have: the row is rejected, never loaded with null', () => {
+    const outcome = derive('price * qty', { qty: '4' });
+
+    expect(outcome).toEqual({
+      kind: 'rejected',
+      column: 'out',
+      reason:
+        'expression "price * qty" failed: column "price" is not in this row (an expression never reads a missing column as null)',
+    });
+  });
+
+  it('fails when a function argument or a nested path starts at a missing column', () => {
+    expect(derive('coalesce(note, "none")', {})).toMatchObject({
+      kind: 'rejected',
+      reason: expect.stringContaining('column "note" is not in this row'),
+    });
+    expect(derive('customer.city', { client: { city: 'Oslo' } })).toMatchObject({
+      kind: 'rejected',
+      reason: expect.stringContaining('column "customer.city" is not in this row'),
+    });
+  });
+
+  it('reads an absent field inside a present JSON object as null, as JSON does', () => {
+    expect(derived('customer.city', { customer: { country: 'NO' } })).toBeNull();
+    expect(derived('city of customer', { customer: { country: 'NO' } })).toBeNull();
   });
 
   it('lets a later expression use an earlier derived column', () => {
@@ -42,7 +68,7 @@ describe('derive', () => {
     expect(derived('lower(email)', row)).toBe('ada@x.org');
     expect(derived('upper(trim(name))', row)).toBe('ADA');
     expect(derived('len("héllo 👋")', row)).toBe(7);
-    expect(derived('coalesce(note, missing, "none")', row)).toBe('none');
+    expect(derived('coalesce(note, "none")', row)).toBe('none');
     expect(derived('round(n)', row)).toBe(-3);
     expect(derived('round(1.005, 2)', row)).toBe(1.01);
     expect(derived('abs(n)', row)).toBe(2.5);
@@ -107,9 +133,12 @@ describe('derive', () => {
   });
 
   it('cannot reach JavaScript globals or prototypes', () => {
-    expect(derived('constructor', {})).toBeNull();
-    expect(derived('toString', {})).toBeNull();
-    expect(derived('process', {})).toBeNull();
+    // Names of prototype members and globals are columns like any other: absent here, so refused.
+    for (const name of ['constructor', 'toString', 'process'])
+      expect(derive(name, {})).toMatchObject({
+        kind: 'rejected',
+        reason: expect.stringContaining(`column "${name}" is not in this row`),
+      });
     expect(() => derive('constructor.constructor("return process")()', {})).toThrow(TransformConfigError);
   });
 

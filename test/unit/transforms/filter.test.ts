@@ -28,11 +28,19 @@ describe('filter', () => {
     expect(filter('day >= "2026-01-01"', { day: '2025-12-31' })).toBe('filtered');
   });
 
-  it('treats comparisons with empty or missing values as false, as SQL does', () => {
+  it('treats comparisons with empty or null values as false, as SQL does', () => {
     expect(filter('amount > 0', { amount: '' })).toBe('filtered');
-    expect(filter('amount > 0', {})).toBe('filtered');
-    expect(filter('not exists(amount)', {})).toBe('row');
+    expect(filter('amount > 0', { amount: null })).toBe('filtered');
+    expect(filter('not exists(amount)', { amount: null })).toBe('row');
     expect(filter('empty(amount)', { amount: '' })).toBe('row');
+  });
+
+  it('fails when the filter reads a column the row does not have: rejected, not filtered out', () => {
+    expect(runOne([{ filter: 'amount > 0' }], {})).toEqual({
+      kind: 'rejected',
+      reason:
+        'filter "amount > 0" failed: column "amount" is not in this row (an expression never reads a missing column as null)',
+    });
   });
 
   it('combines conditions with and, or, not, in and regex matches', () => {
