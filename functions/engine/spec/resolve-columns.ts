@@ -101,6 +101,11 @@ export function resolveColumns(
     unresolved(name, path, 'column');
     return false;
   };
+  const needAll = (names: readonly string[], path: (string | number)[]) => {
+    names.forEach((name, j) => {
+      need(name, [...path, j]);
+    });
+  };
   const needExpression = (source: string, path: (string | number)[]) => {
     let columns: ReturnType<typeof columnsReadBy>;
     try {
@@ -118,7 +123,7 @@ export function resolveColumns(
   spec.transforms.forEach((t, i) => {
     const at = `transforms[${i}]`;
     if ('select' in t) {
-      t.select.forEach((name, j) => need(name, ['transforms', i, 'select', j]));
+      needAll(t.select, ['transforms', i, 'select']);
       const kept = new Set(t.select);
       for (const name of [...row.keys()]) if (!kept.has(name)) remove(name, `is not kept by ${at}.select`);
       open = false;
@@ -160,18 +165,17 @@ export function resolveColumns(
     } else if ('filter' in t) {
       needExpression(t.filter, ['transforms', i, 'filter']);
     } else if ('trim' in t) {
-      if (t.trim !== 'all') t.trim.forEach((name, j) => need(name, ['transforms', i, 'trim', j]));
+      if (t.trim !== 'all') needAll(t.trim, ['transforms', i, 'trim']);
     } else if ('case' in t) {
-      t.case.columns.forEach((name, j) => need(name, ['transforms', i, 'case', 'columns', j]));
+      needAll(t.case.columns, ['transforms', i, 'case', 'columns']);
     } else if ('hash' in t) {
-      t.hash.columns.forEach((name, j) => need(name, ['transforms', i, 'hash', 'columns', j]));
+      needAll(t.hash.columns, ['transforms', i, 'hash', 'columns']);
     }
   });
 
   // dedupe runs on the transformed rows, whatever its place in the list.
   spec.transforms.forEach((t, i) => {
-    if ('dedupe' in t && t.dedupe.key)
-      t.dedupe.key.forEach((name, j) => need(name, ['transforms', i, 'dedupe', 'key', j]));
+    if ('dedupe' in t && t.dedupe.key) needAll(t.dedupe.key, ['transforms', i, 'dedupe', 'key']);
   });
 
   const destination = spec.destination.columns;
