@@ -63,6 +63,24 @@ export class ProgressDisplay {
 
 const n = (v: number) => v.toLocaleString('en-US');
 
+/** Source columns that reached no destination column: never dropped without a line in the summary. */
+function schemaEvolutionLines(s: RunSummary): [string, string][] {
+  const evolution = s.schemaEvolution;
+  if (!evolution) return [];
+  const lines: [string, string][] = [];
+  if (evolution.added.length > 0)
+    lines.push([
+      'columns added',
+      `${evolution.added.length} (schemaEvolution: evolve): ${evolution.added.join(', ')}`,
+    ]);
+  if (evolution.discarded.length > 0)
+    lines.push([
+      'columns not loaded',
+      `${evolution.discarded.length} (schemaEvolution: discard): ${evolution.discarded.join(', ')}`,
+    ]);
+  return lines;
+}
+
 /** The end-of-run summary as a small table a person can read at a glance. */
 export function formatSummary(s: RunSummary): string {
   const seconds = (s.durationMs ?? 0) / 1000;
@@ -81,6 +99,7 @@ export function formatSummary(s: RunSummary): string {
     ['chunks', n(s.chunks)],
     ['sources skipped', `${n(s.skippedSources)} (already loaded)`],
     ['partitions', s.partitions.length ? s.partitions.join(', ') : '-'],
+    ...schemaEvolutionLines(s),
     ['duration', `${seconds.toFixed(1)} s`],
     ['rows/s', n(rate)],
   ];

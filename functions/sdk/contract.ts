@@ -19,7 +19,9 @@ import type { CredentialResolver, CursorState, PlanContext, SourceConnector, Sou
  * - a chunk read twice yields the same rows in the same order;
  * - a read stopped after its first row can restart and yields the whole chunk again;
  * - `readBatches`, when the connector has it, yields exactly what `read` yields;
- * - an incremental source: planning again from the cursor the plan returned reads nothing new.
+ * - an incremental source: planning again from the cursor the plan returned reads nothing new;
+ * - the source reports its columns (`discover`, or `columns` from `plan`), and every row it reads has
+ *   only columns it reported: a run resolves the spec against them before anything loads.
  */
 export interface SourceContractOptions<C> {
   connector: SourceConnector<C>;
@@ -99,8 +101,9 @@ export async function checkSourceContract<C>(options: SourceContractOptions<C>):
   }
 
   const fineRows: string[] = [];
+  const readKeys = new Set<string>();
   for (const [seq, chunk] of descriptors(fine).entries()) {
-    const first = await readAll(connector, chunk, readCtx, identity);
+    const first = await readAll(connector, chunk, readCtx, identity, Number.POSITIVE_INFINITY, readKeys);
     const second = await readAll(connector, chunk, readCtx, identity);
     if (first.join('\n') !== second.join('\n'))
       found(
@@ -151,6 +154,22 @@ export async function checkSourceContract<C>(options: SourceContractOptions<C>):
   if (options.expectedRows !== undefined && seen.size !== options.expectedRows)
     found('no gaps', `the plan reads ${seen.size} distinct rows, the source holds ${options.expectedRows}`);
 
+  const reported = fine.columns ?? (await connector.discover?.(readCtx))?.flatMap((s) => s.columns);
+  if (!reported) {
+    found(
+      'columns',
+      'the connector reports no columns: implement discover(ctx) (catalog, header, footer or a sample) or return columns from plan',
+    );
+  } else {
+    const names = new Set(reported.map((c) => c.name));
+    const unreported = [...readKeys].filter((k) => !names.has(k));
+    if (unreported.length > 0)
+      found(
+        'columns',
+        `rows have column(s) the connector did not report: ${unreported.join(', ')} (reported: ${[...names].join(', ')})`,
+      );
+  }
+
   if (fine.cursor !== undefined) {
     const next = await connector.plan(ctx(fineShape, fine.cursor));
     let rows = 0;
@@ -181,9 +200,11 @@ async function readAll<C>(
   ctx: Parameters<SourceConnector<C>['read']>[1],
   identity: (row: Row) => string,
   stopAfter = Number.POSITIVE_INFINITY,
+  keys?: Set<string>,
 ): Promise<string[]> {
   const out: string[] = [];
   for await (const record of connector.read(chunk, ctx)) {
+    if (keys && record.kind === 'row') for (const key of Object.keys(record.row)) keys.add(key);
     out.push(record.kind === 'row' ? identity(record.row) : `unparseable:${record.location}`);
     if (out.length >= stopAfter) break;
   }

@@ -3,6 +3,7 @@ export type { ObjectInfo, Storage } from '../engine/ports/storage.js';
 export type { ChunkDescriptor, Row, SourceRecord } from '../engine/types.js';
 export { type DestinationConnector, defineDestination, type WriteContext } from './destination.js';
 export { globToRegExp, literalPrefix } from './glob.js';
+export { RecordColumns } from './record-columns.js';
 export {
   type BackfillWindow,
   type CredentialResolver,

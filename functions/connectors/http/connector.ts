@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Row, SourceRecord } from '../../sdk/index.js';
+import { RecordColumns } from '../../sdk/record-columns.js';
 import { defineSource, type PlannedChunk } from '../../sdk/source.js';
 import { type HttpChunk, type HttpSourceConfig, httpSourceConfig } from './config.js';
 import { fetchJson, type JsonPage, requestHeaders } from './fetch-json.js';
@@ -23,6 +24,16 @@ export default defineSource<HttpSourceConfig>({
     recordsOf(page.body, ctx.config.recordPath, ctx.config.url);
   },
 
+  /** The keys of the first page's records (an API has no catalog to ask). */
+  async discover(ctx) {
+    const headers = await requestHeaders(ctx.config, ctx.credential);
+    const url = firstUrl(ctx.config, undefined);
+    const page = await fetchJson(url, ctx.config, headers);
+    const columns = new RecordColumns();
+    for (const record of recordsOf(page.body, ctx.config.recordPath, url)) columns.add(record);
+    return [{ name: ctx.config.url, columns: columns.list() }];
+  },
+
   async plan(ctx) {
     const config = ctx.config;
     const headers = await requestHeaders(config, ctx.credential);
@@ -41,7 +52,10 @@ export default defineSource<HttpSourceConfig>({
     let max: unknown = stored;
     let current: { chunk: HttpChunk; bytes: number } | undefined;
     let matching = 0;
+    // Planning reads every page anyway: the columns are those of all the records, not a sample.
+    const columns = new RecordColumns();
     for await (const step of walkPages(firstUrl(config, since), config, headers, Number.POSITIVE_INFINITY)) {
+      for (const record of step.records) columns.add(record);
       if (!current || current.chunk.pages === config.pagesPerChunk) {
         if (current) chunks.push({ bytes: current.bytes, source: { ...current.chunk } });
         current = {
@@ -64,8 +78,10 @@ export default defineSource<HttpSourceConfig>({
       }
     }
     if (current) chunks.push({ bytes: current.bytes, source: { ...current.chunk } });
-    if (!field) return { chunks, units: [], skipped: 0 };
-    if (ctx.backfill) return { chunks: withWindow(chunks, window), units: [], skipped: 0 };
+    const found = columns.list();
+    const described = found.length > 0 ? { columns: found } : {};
+    if (!field) return { chunks, units: [], skipped: 0, ...described };
+    if (ctx.backfill) return { chunks: withWindow(chunks, window), units: [], skipped: 0, ...described };
     if (matching === 0)
       return { chunks: [], units: [], skipped: 0, ...(ctx.cursor ? { cursor: ctx.cursor } : {}) };
     return {
@@ -73,6 +89,7 @@ export default defineSource<HttpSourceConfig>({
       units: [],
       skipped: 0,
       cursor: { field, value: max },
+      ...described,
     };
   },
 

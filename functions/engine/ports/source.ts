@@ -33,6 +33,12 @@ export interface SourcePlan {
    * run leaves the previous cursor untouched. Ignored on a backfill.
    */
   cursor?: CursorState;
+  /**
+   * The columns of what this plan reads, when planning learns them (a files source reads each planned
+   * file's header): the engine resolves the spec against these, and falls back to `discover` without
+   * them. Omit when the plan reads nothing.
+   */
+  columns?: DiscoveredColumn[];
 }
 
 /** What an incremental source remembers between runs: JSON, e.g. `{ value: '2026-01-31 23:59:59' }`. */
@@ -102,7 +108,13 @@ export interface SourceConnector<C = unknown> {
   configSchema: z.ZodType<C>;
   /** Cheap connectivity and permission check (`sluice check`); throws with a readable cause. */
   check?(ctx: SourceContext<C>): Promise<void>;
-  /** The columns the source offers, for schema evolution and for scaffolding a spec. */
+  /**
+   * The columns the source offers (a database's catalog, a Parquet footer, a CSV header, a sample of
+   * records), cheaply, without reading the data. Every run resolves the spec's column names against
+   * them before anything loads, and `destination.schemaEvolution` governs the ones that reach no
+   * destination column. Optional in the type for older connectors; the contract kit requires it (or
+   * `columns` from `plan`).
+   */
   discover?(ctx: SourceContext<C>): Promise<DiscoveredStream[]>;
   plan(ctx: PlanContext<C>): Promise<SourcePlan>;
   read(chunk: ChunkDescriptor, ctx: ReadContext<C>): AsyncIterable<SourceRecord>;

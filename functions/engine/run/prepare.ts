@@ -16,6 +16,7 @@ import type {
   ConnectorLookup,
   CredentialResolver,
   CursorState,
+  DiscoveredColumn,
   SourceUnit,
 } from '../ports/index.js';
 import type { Storage } from '../ports/storage.js';
@@ -30,7 +31,11 @@ import { type PrepareOutput, prepareOutput } from './prepare-output.js';
 import { resumeRunForRedrive } from './redrive.js';
 import { retryStep } from './retry.js';
 import { writeRunSpec } from './run-spec.js';
-import { applySchemaEvolution, type SchemaEvolutionOutcome } from './schema-evolution.js';
+import {
+  applySchemaEvolution,
+  resolveSourceColumns,
+  type SchemaEvolutionOutcome,
+} from './schema-evolution.js';
 
 /** What a run is started with (the state machine input, plus what the ASL adds). */
 export const prepareInputSchema = z.object({
@@ -68,8 +73,10 @@ export interface RunManifest {
   cursor?: CursorState;
   /** Set when this run is a backfill: commit leaves the cursor where it is. */
   backfill?: BackfillWindow;
-  /** What the destination's schemaEvolution policy did (sources that discover their columns). */
+  /** What the destination's schemaEvolution policy did with source columns that reach no destination column. */
   schemaEvolution?: SchemaEvolutionOutcome;
+  /** The columns the source reported at plan time (header, sample, footer, catalog, first page). */
+  sourceColumns?: { name: string; type: string }[];
 }
 
 export class PipelineMismatchError extends Error {
@@ -117,13 +124,6 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   // Each database step is safe to replay after a transient error (a dropped connection): the schema
   // and target steps converge, beginRun is idempotent for its run id, the plan is recorded by id.
   await retryStep(deps, 'create the internal schema', () => ensureInternalSchema(wh));
-  await retryStep(deps, `create the target table of "${spec.name}"`, () =>
-    ensureTargetTable(wh, spec.destination, {
-      pipeline: spec.name,
-      version: spec.version,
-      hash: loaded.contentHash,
-    }),
-  );
 
   const runId = randomUUID();
   await retryStep(deps, `start run ${runId}`, () =>
@@ -144,12 +144,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   try {
     // One resolver for discovery and planning: each credential is read (and audited) once per Prepare.
     const credential = credentialResolver(spec, deps.secrets);
-    const evolution = await evolveSchema(spec, deps, loaded.baseDir, credential, {
-      pipeline: spec.name,
-      version: spec.version,
-      hash: loaded.contentHash,
-    });
-    const runSpec = evolution?.spec ?? spec;
+    const openStorage = (location: string) => deps.openStorage(location, loaded.baseDir);
     const seen = fullRefresh
       ? undefined
       : await retryStep(deps, 'read the loaded files', () => loadedFiles(wh, spec.name));
@@ -158,12 +153,24 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       : await retryStep(deps, 'read the cursor', () => readCursor(wh, spec.name));
     const plan = await planChunks(spec, {
       connectors: deps.connectors,
-      openStorage: (location) => deps.openStorage(location, loaded.baseDir),
+      openStorage,
       alreadyLoaded: (unit) => (seen ? seen.has(`${unit.key}\u0000${unit.etag}`) : false),
       credential,
       ...(stored ? { cursor: stored.state } : {}),
       ...(backfill ? { backfill } : {}),
     });
+    // Before the target is touched: every column name resolves, or the run is refused (issue 12).
+    const sourceColumns =
+      plan.columns ?? (await discoverColumns(spec, { connectors: deps.connectors, openStorage, credential }));
+    const unreached = sourceColumns ? resolveSourceColumns(loaded, sourceColumns) : undefined;
+    const meta = { pipeline: spec.name, version: spec.version, hash: loaded.contentHash };
+    await retryStep(deps, `create the target table of "${spec.name}"`, () =>
+      ensureTargetTable(wh, spec.destination, meta),
+    );
+    const evolution = unreached ? await applySchemaEvolution(wh, spec, unreached, meta) : undefined;
+    if (evolution && (evolution.outcome.added.length > 0 || evolution.outcome.discarded.length > 0))
+      deps.logger.info('schema evolution', { pipeline: spec.name, ...evolution.outcome });
+    const runSpec = evolution?.spec ?? spec;
     const chunks = plan.chunks;
     const lambdaItems = chunks.filter((c) => c.route === 'lambda');
     const fargateItems = chunks.filter((c) => c.route === 'fargate');
@@ -185,6 +192,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       ...(plan.cursor !== undefined && !backfill ? { cursor: plan.cursor } : {}),
       ...(backfill ? { backfill } : {}),
       ...(evolution ? { schemaEvolution: evolution.outcome } : {}),
+      ...(sourceColumns ? { sourceColumns: sourceColumns.map(({ name, type }) => ({ name, type })) } : {}),
     };
     await deps.staging.write(stagingLayout.manifest(runId), JSON.stringify(manifest));
     await deps.staging.write(stagingLayout.lambdaItems(runId), JSON.stringify(lambdaItems));
@@ -219,30 +227,26 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   }
 }
 
-/** Discovers the source's columns (when the connector can) and applies destination.schemaEvolution. */
-async function evolveSchema(
+/**
+ * The source's columns from the connector's `discover` (when the plan did not report them), or
+ * undefined for a connector that cannot say: its runs are not resolved against the source.
+ */
+async function discoverColumns(
   spec: PipelineSpec,
-  deps: EngineDeps,
-  baseDir: string,
-  credential: CredentialResolver,
-  meta: { pipeline: string; version: number; hash: string },
-): Promise<{ spec: PipelineSpec; outcome: SchemaEvolutionOutcome } | undefined> {
-  const connector = deps.connectors.getSource(spec.source.connector);
+  ctx: {
+    connectors: ConnectorLookup;
+    openStorage(location: string): Storage;
+    credential: CredentialResolver;
+  },
+): Promise<DiscoveredColumn[] | undefined> {
+  const connector = ctx.connectors.getSource(spec.source.connector);
   if (!connector.discover) return undefined;
   const streams = await connector.discover({
     config: parseConnectorConfig(connector.configSchema, spec),
-    openStorage: (location) => deps.openStorage(location, baseDir),
-    credential,
+    openStorage: ctx.openStorage,
+    credential: ctx.credential,
   });
-  const result = await applySchemaEvolution(
-    deps.warehouse,
-    spec,
-    streams.flatMap((s) => s.columns),
-    meta,
-  );
-  if (result.outcome.added.length > 0 || result.outcome.discarded.length > 0)
-    deps.logger.info('schema evolution', { pipeline: spec.name, ...result.outcome });
-  return result;
+  return streams.flatMap((s) => s.columns);
 }
 
 /**
@@ -267,6 +271,7 @@ export async function planChunks(
   units: SourceUnit[];
   skipped: number;
   cursor?: CursorState;
+  columns?: DiscoveredColumn[];
 }> {
   const connector = ctx.connectors.getSource(spec.source.connector);
   const config = parseConnectorConfig(connector.configSchema, spec);
@@ -292,6 +297,7 @@ export async function planChunks(
     units: plan.units,
     skipped: plan.skipped,
     ...(plan.cursor !== undefined ? { cursor: plan.cursor } : {}),
+    ...(plan.columns ? { columns: plan.columns } : {}),
   };
 }
 

@@ -1,9 +1,12 @@
 import { evolveTargetTable, type NewColumn, type SpecMeta } from '../load/index.js';
 import type { DiscoveredColumn } from '../ports/source.js';
 import type { Warehouse } from '../ports/warehouse.js';
-import { COLUMN_TYPE_PATTERN, type PipelineSpec } from '../spec/schema.js';
+import type { LoadedSpec, SpecProblem } from '../spec/parse.js';
+import { SpecError } from '../spec/parse.js';
+import { type ColumnProblem, resolveColumns } from '../spec/resolve-columns.js';
+import type { PipelineSpec } from '../spec/schema.js';
 
-/** What schema evolution did in a run; in the manifest and the summary. */
+/** What schema evolution did in a run; in the manifest, the summary and the run record. */
 export interface SchemaEvolutionOutcome {
   policy: 'evolve' | 'freeze' | 'discard';
   /** Columns added to the target (evolve). */
@@ -12,62 +15,66 @@ export interface SchemaEvolutionOutcome {
   discarded: string[];
 }
 
-export class SchemaFrozenError extends Error {
-  constructor(table: string, source: string, columns: NewColumn[]) {
-    super(
-      `schemaEvolution is freeze and source ${source} has ${columns.length} column(s) that ${table} does not: ${columns
-        .map((c) => `${c.name} (${c.type})`)
-        .join(', ')}; add them to destination.columns or set schemaEvolution: evolve or discard`,
-    );
-    this.name = 'SpecError';
-  }
+/** The freeze refusal's text (the run fails with it, located at destination.schemaEvolution). */
+export function schemaFrozenMessage(table: string, source: string, columns: NewColumn[]): string {
+  return `schemaEvolution is freeze and source ${source} has ${columns.length} column(s) that ${table} does not: ${columns
+    .map((c) => `${c.name} (${c.type})`)
+    .join(
+      ', ',
+    )}; add them to destination.columns, drop them with a drop transform, or set schemaEvolution: evolve or discard`;
 }
 
 /**
- * The source columns that would reach the destination under their own name but that it does not
- * have: after the spec's `select`, `drop` and `rename` transforms. Columns the transforms drop on
- * purpose are not new.
- */
-export function newSourceColumns(discovered: DiscoveredColumn[], spec: PipelineSpec): NewColumn[] {
-  let names = discovered.map((c) => ({ name: c.name, type: c.type }));
-  for (const t of spec.transforms) {
-    if ('select' in t) names = names.filter((c) => t.select.includes(c.name));
-    if ('drop' in t) names = names.filter((c) => !t.drop.includes(c.name));
-    if ('rename' in t) names = names.map((c) => ({ ...c, name: t.rename[c.name] ?? c.name }));
-  }
-  const derived = new Set(spec.transforms.flatMap((t) => ('derive' in t ? Object.keys(t.derive) : [])));
-  return names
-    .filter((c) => !(c.name in spec.destination.columns) && !derived.has(c.name))
-    .map((c) => ({ name: c.name, type: COLUMN_TYPE_PATTERN.test(c.type) ? c.type : 'text' }));
-}
-
-/**
- * Applies the destination's schemaEvolution policy to the discovered columns. Returns the spec the
- * run must use (with the added columns under evolve) and what happened.
+ * Resolves the spec against the source's columns before anything loads: every name a transform, an
+ * expression or the destination uses must resolve, and under `freeze` no source column may go
+ * unloaded. Returns the source columns that reach no destination column (what evolve adds and
+ * discard drops).
  *
- * @throws SchemaFrozenError under freeze when the source has new columns.
+ * @throws SpecError listing every problem with its file:line:col (line 0 for a published spec).
+ */
+export function resolveSourceColumns(loaded: LoadedSpec, columns: readonly DiscoveredColumn[]): NewColumn[] {
+  const { spec } = loaded;
+  const { problems, unreached = [] } = resolveColumns(spec, columns);
+  const policy = spec.destination.schemaEvolution ?? 'discard';
+  if (problems.length === 0 && policy === 'freeze' && unreached.length > 0) {
+    const table = `${spec.destination.schema}.${spec.destination.table}`;
+    problems.push({
+      path: ['destination', 'schemaEvolution'],
+      message: schemaFrozenMessage(table, spec.source.connector, unreached),
+    });
+  }
+  if (problems.length > 0) throw new SpecError(problems.map((p) => locateProblem(loaded, p)));
+  return unreached;
+}
+
+function locateProblem(loaded: LoadedSpec, problem: ColumnProblem): SpecProblem {
+  const at = loaded.locate?.(problem.path.map(String)) ?? { line: 0, column: 0 };
+  return { file: loaded.file, ...at, path: problem.path.join('.'), message: problem.message };
+}
+
+/**
+ * Applies the destination's schemaEvolution policy to the source columns that reach no destination
+ * column (resolveSourceColumns has refused them under freeze). Returns the spec the run must use
+ * (with the added columns under evolve) and what happened.
  */
 export async function applySchemaEvolution(
   wh: Warehouse,
   spec: PipelineSpec,
-  discovered: DiscoveredColumn[],
+  unreached: NewColumn[],
   meta: SpecMeta,
 ): Promise<{ spec: PipelineSpec; outcome: SchemaEvolutionOutcome }> {
   const policy = spec.destination.schemaEvolution ?? 'discard';
-  const fresh = newSourceColumns(discovered, spec);
   const none = { policy, added: [], discarded: [] };
-  if (fresh.length === 0) return { spec, outcome: none };
-  const table = `${spec.destination.schema}.${spec.destination.table}`;
-  if (policy === 'freeze') throw new SchemaFrozenError(table, spec.source.connector, fresh);
-  if (policy === 'discard') return { spec, outcome: { ...none, discarded: fresh.map((c) => c.name) } };
-  const added = await evolveTargetTable(wh, spec.destination, fresh, meta);
+  if (unreached.length === 0 || policy === 'freeze') return { spec, outcome: none };
+  if (policy === 'discard') return { spec, outcome: { ...none, discarded: unreached.map((c) => c.name) } };
+  const added = await evolveTargetTable(wh, spec.destination, unreached, meta);
   const evolved: PipelineSpec = {
     ...spec,
     destination: {
       ...spec.destination,
       columns: {
         ...spec.destination.columns,
-        ...Object.fromEntries(fresh.map((c) => [c.name, { type: c.type, nullable: true }])),
+        ...Object.fromEntries(unreached.map((c) => [c.name, { type: c.type, nullable: true }])),
       },
     },
   };

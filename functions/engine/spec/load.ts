@@ -60,7 +60,8 @@ export function parseSpec(text: string, file = '<inline>'): LoadedSpec {
       },
     ]);
   }
-  return checkSpec(raw, file, (path) => at(nearestNode(doc.contents as Node | null, path)?.range?.[0]));
+  const locate = (path: string[]) => at(nearestNode(doc.contents as Node | null, path)?.range?.[0]);
+  return { ...checkSpec(raw, file, locate), locate };
 }
 
 /**

@@ -40,6 +40,8 @@ export interface LoadedSpec {
   file: string;
   /** sha256 over the parsed spec: a run records it so history shows which spec loaded what. */
   contentHash: string;
+  /** Line and column of a field path in the spec's text (YAML specs), for problems found later. */
+  locate?: Locate;
 }
 
 /** Where a field path sits in the spec text, for error messages. */

@@ -4,12 +4,28 @@ import { checkSourceContract } from '../../../functions/sdk/contract.js';
 import { defineSource, type SourceConnector } from '../../../functions/sdk/source.js';
 
 /** Ids 1..n, split into `parallelism` ranges; `flaw` breaks one promise of the contract. */
-function numbers(flaw?: 'overlap' | 'gap' | 'random-plan' | 'unstable-read' | 'no-cursor-progress') {
+function numbers(
+  flaw?:
+    | 'overlap'
+    | 'gap'
+    | 'random-plan'
+    | 'unstable-read'
+    | 'no-cursor-progress'
+    | 'no-columns'
+    | 'unreported-column',
+) {
   let reads = 0;
   return defineSource({
     name: 'numbers',
     description: 'ids 1..n',
     configSchema: z.strictObject({ n: z.number().int().min(0) }),
+    ...(flaw === 'no-columns'
+      ? {}
+      : {
+          async discover() {
+            return [{ name: 'numbers', columns: [{ name: 'id', type: 'bigint', nullable: false }] }];
+          },
+        }),
     async plan(ctx) {
       const after = typeof ctx.cursor?.id === 'number' && flaw !== 'no-cursor-progress' ? ctx.cursor.id : 0;
       const n = ctx.config.n;
@@ -33,7 +49,11 @@ function numbers(flaw?: 'overlap' | 'gap' | 'random-plan' | 'unstable-read' | 'n
       reads++;
       const shift = flaw === 'unstable-read' && reads % 2 === 0 ? 1 : 0;
       for (let id = lo + shift; id < hi; id++)
-        yield { kind: 'row' as const, row: { id }, location: `id=${id}` };
+        yield {
+          kind: 'row' as const,
+          row: flaw === 'unreported-column' ? { id, square: id * id } : { id },
+          location: `id=${id}`,
+        };
     },
   }) as SourceConnector<{ n: number }>;
 }
@@ -77,6 +97,29 @@ describe('checkSourceContract', () => {
       check: 'incremental',
       message: 'planning from the committed cursor read 100 row(s) again with no change in the source',
     });
+  });
+
+  it('fails when the connector reports no columns', async () => {
+    const findings = await check(numbers('no-columns'));
+
+    expect(findings).toEqual([
+      {
+        check: 'columns',
+        message:
+          'the connector reports no columns: implement discover(ctx) (catalog, header, footer or a sample) or return columns from plan',
+      },
+    ]);
+  });
+
+  it('fails when rows carry a column the connector did not report', async () => {
+    const findings = await check(numbers('unreported-column'));
+
+    expect(findings).toEqual([
+      {
+        check: 'columns',
+        message: 'rows have column(s) the connector did not report: square (reported: id)',
+      },
+    ]);
   });
 
   it('fails when the config does not parse', async () => {
