@@ -32,9 +32,16 @@ export function resolvePipeline(arg: string): string {
 
 program
   .command('validate')
-  .description('check specs: YAML, schema, connector config; every problem with file, line and field')
+  .description(
+    'check specs: YAML, schema, connector config, column names; every problem with file, line and field',
+  )
   .argument('[paths...]', 'spec files (default: pipelines/*.yaml)')
-  .action(async (paths: string[]) => {
+  .option(
+    '--source',
+    "also read each source's columns (header, sample, footer, catalog) and resolve against them",
+  )
+  .addOption(homeOption())
+  .action(async (paths: string[], opts: { source?: boolean; home: string }) => {
     const files = paths.length
       ? paths
       : readdirSync('pipelines')
@@ -47,22 +54,30 @@ program
         import('../functions/connectors/registry.js'),
         import('../functions/engine/ports/local-location.js'),
       ]);
+    const reader = opts.source
+      ? (await import('./cli/source-columns.js')).sourceColumnReader(opts.home)
+      : undefined;
     let failed = 0;
-    for (const file of files) {
-      // One spec's failure, whatever it is, must not hide the others' problems.
-      const { problems } = await validateSpecFile(file, connectorRegistry, {
-        allowedRoots: allowedRootsFromEnv(),
-      }).catch((err: unknown) => ({
-        problems: [
-          { file, line: 0, column: 0, path: '', message: err instanceof Error ? err.message : String(err) },
-        ],
-      }));
-      if (problems.length === 0) {
-        process.stdout.write(`ok  ${file}\n`);
-      } else {
-        failed++;
-        for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
+    try {
+      for (const file of files) {
+        // One spec's failure, whatever it is, must not hide the others' problems.
+        const { problems } = await validateSpecFile(file, connectorRegistry, {
+          allowedRoots: allowedRootsFromEnv(),
+          ...(reader ? { sourceColumns: reader.forSpec(file) } : {}),
+        }).catch((err: unknown) => ({
+          problems: [
+            { file, line: 0, column: 0, path: '', message: err instanceof Error ? err.message : String(err) },
+          ],
+        }));
+        if (problems.length === 0) {
+          process.stdout.write(`ok  ${file}\n`);
+        } else {
+          failed++;
+          for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
+        }
       }
+    } finally {
+      await reader?.close();
     }
     if (failed) {
       process.stdout.write(`${failed} of ${files.length} spec(s) invalid\n`);

@@ -231,7 +231,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
  * The source's columns from the connector's `discover` (when the plan did not report them), or
  * undefined for a connector that cannot say: its runs are not resolved against the source.
  */
-async function discoverColumns(
+export async function discoverColumns(
   spec: PipelineSpec,
   ctx: {
     connectors: ConnectorLookup;

@@ -3,7 +3,7 @@ import type { DiscoveredColumn } from '../ports/source.js';
 import type { Warehouse } from '../ports/warehouse.js';
 import type { LoadedSpec, SpecProblem } from '../spec/parse.js';
 import { SpecError } from '../spec/parse.js';
-import { type ColumnProblem, resolveColumns } from '../spec/resolve-columns.js';
+import { type ColumnProblem, resolveColumns, schemaFrozenMessage } from '../spec/resolve-columns.js';
 import type { PipelineSpec } from '../spec/schema.js';
 
 /** What schema evolution did in a run; in the manifest, the summary and the run record. */
@@ -13,15 +13,6 @@ export interface SchemaEvolutionOutcome {
   added: string[];
   /** Source columns not loaded (discard). */
   discarded: string[];
-}
-
-/** The freeze refusal's text (the run fails with it, located at destination.schemaEvolution). */
-export function schemaFrozenMessage(table: string, source: string, columns: NewColumn[]): string {
-  return `schemaEvolution is freeze and source ${source} has ${columns.length} column(s) that ${table} does not: ${columns
-    .map((c) => `${c.name} (${c.type})`)
-    .join(
-      ', ',
-    )}; add them to destination.columns, drop them with a drop transform, or set schemaEvolution: evolve or discard`;
 }
 
 /**

@@ -199,3 +199,16 @@ export function resolveColumns(
   }
   return { problems, unreached };
 }
+
+/** The freeze refusal's text (the run fails with it, located at destination.schemaEvolution). */
+export function schemaFrozenMessage(
+  table: string,
+  source: string,
+  columns: readonly { name: string; type: string }[],
+): string {
+  return `schemaEvolution is freeze and source ${source} has ${columns.length} column(s) that ${table} does not: ${columns
+    .map((c) => `${c.name} (${c.type})`)
+    .join(
+      ', ',
+    )}; add them to destination.columns, drop them with a drop transform, or set schemaEvolution: evolve or discard`;
+}

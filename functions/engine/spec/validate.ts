@@ -3,22 +3,33 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConnectorLookup } from '../ports/connectors.js';
 import { confineLocalLocation, LocationNotAllowedError } from '../ports/local-location.js';
+import type { DiscoveredColumn } from '../ports/source.js';
 import { compileTransforms, secretsNeededBy, TransformConfigError } from '../transforms/index.js';
 import { compileRowValidator } from '../validate/index.js';
 import { parseSpec, yamlLocator } from './load.js';
 import { describeIssue, issuePath, type LoadedSpec, SpecError, type SpecProblem } from './parse.js';
+import { resolveColumns, schemaFrozenMessage } from './resolve-columns.js';
+
+export interface ValidateOptions {
+  /** Folders a local `location` may point into besides the spec's folder (the CLI passes SLUICE_ALLOWED_ROOTS). @default - none */
+  allowedRoots?: readonly string[];
+  /**
+   * Reads the source's columns (`sluice validate --source`): every column name is then resolved
+   * against the real source. Without it, validation is offline and resolves what the spec alone says.
+   */
+  sourceColumns?(loaded: LoadedSpec): Promise<readonly DiscoveredColumn[] | undefined>;
+}
 
 /**
  * Everything `sluice validate` checks, with file, line and field path for each problem: the YAML, the
- * spec schema, the connector's own config schema (looked up in `connectors`), and references between sections.
+ * spec schema, the connector's own config schema (looked up in `connectors`), references between
+ * sections, and the column names (against the source's columns with `sourceColumns`, else what the
+ * spec alone says).
  */
 export async function validateSpecFile(
   file: string,
   connectors: ConnectorLookup,
-  options: {
-    /** Folders a local `location` may point into besides the spec's folder (the CLI passes SLUICE_ALLOWED_ROOTS). @default - none */
-    allowedRoots?: readonly string[];
-  } = {},
+  options: ValidateOptions = {},
 ): Promise<{ loaded?: LoadedSpec; problems: SpecProblem[] }> {
   let text: string;
   try {
@@ -98,5 +109,31 @@ export async function validateSpecFile(
   } catch (err) {
     at(['destination', 'columns'], err instanceof Error ? err.message : String(err));
   }
+  // Every column a transform, an expression or the destination names resolves (issue 12).
+  let columns: readonly DiscoveredColumn[] | undefined;
+  if (options.sourceColumns && problems.length === 0) {
+    try {
+      columns = await options.sourceColumns(loaded);
+    } catch (err) {
+      at(['source'], `cannot read the source's columns: ${err instanceof Error ? err.message : String(err)}`);
+      return { loaded, problems };
+    }
+  }
+  const resolution = resolveColumns(spec, columns);
+  for (const p of resolution.problems) at(p.path, p.message);
+  const unreached = resolution.unreached ?? [];
+  if (
+    resolution.problems.length === 0 &&
+    spec.destination.schemaEvolution === 'freeze' &&
+    unreached.length > 0
+  )
+    at(
+      ['destination', 'schemaEvolution'],
+      schemaFrozenMessage(
+        `${spec.destination.schema}.${spec.destination.table}`,
+        spec.source.connector,
+        unreached,
+      ),
+    );
   return { loaded, problems };
 }
