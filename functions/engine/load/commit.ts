@@ -161,7 +161,7 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
           SET status = 'succeeded', finished_at = greatest(now(), started_at),
               chunk_count = coalesce(chunk_count, $2), planned_at = coalesce(planned_at, now()),
               rows_read = $3, rows_loaded = $4, rows_rejected = $5, rows_filtered = $6, rows_deduplicated = $7,
-              partitions = $8::text[], summary = $9::jsonb
+              partitions = $8::text[], summary = coalesce(summary, '{}'::jsonb) || $9::jsonb
         WHERE run_id = $1`,
       [
         runId,

@@ -17,14 +17,19 @@ export interface RunPlan {
   chunkCount: number;
   /** Source units (files) skipped because an earlier run loaded them. */
   skippedSources: number;
+  /**
+   * What the run record's summary starts with (commit adds its counts): the source's columns and what
+   * schemaEvolution did with those that reach no destination column.
+   */
+  summary?: Record<string, unknown>;
 }
 
 /** Records the plan of a running run. */
 export async function recordPlan(wh: Warehouse, runId: string, plan: RunPlan): Promise<void> {
   const res = await wh.query(
-    `UPDATE sluice.runs SET chunk_count = $2, skipped_sources = $3, planned_at = now()
+    `UPDATE sluice.runs SET chunk_count = $2, skipped_sources = $3, planned_at = now(), summary = $4::jsonb
       WHERE run_id = $1 AND status = 'running'`,
-    [runId, plan.chunkCount, plan.skippedSources],
+    [runId, plan.chunkCount, plan.skippedSources, plan.summary ? JSON.stringify(plan.summary) : null],
   );
   if (res.rowCount !== 1)
     throw new RunStateError(runId, (await getRun(wh, runId))?.status, 'record the plan');

@@ -201,7 +201,18 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       createStagingTable(wh, runId, runSpec.destination),
     );
     await retryStep(deps, `record the plan of run ${runId}`, () =>
-      recordPlan(wh, runId, { chunkCount: chunks.length, skippedSources: plan.skipped }),
+      recordPlan(wh, runId, {
+        chunkCount: chunks.length,
+        skippedSources: plan.skipped,
+        ...(manifest.sourceColumns
+          ? {
+              summary: {
+                sourceColumns: manifest.sourceColumns,
+                ...(manifest.schemaEvolution ? { schemaEvolution: manifest.schemaEvolution } : {}),
+              },
+            }
+          : {}),
+      }),
     );
     deps.logger.info('run planned', {
       runId,
