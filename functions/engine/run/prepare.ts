@@ -159,9 +159,13 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       ...(stored ? { cursor: stored.state } : {}),
       ...(backfill ? { backfill } : {}),
     });
-    // Before the target is touched: every column name resolves, or the run is refused (issue 12).
+    // Before the target is touched: every column name resolves, or the run is refused (issue 12). A
+    // plan that reads nothing (nothing new, an empty export) loads nothing: there is nothing to resolve.
     const sourceColumns =
-      plan.columns ?? (await discoverColumns(spec, { connectors: deps.connectors, openStorage, credential }));
+      plan.columns ??
+      (plan.chunks.length > 0
+        ? await discoverColumns(spec, { connectors: deps.connectors, openStorage, credential })
+        : undefined);
     const unreached = sourceColumns ? resolveSourceColumns(loaded, sourceColumns) : undefined;
     const meta = { pipeline: spec.name, version: spec.version, hash: loaded.contentHash };
     await retryStep(deps, `create the target table of "${spec.name}"`, () =>
