@@ -95,6 +95,7 @@ export default defineSource<ParquetSourceConfig>({
     const chunks: PlannedChunk[] = [];
     const units: SourceUnit[] = [];
     let skipped = 0;
+    let columns: { key: string; list: DiscoveredColumn[] } | undefined;
     for (const file of await listMatching(storage, ctx.config.pattern)) {
       if (ctx.alreadyLoaded({ key: file.key, etag: file.etag })) {
         skipped++;
@@ -112,6 +113,10 @@ export default defineSource<ParquetSourceConfig>({
         );
       }
       units.push({ key: file.key, etag: file.etag, size: file.size });
+      // The run's columns come from the footers of the files it reads, which must agree.
+      const fileColumns = columnsOf(metadata, ctx.config.columns);
+      if (!columns) columns = { key: file.key, list: fileColumns };
+      else assertSameColumns(columns, file.key, fileColumns);
       let row = 0;
       metadata.row_groups.forEach((group, i) => {
         const rows = Number(group.num_rows);
@@ -120,7 +125,7 @@ export default defineSource<ParquetSourceConfig>({
         row += rows;
       });
     }
-    return { chunks, units, skipped };
+    return { chunks, units, skipped, ...(columns ? { columns: columns.list } : {}) };
   },
 
   read(chunk, ctx) {
@@ -190,6 +195,30 @@ function plainRow(row: Record<string, unknown>): Row {
   const out: Row = {};
   for (const [k, v] of Object.entries(row)) out[k] = plainValue(v);
   return out;
+}
+
+/** Files of one run must have the same columns (names, any order): else a named error, not NULLs. */
+function assertSameColumns(
+  first: { key: string; list: DiscoveredColumn[] },
+  key: string,
+  columns: DiscoveredColumn[],
+): void {
+  const known = new Set(first.list.map((c) => c.name));
+  const here = new Set(columns.map((c) => c.name));
+  const added = [...here].filter((n) => !known.has(n));
+  const lacking = [...known].filter((n) => !here.has(n));
+  if (added.length === 0 && lacking.length === 0) return;
+  const names = (list: string[]) => list.map((n) => `"${n}"`).join(', ');
+  throw new Error(
+    `${key}: its columns differ from ${first.key}'s: it ${[
+      added.length > 0 ? `has ${names(added)} that ${first.key} has not` : '',
+      lacking.length > 0 ? `lacks ${names(lacking)}` : '',
+    ]
+      .filter(Boolean)
+      .join(
+        ' and ',
+      )}. Files of one run must have the same columns: load them in separate runs (narrow \`pattern\`)`,
+  );
 }
 
 function columnsOf(metadata: FileMetaData, only: string[] | undefined): DiscoveredColumn[] {

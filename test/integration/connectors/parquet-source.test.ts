@@ -1,7 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FolderStorage } from '../../../functions/adapters/storage/folder.js';
 import { PgliteWarehouse } from '../../../functions/adapters/warehouse/pglite.js';
 import parquetSource from '../../../functions/connectors/parquet/connector.js';
 import { runPipelineLocally } from '../../../functions/local/runner.js';
@@ -60,6 +62,32 @@ describe('parquet source over a folder of files', () => {
     expect(result.status).toBe('failed');
     expect(result.error).toMatch(/source parquet: .*events-3\.parquet is not a readable Parquet file/);
     expect(await count('SELECT count(*) AS n FROM analytics.parquet_events')).toBe(3200);
+  });
+
+  it('fails when the files of a run have different columns, naming the file and the columns', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-parquet-differ-'));
+    writeEventsParquet(dir, 1, 1, 10, 10);
+    const wider = parquetWriteBuffer({
+      columnData: [
+        { name: 'id', data: [11n], type: 'INT64', nullable: false },
+        { name: 'coupon', data: ['SPRING'], type: 'STRING' },
+      ],
+    });
+    writeFileSync(join(dir, 'events-2.parquet'), new Uint8Array(wider));
+    const config = parquetSource.configSchema.parse({ location: dir });
+
+    const planning = parquetSource.plan({
+      config,
+      openStorage: (location) => new FolderStorage(location),
+      credential: (async () => '') as Parameters<typeof parquetSource.plan>[0]['credential'],
+      targetBytes: 1 << 20,
+      parallelism: 1,
+      alreadyLoaded: () => false,
+    });
+
+    await expect(planning).rejects.toThrow(
+      'source parquet: events-2.parquet: its columns differ from events-1.parquet\'s: it has "coupon" that events-1.parquet has not and lacks "at", "day", "kind", "score"',
+    );
   });
 
   it('keeps the connector contract', async () => {
