@@ -26,7 +26,7 @@ export const filesSourceConfig = z.strictObject({
     }),
   /** Glob on the object key below location, e.g. `*.csv` or `**\/*.jsonl.gz`. */
   pattern: z.string().min(1).default('**/*'),
-  format: z.enum(['csv', 'jsonl']),
+  format: z.enum(['csv', 'jsonl', 'json']),
   compression: z.enum(['auto', 'gzip', 'none']).default('auto'),
   csv: csvOptions.default({ delimiter: ',', quote: '"', escape: '"', header: true, encoding: 'utf8' }),
 });

@@ -88,6 +88,19 @@ async function planFile(
     (config.compression === 'auto' && (info.key.endsWith('.gz') || hasGzipMagic(head)));
   const bytes = replay(head, rest);
 
+  if (config.format === 'json') {
+    // One top-level array: a file is one chunk (an array cannot be entered in the middle).
+    close();
+    const source: FileChunkSource = {
+      ...base,
+      start: 0,
+      end: info.size,
+      compression: gzip ? 'gzip' : 'none',
+      firstLine: 1,
+    };
+    return [{ bytes: gzip ? info.size * GZIP_SIZE_FACTOR : info.size, source }];
+  }
+
   if (gzip) {
     let header: string[] | undefined;
     if (config.format === 'csv') {

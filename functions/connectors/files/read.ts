@@ -14,6 +14,7 @@ import {
 } from './csv-dialect.js';
 import { SourceError } from './errors.js';
 import { parseCsvFast } from './fast-csv.js';
+import { readJsonArrayBatches } from './json-array.js';
 import { describeObject } from './plan.js';
 import { RecordScanner } from './record-scanner.js';
 import type { FileChunkSource } from './types.js';
@@ -43,6 +44,10 @@ export async function* readFileChunkBatches(
   config: FilesSourceConfig,
   chunk: FileChunkSource,
 ): AsyncGenerator<SourceRecord[]> {
+  if (chunk.format === 'json') {
+    yield* readJsonArrayBatches(storage, chunk);
+    return;
+  }
   const where = describeObject(storage, chunk.key);
   const gzip = chunk.compression === 'gzip';
   if (!gzip && chunk.end <= chunk.start) return;

@@ -14,7 +14,7 @@ export type FileChunkSource = {
   start: number;
   end: number;
   compression: 'gzip' | 'none';
-  format: 'csv' | 'jsonl';
+  format: 'csv' | 'jsonl' | 'json';
   /** CSV column names: the file's header line, or config.csv.columns. */
   header?: string[];
   /** 1-based physical line number where the range starts (for reject locations). */
@@ -29,7 +29,7 @@ export const fileChunkSourceSchema = z.strictObject({
   start: z.number().int().min(0),
   end: z.number().int().min(0),
   compression: z.enum(['gzip', 'none']),
-  format: z.enum(['csv', 'jsonl']),
+  format: z.enum(['csv', 'jsonl', 'json']),
   header: z.array(z.string()).optional(),
   firstLine: z.number().int().min(1),
 }) satisfies z.ZodType<FileChunkSource>;
