@@ -53,6 +53,7 @@ module.exports = {
           '^functions/sdk/',
           '^functions/connectors/$1/',
           '^functions/connectors/sql-common/',
+          '^functions/shared/',
           ENGINE_PORTS_AND_TYPES,
         ],
       },
@@ -115,6 +116,14 @@ module.exports = {
         'The CLI may import anything but lib/ internals; bin/app.ts is the CDK entry, and lib/naming.ts (names shared by the stacks and the CLI, importing nothing) is the one module both read.',
       from: { path: '^bin/', pathNot: '^bin/app\\.ts$' },
       to: { path: '^lib/', pathNot: '^lib/naming\\.ts$' },
+    },
+    {
+      name: 'shared-imports-nothing',
+      severity: 'error',
+      comment:
+        'functions/shared/ holds pure helpers that every layer may use (engine, connectors, adapters); it imports only node built-ins and its own files.',
+      from: { path: '^functions/shared/' },
+      to: { path: '^(functions/(?!shared/)|lib/|bin/|container/|node_modules/)' },
     },
     {
       name: 'no-test-code-in-the-product',

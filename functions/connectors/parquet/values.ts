@@ -13,6 +13,7 @@
  */
 import type { FileMetaData, ParquetParsers, SchemaElement, SchemaTree } from 'hyparquet';
 import { parquetSchema } from 'hyparquet';
+import { civilFromDays } from '../../shared/civil-date.js';
 
 const NANOS_PER_DAY = 86_400_000_000_000n;
 
@@ -172,25 +173,6 @@ function mapValues(value: unknown, convert: Convert): unknown {
     if (v !== undefined && v !== null) map[key] = convert(v);
   }
   return map;
-}
-
-/**
- * The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's civil_from_days; the
- * engine's validators have the same, but a connector depends on the SDK only, not on engine internals).
- */
-function civilFromDays(days: number): { year: number; month: number; day: number } {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const dayOfEra = z - era * 146097;
-  const yearOfEra = Math.floor(
-    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) /
-      365,
-  );
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const mp = Math.floor((5 * dayOfYear + 2) / 153);
-  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return { year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day };
 }
 
 function pad(value: number, width: number): string {
