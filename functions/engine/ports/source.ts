@@ -96,6 +96,8 @@ export interface DiscoveredStream {
   /** Table name, query label, endpoint, file set. */
   name: string;
   columns: DiscoveredColumn[];
+  /** The primary key's columns, in key order, when the source declares one (a table's catalog). */
+  primaryKey?: string[];
 }
 
 /**
