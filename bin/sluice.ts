@@ -86,6 +86,29 @@ program
   });
 
 program
+  .command('init')
+  .description(
+    'sample a source (CSV/JSON/Parquet files, a PostgreSQL or MySQL table) and write a commented spec for it',
+  )
+  .argument('<name>', 'pipeline name (kebab-case); the table gets the same name in snake_case')
+  .requiredOption(
+    '--from <source>',
+    'a folder or file (csv, tsv, jsonl, json, parquet; .gz too), s3://bucket/prefix, postgres://user@host/db/table or mysql://user@host/db/table',
+  )
+  .option('--out <file>', 'where to write the spec (default: pipelines/<name>.yaml)')
+  .option('--force', 'overwrite the spec if it exists')
+  .action(async (name: string, opts: { from: string; out?: string; force?: boolean }) => {
+    const { initPipeline } = await import('./cli/init/index.js');
+    const result = await initPipeline({
+      name,
+      from: opts.from,
+      ...(opts.out ? { out: opts.out } : {}),
+      ...(opts.force ? { force: true } : {}),
+    });
+    process.stdout.write(`${result.summary.join('\n')}\n`);
+  });
+
+program
   .command('schema')
   .description('print the JSON Schema of a pipeline spec (for editors)')
   .action(async () => {
