@@ -128,7 +128,12 @@ function parseHead(head: string, delimiter: string): string[][] {
   const complete = head.includes('\n') ? head.slice(0, head.lastIndexOf('\n') + 1) : head;
   const config = filesSourceConfig.parse({ location: '.', format: 'csv', csv: { delimiter } });
   try {
-    return parse(complete, { ...csvParseOptions(config), to_line: 50 }) as string[][];
+    // A malformed record (a stray quote) says nothing about the delimiter: skip it, judge the others.
+    return parse(complete, {
+      ...csvParseOptions(config),
+      to_line: 50,
+      skip_records_with_error: true,
+    }) as string[][];
   } catch {
     return [];
   }
