@@ -239,6 +239,60 @@ describe.each(warehouseTargets)('sluice init end to end on $name', (target) => {
     ]);
   });
 
+  it.each([
+    ['JSON Lines', 'events', 'events.jsonl'],
+    ['a JSON array', 'events-array', 'events.json'],
+  ])(
+    'writes a spec for %s (keys of every sampled record, JSON types) that loads every record',
+    async (_, folder, file) => {
+      const dir = project(folder);
+      const name = folder === 'events' ? 'events-lines' : 'events-array';
+
+      const { specFile, text } = await initAndValidate(dir, name, `pipelines/data/${folder}/${file}`);
+      const summary = await run(dir, specFile);
+
+      expect(text).toContain('"Event ID": event_id');
+      expect(text).toContain('happened_at: { type: timestamptz, nullable: false }');
+      expect(text).toContain('payload: { type: jsonb, nullable: false }');
+      expect(text).toContain('score: { type: "numeric(18,1)" }');
+      expect(text).toContain('late: { type: text }');
+      expect(summary).toMatchObject({ read: 3, loaded: 3, rejected: 0 });
+      const table = name.replace('-', '_');
+      expect(
+        await rows(`SELECT event_id, happened_at::text AS happened_at, payload::text AS payload, ok, score::text AS score,
+        tags::text AS tags, late FROM public.${table} ORDER BY event_id`),
+      ).toEqual([
+        {
+          event_id: 1,
+          happened_at: '2026-03-01 10:00:00+00',
+          payload: '{"a": 1}',
+          ok: true,
+          score: '1.5',
+          tags: '["x"]',
+          late: null,
+        },
+        {
+          event_id: 2,
+          happened_at: '2026-03-02 09:30:00.5+00',
+          payload: '{"b": [1, 2]}',
+          ok: false,
+          score: '2.0',
+          tags: '[]',
+          late: null,
+        },
+        {
+          event_id: 3,
+          happened_at: '2026-04-01 00:00:00+00',
+          payload: '{}',
+          ok: true,
+          score: null,
+          tags: '["y", "z"]',
+          late: 'only here',
+        },
+      ]);
+    },
+  );
+
   it('writes a spec for a Parquet file written by DuckDB with the footer types, exact', async () => {
     const dir = project();
     mkdirSync(join(dir, 'pipelines', 'data', 'events'));
