@@ -11,8 +11,6 @@ import {
   createScratchPg,
   mysqlAvailable,
   postgresAvailable,
-  type ScratchMysql,
-  type ScratchPg,
 } from '../integration/connectors/databases.js';
 import { type TestWarehouse, warehouseTargets } from '../integration/warehouse/targets.js';
 
@@ -330,72 +328,72 @@ describe.each(warehouseTargets)('sluice init end to end on $name', (target) => {
     ).toEqual([source]);
   });
 
-  describe.skipIf(!postgresAvailable)('from a PostgreSQL table', () => {
-    let source: ScratchPg;
-    beforeAll(async () => {
-      source = await createScratchPg('sluice_init_src');
+  it.skipIf(!postgresAvailable)(
+    'from a PostgreSQL table: writes a spec with the catalog types, the primary key and an incremental cursor, and loads the table',
+    async () => {
+      const source = await createScratchPg('sluice_init_src');
       await source.client.query(`CREATE TABLE orders (id bigint PRIMARY KEY, "Customer Name" text NOT NULL,
-          zip text, amount numeric(12,2) NOT NULL, ordered_on date NOT NULL, updated_at timestamptz NOT NULL);
-        INSERT INTO orders SELECT g, 'customer ' || g, lpad((g * 7)::text, 5, '0'), g * 1.25, date '2026-01-01' + g % 90,
-          timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second' FROM generate_series(1, 500) g`);
-    });
-    afterAll(() => source?.dispose());
+        zip text, amount numeric(12,2) NOT NULL, ordered_on date NOT NULL, updated_at timestamptz NOT NULL);
+      INSERT INTO orders SELECT g, 'customer ' || g, lpad((g * 7)::text, 5, '0'), g * 1.25, date '2026-01-01' + g % 90,
+        timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second' FROM generate_series(1, 500) g`);
+      try {
+        const dir = project();
+        const url = new URL(source.url);
+        url.pathname = `/${source.database}/orders`;
 
-    it('writes a spec with the catalog types, the primary key and an incremental cursor, and loads the table', async () => {
-      const dir = project();
-      const url = new URL(source.url);
-      url.pathname = `/${source.database}/orders`;
+        const { specFile, text } = await initAndValidate(dir, 'shop-orders', url.toString());
+        const summary = await run(dir, specFile);
 
-      const { specFile, text } = await initAndValidate(dir, 'shop-orders', url.toString());
-      const summary = await run(dir, specFile);
-
-      expect(text).toContain('cursor:\n      column: updated_at');
-      expect(text).toContain('amount: { type: "numeric(12,2)", nullable: false }');
-      expect(text).toContain('key: [id, ordered_on] # the primary key of the source');
-      expect(summary).toMatchObject({ read: 500, loaded: 500, rejected: 0 });
-      const checksum = `count(*)::int AS n, sum(amount)::text AS amount,
+        expect(text).toContain('cursor:\n      column: updated_at');
+        expect(text).toContain('amount: { type: "numeric(12,2)", nullable: false }');
+        expect(text).toContain('key: [id, ordered_on] # the primary key of the source');
+        expect(summary).toMatchObject({ read: 500, loaded: 500, rejected: 0 });
+        const checksum = `count(*)::int AS n, sum(amount)::text AS amount,
         md5(string_agg(id || '|' || %NAME% || '|' || coalesce(zip, '-') || '|' || ordered_on || '|' || extract(epoch FROM updated_at), ',' ORDER BY id)) AS digest`;
-      const expected = await source.client.query(
-        `SELECT ${checksum.replace('%NAME%', '"Customer Name"')} FROM orders`,
-      );
-      expect(
-        await rows(`SELECT ${checksum.replace('%NAME%', 'customer_name')} FROM public.shop_orders`),
-      ).toEqual(expected.rows);
-    });
-  });
+        const expected = await source.client.query(
+          `SELECT ${checksum.replace('%NAME%', '"Customer Name"')} FROM orders`,
+        );
+        expect(
+          await rows(`SELECT ${checksum.replace('%NAME%', 'customer_name')} FROM public.shop_orders`),
+        ).toEqual(expected.rows);
+      } finally {
+        await source.dispose();
+      }
+    },
+  );
 
-  describe.skipIf(!mysqlAvailable)('from a MySQL/MariaDB table', () => {
-    let source: ScratchMysql;
-    beforeAll(async () => {
-      source = await createScratchMysql('sluice_init_src');
+  it.skipIf(!mysqlAvailable)(
+    'from a MySQL/MariaDB table: writes a spec with the catalog types and the primary key, and loads the table',
+    async () => {
+      const source = await createScratchMysql('sluice_init_src');
       await source.query(`CREATE TABLE visits (id INT PRIMARY KEY, page VARCHAR(200) NOT NULL,
-          amount DECIMAL(10,2), visited_at DATETIME NOT NULL);
-        INSERT INTO visits (id, page, amount, visited_at) VALUES ${Array.from(
-          { length: 200 },
-          (_, i) =>
-            `(${i + 1}, '/page/${i + 1}', ${(i + 1) % 5 === 0 ? 'NULL' : (i + 1) * 0.5}, TIMESTAMP '2026-01-01 00:00:00' + INTERVAL ${i + 1} HOUR)`,
-        ).join(', ')}`);
-    });
-    afterAll(() => source?.dispose());
+        amount DECIMAL(10,2), visited_at DATETIME NOT NULL);
+      INSERT INTO visits (id, page, amount, visited_at) VALUES ${Array.from(
+        { length: 200 },
+        (_, i) =>
+          `(${i + 1}, '/page/${i + 1}', ${(i + 1) % 5 === 0 ? 'NULL' : (i + 1) * 0.5}, TIMESTAMP '2026-01-01 00:00:00' + INTERVAL ${i + 1} HOUR)`,
+      ).join(', ')}`);
+      try {
+        const dir = project();
+        const from = `mysql://${source.user}@${source.host}:${source.port}/${source.database}/visits`;
 
-    it('writes a spec with the catalog types and the primary key, and loads the table', async () => {
-      const dir = project();
-      const from = `mysql://${source.user}@${source.host}:${source.port}/${source.database}/visits`;
+        const { specFile, text } = await initAndValidate(dir, 'visits', from);
+        const summary = await run(dir, specFile);
 
-      const { specFile, text } = await initAndValidate(dir, 'visits', from);
-      const summary = await run(dir, specFile);
-
-      expect(text).toContain('amount: { type: "numeric(10,2)" }');
-      expect(text).toContain('key: [id, visited_at] # the primary key of the source');
-      expect(summary).toMatchObject({ read: 200, loaded: 200, rejected: 0 });
-      const [[expected]] = (await source.query(`SELECT COUNT(*) AS n, CAST(SUM(amount) AS CHAR) AS amount,
+        expect(text).toContain('amount: { type: "numeric(10,2)" }');
+        expect(text).toContain('key: [id, visited_at] # the primary key of the source');
+        expect(summary).toMatchObject({ read: 200, loaded: 200, rejected: 0 });
+        const [[expected]] = (await source.query(`SELECT COUNT(*) AS n, CAST(SUM(amount) AS CHAR) AS amount,
         MD5(GROUP_CONCAT(CONCAT(id, '|', page, '|', DATE_FORMAT(visited_at, '%Y-%m-%d %H:%i:%s')) ORDER BY id SEPARATOR ',')) AS digest
         FROM visits`)) as [Record<string, unknown>[]];
-      expect(
-        await rows(`SELECT count(*)::int AS n, sum(amount)::text AS amount,
+        expect(
+          await rows(`SELECT count(*)::int AS n, sum(amount)::text AS amount,
           md5(string_agg(id || '|' || page || '|' || to_char(visited_at, 'YYYY-MM-DD HH24:MI:SS'), ',' ORDER BY id)) AS digest
           FROM public.visits`),
-      ).toEqual([{ ...expected, n: Number(expected!.n) }]);
-    });
-  });
+        ).toEqual([{ ...expected, n: Number(expected!.n) }]);
+      } finally {
+        await source.dispose();
+      }
+    },
+  );
 });

@@ -152,7 +152,11 @@ function describe(options: InitOptions, sample: SourceSample): InitSpecInput {
     );
   }
   // A partitioned table's unique key must contain the partition column (PostgreSQL's rule).
-  if (key && partition && !key.includes(partition.name)) key = [...key, partition.name];
+  let keyWithPartition = '';
+  if (key && partition && !key.includes(partition.name)) {
+    key = [...key, partition.name];
+    keyWithPartition = `, with the partition column (PostgreSQL requires it in a partitioned table's key)`;
+  }
 
   const unparseable = sample.unparseable.count
     ? [
@@ -174,7 +178,7 @@ function describe(options: InitOptions, sample: SourceSample): InitSpecInput {
     sourceNotes: notes,
     table,
     columns,
-    ...(key ? { key: { columns: key, why: keyWhy } } : {}),
+    ...(key ? { key: { columns: key, why: keyWhy + keyWithPartition } } : {}),
     ...(partition
       ? {
           partition: {
