@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
@@ -142,5 +143,42 @@ describe('sluice init: refusals', () => {
         'has no date or timestamp column that is never empty, and this Sluice needs one to partition the table by',
       );
     }
+  });
+});
+
+describe('sluice init: compressed and tab-separated files', () => {
+  it('reads the header and delimiter of a gzipped TSV file, and the spec it writes reads it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-init-unit-'));
+    mkdirSync(join(dir, 'pipelines', 'data'), { recursive: true });
+    const rows = Array.from(
+      { length: 5000 },
+      (_, i) => `${i + 1}\t2026-01-${String((i % 28) + 1).padStart(2, '0')}\t${i % 2 ? 'y' : 'n'}`,
+    );
+    writeFileSync(
+      join(dir, 'pipelines', 'data', 'flags.tsv.gz'),
+      gzipSync(`id\tday\tflag\n${rows.join('\n')}\n`),
+    );
+
+    const { text } = await initPipeline({
+      name: 'flags',
+      from: join(dir, 'pipelines', 'data', 'flags.tsv.gz'),
+      out: join(dir, 'pipelines', 'flags.yaml'),
+    });
+
+    const spec = parse(text) as {
+      source: { config: Record<string, unknown> };
+      destination: { columns: unknown };
+    };
+    expect(spec.source.config).toEqual({
+      location: 'data',
+      pattern: 'flags.tsv.gz',
+      format: 'csv',
+      csv: { delimiter: '\t' },
+    });
+    expect(spec.destination.columns).toEqual({
+      id: { type: 'integer', nullable: false },
+      day: { type: 'date', nullable: false },
+      flag: { type: 'boolean', nullable: false },
+    });
   });
 });
