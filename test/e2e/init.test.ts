@@ -237,6 +237,38 @@ describe.each(warehouseTargets)('sluice init end to end on $name', (target) => {
     ]);
   });
 
+  it('renames long, keyword, symbol and non-ASCII headers to valid names and loads the file', async () => {
+    const dir = project('wide');
+
+    const { specFile, text } = await initAndValidate(dir, 'wide', 'pipelines/data/wide/wide.csv');
+    const summary = await run(dir, specFile);
+
+    const spec = parse(text) as {
+      transforms: [{ rename: Record<string, string> }];
+      destination: { columns: object };
+    };
+    const names = Object.keys(spec.destination.columns);
+    expect(names).toEqual([
+      'id',
+      'order',
+      'from',
+      'total_amount_including_all_taxes_shipping_handling_and_b8c18572',
+      'total_amount_including_all_taxes_shipping_handling_and_9f564942',
+      'prix_ttc',
+      'column_7',
+      'day',
+    ]);
+    expect(spec.transforms[0].rename['Prix TTC (€)']).toBe('prix_ttc');
+    expect(summary).toMatchObject({ read: 2, loaded: 2, rejected: 0 });
+    expect(
+      await rows(`SELECT id, "order", "from", prix_ttc, column_7,
+        total_amount_including_all_taxes_shipping_handling_and_b8c18572::text AS total FROM public.wide ORDER BY id`),
+    ).toEqual([
+      { id: 1, order: 'a', from: 'x', prix_ttc: '12,5', column_7: 3, total: '10.5' },
+      { id: 2, order: 'b', from: 'y', prix_ttc: '13', column_7: 4, total: '11.0' },
+    ]);
+  });
+
   it.each([
     ['JSON Lines', 'events', 'events.jsonl'],
     ['a JSON array', 'events-array', 'events.json'],

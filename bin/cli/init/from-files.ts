@@ -11,7 +11,7 @@ import { filesConnector } from '../../../functions/connectors/files/source.js';
 import { getSourceConnector } from '../../../functions/connectors/registry.js';
 import { allowedRootsFromEnv, confineLocalLocation } from '../../../functions/engine/ports/local-location.js';
 import type { Storage } from '../../../functions/engine/ports/storage.js';
-import { InitRefusal } from './errors.js';
+import { InitRefusal, RESERVED_KEYS } from './errors.js';
 import { destinationNames } from './names.js';
 import { readSample, type SampleContext, type SourceSample } from './sample.js';
 
@@ -25,9 +25,13 @@ const FORMAT_BY_SUFFIX: [RegExp, Format, string][] = [
 /** Bytes of the first file read to detect the CSV delimiter and header. */
 const HEAD_BYTES = 256 * 1024;
 const DELIMITERS = [',', ';', '\t', '|'];
-/** Names the files connector refuses in a header: they go to `csv.columns` instead (renamed there). */
+/**
+ * Header names a spec cannot mention (the files connector refuses empty, repeated and `__proto__`
+ * ones; a spec refuses `constructor` and `prototype` as keys, so not even a `rename` can name them):
+ * the columns are named in `csv.columns` instead.
+ */
 const UNREADABLE_NAME = (name: string, i: number, all: readonly string[]) =>
-  name.trim() === '' || name === '__proto__' || all.indexOf(name) !== i;
+  name.trim() === '' || RESERVED_KEYS.has(name) || all.indexOf(name) !== i;
 
 /** A glob matching exactly this file name. */
 function literalGlob(name: string): string {

@@ -7,7 +7,7 @@ import { formatProblem } from '../../../functions/engine/spec/parse.js';
 import { destinationSchema } from '../../../functions/engine/spec/schema.js';
 import { validateSpecFile } from '../../../functions/engine/spec/validate.js';
 import { type InitColumn, suggestCursor, suggestKey, suggestPartition } from './choose.js';
-import { InitRefusal } from './errors.js';
+import { InitRefusal, RESERVED_KEYS } from './errors.js';
 import { sampleDatabase } from './from-database.js';
 import { sampleFiles } from './from-files.js';
 import { inferColumnType } from './infer-type.js';
@@ -95,10 +95,10 @@ function describe(options: InitOptions, sample: SourceSample): InitSpecInput {
   if (sample.names.length === 0 || (sample.rows.length === 0 && !sample.declared)) {
     throw new InitRefusal(`${sample.described} has no rows to infer column types from`);
   }
-  const reserved = sample.names.find((n) => n === '__proto__');
+  const reserved = sample.names.find((n) => RESERVED_KEYS.has(n));
   if (reserved) {
     throw new InitRefusal(
-      `${sample.described} has a column named "__proto__", which no transform can read: rename it in the source`,
+      `${sample.described} has a column named "${reserved}", which a spec cannot name (not even to rename it): rename it in the source, or select the other columns`,
     );
   }
   const names = destinationNames(sample.names);

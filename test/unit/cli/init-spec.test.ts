@@ -127,6 +127,29 @@ describe('sluice init: refusals', () => {
     ).rejects.toThrow('empty.jsonl has no records to read its columns from');
   });
 
+  it('names columns whose header a spec cannot mention (constructor, prototype) in csv.columns', async () => {
+    const dir = folder({ 'odd.csv': 'id,constructor,prototype,day\n1,a,b,2026-01-01\n' });
+    const { text } = await initPipeline({
+      name: 'odd',
+      from: join(dir, 'pipelines', 'data', 'odd.csv'),
+      out: join(dir, 'pipelines', 'odd.yaml'),
+    });
+    expect((parse(text) as { source: { config: { csv: unknown } } }).source.config.csv).toEqual({
+      columns: ['id', 'constructor_', 'prototype_', 'day'],
+    });
+  });
+
+  it('fails when a JSON record has a key a spec cannot mention, naming it', async () => {
+    const dir = folder({ 'odd.jsonl': '{"id": 1, "constructor": "x", "day": "2026-01-01"}\n' });
+    await expect(
+      initPipeline({
+        name: 'odd',
+        from: join(dir, 'pipelines', 'data'),
+        out: join(dir, 'pipelines', 'odd.yaml'),
+      }),
+    ).rejects.toThrow('has a column named "constructor", which a spec cannot name');
+  });
+
   it('without a date column: no partitioning where the spec allows it, else a refusal saying why', async () => {
     const dir = folder({ 'zips.csv': 'zip,city\n01234,Ashby\n90210,Beverly Hills\n' });
     const run = initPipeline({
