@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { connectorRegistry } from '../../../functions/connectors/registry.js';
 import { allowedRootsFromEnv } from '../../../functions/engine/ports/local-location.js';
 import { formatProblem } from '../../../functions/engine/spec/parse.js';
-import { destinationSchema } from '../../../functions/engine/spec/schema.js';
+import { pipelineSpecSchema } from '../../../functions/engine/spec/schema.js';
 import { validateSpecFile } from '../../../functions/engine/spec/validate.js';
 import { type InitColumn, suggestCursor, suggestKey, suggestPartition } from './choose.js';
 import { InitRefusal, RESERVED_KEYS } from './errors.js';
@@ -38,9 +38,18 @@ export interface InitResult {
 const PIPELINE_NAME = /^[a-z][a-z0-9-]{0,47}$/;
 const DATABASE_URL = /^(postgres|postgresql|mysql|mariadb):\/\//;
 
-/** Whether this build's spec lets a table have no partitioning (a lookup table). */
+/** Whether this build's spec lets a table have no partitioning (a lookup table): asked of the schema itself. */
 export function partitioningIsOptional(): boolean {
-  return destinationSchema.shape.partitioning.safeParse(undefined).success;
+  const probe = {
+    name: 'probe',
+    source: { connector: 'files', config: {} },
+    destination: { table: 'probe', columns: { id: 'integer' } },
+  };
+  const result = pipelineSpecSchema.safeParse(probe);
+  return (
+    result.success ||
+    !result.error.issues.some((i) => i.path[0] === 'destination' && i.path[1] === 'partitioning')
+  );
 }
 
 const NO_SECRETS: SampleContext['credential'] = async (name, options) => {
