@@ -10,6 +10,7 @@ import {
   defaultPartitionName,
   nextUnitStart,
   type PartitionColumnType,
+  partitioningOf,
   partitionName,
   shiftUnitStart,
   unitStartFromPartitionName,
@@ -76,12 +77,17 @@ export async function ensureTargetTable(
       });
       return { table, created: true };
     }
+    const wanted = dest.partitioning ? 'p' : 'r';
     const differences =
-      kind === 'p'
+      kind === wanted
         ? await compareWithSpec(tx, dest)
-        : [`is not a partitioned table (relkind ${kind}); Sluice loads only range-partitioned tables`];
+        : [
+            dest.partitioning
+              ? `is not a partitioned table (relkind ${kind}); the spec says partitioned by range on (${dest.partitioning.column})`
+              : `is ${kind === 'p' ? 'a partitioned table' : `not a plain table (relkind ${kind})`}; the spec has no partitioning (an unpartitioned table)`,
+          ];
     if (differences.length > 0) throw new SchemaMismatchError(table, differences);
-    await ensureDefaultPartition(tx, dest);
+    if (dest.partitioning) await ensureDefaultPartition(tx, dest);
     await recordTableVersion(tx, dest, meta, 'verified');
     return { table, created: false };
   });
@@ -102,10 +108,13 @@ async function createTargetTable(tx: WarehouseTx, dest: DestinationSpec): Promis
   if (schema.rowCount === 0) await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(dest.schema)}`);
   const parts = Object.keys(dest.columns).map((name) => columnDdl(dest, name));
   if (dest.key && dest.key.length > 0) parts.push(`PRIMARY KEY (${dest.key.map(quoteIdent).join(', ')})`);
+  const partitionBy = dest.partitioning
+    ? ` PARTITION BY RANGE (${quoteIdent(dest.partitioning.column)})`
+    : '';
   await tx.query(
-    `CREATE TABLE ${quoteQualified(targetTableName(dest))} (\n  ${parts.join(',\n  ')}\n) PARTITION BY RANGE (${quoteIdent(dest.partitioning.column)})`,
+    `CREATE TABLE ${quoteQualified(targetTableName(dest))} (\n  ${parts.join(',\n  ')}\n)${partitionBy}`,
   );
-  await ensureDefaultPartition(tx, dest);
+  if (dest.partitioning) await ensureDefaultPartition(tx, dest);
 }
 
 async function ensureDefaultPartition(tx: WarehouseTx, dest: DestinationSpec): Promise<void> {
@@ -122,7 +131,11 @@ async function recordTableVersion(
   meta: SpecMeta,
   action: 'created' | 'verified',
 ): Promise<void> {
-  const definition = { columns: dest.columns, key: dest.key ?? null, partitioning: dest.partitioning };
+  const definition = {
+    columns: dest.columns,
+    key: dest.key ?? null,
+    partitioning: dest.partitioning ?? null,
+  };
   await tx.query(
     `INSERT INTO sluice.table_versions (table_schema, table_name, pipeline, spec_version, spec_hash, action, definition)
      VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
@@ -198,6 +211,7 @@ async function compareWithSpec(tx: WarehouseTx, dest: DestinationSpec): Promise<
     );
   }
 
+  if (!dest.partitioning) return differences;
   const partKey = await tx.query<{ strategy: string; name: string | null }>(
     `SELECT pt.partstrat AS strategy, a.attname AS name
        FROM pg_partitioned_table pt
@@ -283,6 +297,8 @@ export async function preparePartitions(
   stagingTable: string,
 ): Promise<StagedPartition[]> {
   const table = targetTableName(dest);
+  // An unpartitioned table has no partitions to make; replace-partitions replaces all of it.
+  if (!dest.partitioning) return [];
   const { column, by } = dest.partitioning;
   const type = asPartitionColumnType(dest.columns[column]?.type ?? '');
   return wh.transaction(async (tx) => {
@@ -357,7 +373,7 @@ async function unitsInDefault(
   type: PartitionColumnType,
   defaultName: string,
 ): Promise<Set<string>> {
-  const { column, by } = dest.partitioning;
+  const { column, by } = partitioningOf(dest);
   const { rows } = await tx.query<{ unit: string }>(
     `SELECT DISTINCT to_char(u, 'YYYY-MM-DD') AS unit
        FROM (SELECT DISTINCT ${unitTruncExpression(quoteIdent(column), type, by)} AS u
@@ -384,7 +400,7 @@ export async function applyRetention(
   options: RetentionOptions = {},
 ): Promise<string[]> {
   const keep = dest.retention?.keep;
-  if (keep === undefined) return [];
+  if (keep === undefined || !dest.partitioning) return [];
   const { by } = dest.partitioning;
   const cutoff = shiftUnitStart(unitStartOf(options.now ?? new Date(), by), by, -keep);
   const table = targetTableName(dest);
@@ -466,7 +482,7 @@ export async function evolveTargetTable(
         JSON.stringify({
           columns: evolved.columns,
           key: dest.key ?? null,
-          partitioning: dest.partitioning,
+          partitioning: dest.partitioning ?? null,
           evolved: { added: added.map((c) => ({ name: c.name, type: c.type, nullable: true })) },
         }),
       ],
