@@ -17,7 +17,10 @@ export interface Partitioning {
  * The destination's partitioning, for code that only runs on partitioned targets (partitions exist
  * only there); an unpartitioned destination reaching it is a bug, said loudly.
  */
-export function partitioningOf(dest: { table: string; partitioning?: Partitioning | undefined }): Partitioning {
+export function partitioningOf(dest: {
+  table: string;
+  partitioning?: Partitioning | undefined;
+}): Partitioning {
   if (!dest.partitioning)
     throw new Error(`internal: ${dest.table} has no partitioning, but partition code was reached for it`);
   return dest.partitioning;

@@ -117,6 +117,13 @@ export interface SourceConnector<C = unknown> {
    */
   discover?(ctx: SourceContext<C>): Promise<DiscoveredStream[]>;
   plan(ctx: PlanContext<C>): Promise<SourcePlan>;
+  /**
+   * Why this source, as configured, cannot load a `--backfill` window (it has no cursor: files are
+   * loaded by bookmark, a database table without `cursor`); undefined when it can. The engine and the
+   * CLI ask before a run starts, so the flag is refused, never ignored. Absent: the connector handles
+   * `backfill` in `plan`.
+   */
+  cannotBackfill?(config: C): string | undefined;
   read(chunk: ChunkDescriptor, ctx: ReadContext<C>): AsyncIterable<SourceRecord>;
   /**
    * Optional: the same records as `read`, in the same order, a batch (array) at a time. The engine

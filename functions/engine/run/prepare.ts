@@ -23,7 +23,7 @@ import type { Storage } from '../ports/storage.js';
 import { type LoadedSpec, parsePublishedSpec } from '../spec/parse.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import type { ChunkDescriptor, ChunkRoute } from '../types.js';
-import { ConnectorConfigError, parseConnectorConfig } from './connector-config.js';
+import { checkRunOptions, parseConnectorConfig } from './connector-config.js';
 import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
@@ -117,8 +117,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   parseConnectorConfig(deps.connectors.getSource(spec.source.connector).configSchema, spec);
   const fullRefresh = input.options.fullRefresh ?? false;
   const backfill = input.options.backfill;
-  if (backfill && fullRefresh)
-    throw new ConnectorConfigError('--backfill and --full-refresh exclude each other');
+  checkRunOptions(spec, deps.connectors, { backfill, fullRefresh });
 
   const wh = deps.warehouse;
   // Each database step is safe to replay after a transient error (a dropped connection): the schema

@@ -63,7 +63,11 @@ describe.each(warehouseTargets)('an unpartitioned target on $name', (target) => 
       [`${spec.destination.schema}.orders`],
     );
     expect(rows).toEqual([{ kind: 'r', parts: 0, key: 'order_id' }]);
-    const again = await ensureTargetTable(db.wh, spec.destination, { pipeline: spec.name, version: 1, hash: 'h' });
+    const again = await ensureTargetTable(db.wh, spec.destination, {
+      pipeline: spec.name,
+      version: 1,
+      hash: 'h',
+    });
     expect(again.created).toBe(false);
   });
 
@@ -71,7 +75,14 @@ describe.each(warehouseTargets)('an unpartitioned target on $name', (target) => 
     const spec = await lookupPipeline({ mode: 'append' });
 
     const first = await run(spec, ['run1-chunk-0.csv', 'run1-chunk-1.csv']);
-    expect(first).toMatchObject({ read: 8, loaded: 4, rejected: 1, filtered: 1, deduplicated: 2, partitions: [] });
+    expect(first).toMatchObject({
+      read: 8,
+      loaded: 4,
+      rejected: 1,
+      filtered: 1,
+      deduplicated: 2,
+      partitions: [],
+    });
     expect(await ids(spec)).toEqual([1, 2, 3, 4]);
 
     const rerun = await run(spec, []);
@@ -124,7 +135,9 @@ describe.each(warehouseTargets)('an unpartitioned target on $name', (target) => 
     };
     await expect(
       ensureTargetTable(db.wh, partitioned, { pipeline: spec.name, version: 1, hash: 'h2' }),
-    ).rejects.toThrow(/is not a partitioned table \(relkind r\); the spec says partitioned by range on \(order_date\)/);
+    ).rejects.toThrow(
+      /is not a partitioned table \(relkind r\); the spec says partitioned by range on \(order_date\)/,
+    );
 
     const other = { ...partitioned, schema: `unpart_p${schemaNo}` };
     await ensureTargetTable(db.wh, other, { pipeline: spec.name, version: 1, hash: 'h3' });
@@ -186,24 +199,29 @@ describe.each(warehouseTargets)('an unpartitioned target on $name', (target) => 
     },
   );
 
-  it.runIf(target.name === 'pglite')('a reader during a whole-table replace sees the old rows or the new', async () => {
-    const spec = await lookupPipeline({ mode: 'replace-partitions' });
-    await run(spec, ['run1-chunk-0.csv', 'run1-chunk-1.csv']);
-    const runId = await startRun(db.wh, spec, { chunks: 1 });
-    await loadFixtureChunk(db.wh, runId, spec, 'run2-february.csv');
+  it.runIf(target.name === 'pglite')(
+    'a reader during a whole-table replace sees the old rows or the new',
+    async () => {
+      const spec = await lookupPipeline({ mode: 'replace-partitions' });
+      await run(spec, ['run1-chunk-0.csv', 'run1-chunk-1.csv']);
+      const runId = await startRun(db.wh, spec, { chunks: 1 });
+      await loadFixtureChunk(db.wh, runId, spec, 'run2-february.csv');
 
-    const commit = commitRun(db.wh, { runId, spec, files: FILES, expectedChunks: 1 });
-    const reads = await Promise.all([1, 2, 3, 4, 5].map((ms) => sleep(ms).then(() => ids(spec))));
-    await commit;
-    for (const seen of reads) expect([[1, 2, 3, 4], [6]]).toContainEqual(seen);
-    expect(await ids(spec)).toEqual([6]);
-  });
+      const commit = commitRun(db.wh, { runId, spec, files: FILES, expectedChunks: 1 });
+      const reads = await Promise.all([1, 2, 3, 4, 5].map((ms) => sleep(ms).then(() => ids(spec))));
+      await commit;
+      for (const seen of reads) expect([[1, 2, 3, 4], [6]]).toContainEqual(seen);
+      expect(await ids(spec)).toEqual([6]);
+    },
+  );
 });
 
 /** Waits until some backend waits on a lock (the commit blocked behind the test's blocker). */
 async function waitForLockWait(wh: Warehouse): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const { rows } = await wh.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted');
+    const { rows } = await wh.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted',
+    );
     if (rows[0]!.n > 0) return;
     await sleep(10);
   }
