@@ -24,6 +24,7 @@ import {
 import { checkRejectRatio, checkRowLimits } from './quality.js';
 import { getRunRow, lockRun, type RunRow, stagingTableName } from './run-row.js';
 import { bookmarkFiles, type SourceFile, saveCursor } from './state.js';
+import { refuseSharedFullRefresh } from './table-writers.js';
 import { preparePartitions, primaryKeyColumns, type StagedPartition, targetTableName } from './target.js';
 
 export interface CommitRunInput {
@@ -116,6 +117,8 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
       throw new IncompleteRunError(runId, final.chunks, input.expectedChunks);
 
     const fullRefresh = input.fullRefresh ?? locked.full_refresh;
+    // Checked again here (Prepare checked first): another pipeline may have committed into the table since.
+    if (fullRefresh) await refuseSharedFullRefresh(tx, dest, spec.name, { lock: true });
     const replace = replacedRows(dest, partitions, fullRefresh, final.staged);
     let merged: MergeCounts & { swapped: string[]; replaced: number };
     try {
@@ -173,6 +176,7 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
         result.deduplicated,
         result.partitions,
         JSON.stringify({
+          target: targetTableName(dest),
           mode: dest.mode,
           fullRefresh,
           written,

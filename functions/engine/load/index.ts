@@ -39,6 +39,11 @@ export {
 export { stagingTableName } from './run-row.js';
 export { fileBookmarkKey, loadedFiles, readCursor, type SourceFile, type StoredCursor } from './state.js';
 export {
+  otherPipelinesWritingTable,
+  refuseSharedFullRefresh,
+  SharedTableRefreshError,
+} from './table-writers.js';
+export {
   applyRetention,
   type EnsureTargetResult,
   ensurePartitions,

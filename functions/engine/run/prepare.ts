@@ -10,6 +10,7 @@ import {
   loadedFiles,
   readCursor,
   recordPlan,
+  refuseSharedFullRefresh,
 } from '../load/index.js';
 import type {
   BackfillWindow,
@@ -123,6 +124,8 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   // Each database step is safe to replay after a transient error (a dropped connection): the schema
   // and target steps converge, beginRun is idempotent for its run id, the plan is recorded by id.
   await retryStep(deps, 'create the internal schema', () => ensureInternalSchema(wh));
+  // Before a run is recorded: a full refresh must not delete what other pipelines loaded.
+  if (fullRefresh) await refuseSharedFullRefresh(wh, spec.destination, spec.name);
 
   const runId = randomUUID();
   await retryStep(deps, `start run ${runId}`, () =>
