@@ -23,6 +23,7 @@ export const filesConnector = defineSource({
     const planned = await planFileChunks(storage, ctx.config, {
       targetBytes: ctx.targetBytes,
       alreadyLoaded: ctx.alreadyLoaded,
+      ...(ctx.previousVersion ? { previousVersion: ctx.previousVersion.bind(ctx) } : {}),
     });
     const columns = await plannedColumns(storage, ctx.config, planned);
     return {

@@ -202,6 +202,16 @@ REVOKE ALL ON FUNCTION sluice.audit_append(text, text, uuid, text, text) FROM PU
     name: 'audit actor is the session login; head readable for the anchor',
     sql: auditActorAndHeadSql(DEFAULT_ROLE_PREFIX),
   },
+  {
+    version: 5,
+    name: 'file bookmarks keep the content hash (append: a file that grew loads only its new records)',
+    sql: `
+-- SHA-256 of the whole file as loaded (uncompressed CSV and JSON Lines): a later version of the file
+-- whose first size bytes hash to it only grew. NULL where the plan did not read the file whole.
+ALTER TABLE sluice.file_bookmarks
+  ADD COLUMN content_sha256 text CHECK (content_sha256 ~ '^[0-9a-f]{64}$');
+`,
+  },
 ]);
 
 /**

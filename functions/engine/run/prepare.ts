@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import * as z from 'zod';
 import {
   beginRun,
+  bookmarkedFiles,
   createStagingTable,
   ensureInternalSchema,
   ensureTargetTable,
@@ -18,6 +19,7 @@ import type {
   CredentialResolver,
   CursorState,
   DiscoveredColumn,
+  PreviousUnitVersion,
   SourceUnit,
 } from '../ports/index.js';
 import type { Storage } from '../ports/storage.js';
@@ -150,6 +152,11 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     const seen = fullRefresh
       ? undefined
       : await retryStep(deps, 'read the loaded files', () => loadedFiles(wh, spec.name));
+    // Append mode: a file that changed since it was loaded must not load its old rows again (files/growth.ts).
+    const previous =
+      fullRefresh || spec.destination.mode !== 'append'
+        ? undefined
+        : await retryStep(deps, 'read the file bookmarks', () => bookmarkedFiles(wh, spec.name));
     const stored = fullRefresh
       ? undefined
       : await retryStep(deps, 'read the cursor', () => readCursor(wh, spec.name));
@@ -157,6 +164,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       connectors: deps.connectors,
       openStorage,
       alreadyLoaded: (unit) => (seen ? seen.has(`${unit.key}\u0000${unit.etag}`) : false),
+      ...(previous ? { previousVersion: (key: string) => previous.get(key) } : {}),
       credential,
       ...(stored ? { cursor: stored.state } : {}),
       ...(backfill ? { backfill } : {}),
@@ -277,6 +285,8 @@ export async function planChunks(
     connectors: ConnectorLookup;
     openStorage(location: string): Storage;
     alreadyLoaded(unit: { key: string; etag: string }): boolean;
+    /** Append mode: the version of a changed unit an earlier run loaded (PlanContext.previousVersion). */
+    previousVersion?(key: string): PreviousUnitVersion | undefined;
     /** The source's credentials (credentialResolver over the secret store). */
     credential: CredentialResolver;
     /** The committed cursor (omit on a full refresh). */
@@ -299,6 +309,7 @@ export async function planChunks(
     targetBytes: spec.chunking.targetBytes,
     parallelism: spec.runtime.concurrency,
     alreadyLoaded: ctx.alreadyLoaded,
+    ...(ctx.previousVersion ? { previousVersion: ctx.previousVersion } : {}),
     ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
     ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
   });
