@@ -2,8 +2,9 @@ import { appendAudit } from '../audit/log.js';
 import { quoteIdent, quoteQualified } from '../ports/sql.js';
 import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 import { COLUMN_TYPE_PATTERN, type DestinationSpec } from '../spec/schema.js';
-import { catalogType, specTypeName } from './column-types.js';
 import { PartitionLimitError, SchemaMismatchError } from './errors.js';
+import { applyChanges, readTableShape } from './migrate.js';
+import { planMigration } from './migration-plan.js';
 import {
   asPartitionColumnType,
   boundLiteral,
@@ -45,6 +46,8 @@ export interface EnsureTargetResult {
   table: string;
   /** True when this call created it (false: it existed and matches the spec). */
   created: boolean;
+  /** The safe changes this call migrated the existing table with (empty or absent: none). */
+  migrated?: string[];
 }
 
 /**
@@ -78,9 +81,36 @@ export async function ensureTargetTable(
       return { table, created: true };
     }
     const wanted = dest.partitioning ? 'p' : 'r';
+    if (kind === wanted) {
+      // Versioned migrations: safe changes (a new nullable column, a wider type) are applied here, in
+      // this transaction, and recorded; any other change refuses the run, naming each change.
+      const plan = planMigration(await readTableShape(tx, dest), dest);
+      const refused = plan.changes.filter((c) => c.allow);
+      const differences = [
+        ...refused.map((c) => `${c.description} [needs --${c.allow}]`),
+        ...(await compareWithSpec(tx, dest)),
+      ];
+      if (differences.length > 0) {
+        throw new SchemaMismatchError(
+          table,
+          differences,
+          refused.length > 0
+            ? `Nothing was changed. See the DDL with: sluice migrate ${meta.pipeline} --plan; apply it with: sluice migrate ${meta.pipeline} --apply ${[...new Set(refused.map((c) => `--${c.allow}`))].join(' ')} (or change the spec back).`
+            : undefined,
+        );
+      }
+      if (plan.changes.length > 0) await applyChanges(tx, dest, plan.changes, meta);
+      else await recordTableVersion(tx, dest, meta, 'verified');
+      if (dest.partitioning) await ensureDefaultPartition(tx, dest);
+      return {
+        table,
+        created: false,
+        ...(plan.changes.length > 0 ? { migrated: plan.changes.map((c) => c.description) } : {}),
+      };
+    }
     const differences =
       kind === wanted
-        ? await compareWithSpec(tx, dest)
+        ? []
         : [
             dest.partitioning
               ? `is not a partitioned table (relkind ${kind}); the spec says partitioned by range on (${dest.partitioning.column})`
@@ -175,42 +205,13 @@ export async function primaryKeyColumns(tx: Pick<WarehouseTx, 'query'>, table: s
   return keys.rows.map((r) => r.name).sort();
 }
 
-/** What differs between the table and the spec, in the user's words; empty when they match. */
+/**
+ * What differs between the table's partitioning and the spec, in the user's words; empty when they
+ * match. Columns, types, nullability and the key are the migration planner's (migration-plan.ts).
+ */
 async function compareWithSpec(tx: WarehouseTx, dest: DestinationSpec): Promise<string[]> {
   const table = targetTableName(dest);
   const differences: string[] = [];
-  const columns = new Map((await tableColumns(tx, table)).map((c) => [c.name, c]));
-
-  for (const [name, spec] of Object.entries(dest.columns)) {
-    const actual = columns.get(name);
-    if (!actual) {
-      differences.push(`column "${name}": missing from the table (spec says ${spec.type})`);
-      continue;
-    }
-    if (actual.type !== catalogType(spec.type)) {
-      differences.push(`column "${name}": table has ${specTypeName(actual.type)}, spec says ${spec.type}`);
-    }
-    if (actual.not_null && spec.nullable) {
-      differences.push(`column "${name}": table has NOT NULL, spec allows null (loading a null would fail)`);
-    }
-  }
-  for (const actual of columns.values()) {
-    if (actual.name in dest.columns) continue;
-    if (actual.not_null && !actual.has_default) {
-      differences.push(
-        `column "${actual.name}": in the table as NOT NULL without a default but not in the spec (every insert would fail)`,
-      );
-    }
-  }
-
-  const tableKey = await primaryKeyColumns(tx, table);
-  const specKey = [...(dest.key ?? [])].sort();
-  if (specKey.length > 0 && tableKey.join(',') !== specKey.join(',')) {
-    differences.push(
-      `primary key: table has ${tableKey.length > 0 ? `(${tableKey.join(', ')})` : 'none'}, spec says (${specKey.join(', ')})`,
-    );
-  }
-
   if (!dest.partitioning) return differences;
   const partKey = await tx.query<{ strategy: string; name: string | null }>(
     `SELECT pt.partstrat AS strategy, a.attname AS name
