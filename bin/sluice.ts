@@ -135,6 +135,7 @@ program
       },
     ) => {
       const loaded = await loadValidSpec(file);
+      await checkOptions(loaded.spec, opts);
       const [
         { createLocalDeps },
         { ensureInternalSchema, loadedFiles, readCursor },
@@ -219,6 +220,7 @@ program
       },
     ) => {
       const loaded = await loadValidSpec(file);
+      await checkOptions(loaded.spec, opts);
       if (opts.stage) {
         const { runInStage } = await import('./cli/stage.js');
         await runInStage(loaded.spec.name, opts.stage, opts);
@@ -342,6 +344,18 @@ async function loadValidSpec(file: string) {
   });
   if (problems.length > 0 || !loaded) throw new SpecError(problems);
   return loaded;
+}
+
+/** Refuses `--backfill` where the source has no cursor window (and with --full-refresh): exit code 2. */
+async function checkOptions(
+  spec: Awaited<ReturnType<typeof loadValidSpec>>['spec'],
+  opts: { backfill?: { from: string; to: string }; fullRefresh?: boolean },
+) {
+  const [{ checkRunOptions }, { connectorRegistry }] = await Promise.all([
+    import('../functions/engine/run/connector-config.js'),
+    import('../functions/connectors/registry.js'),
+  ]);
+  checkRunOptions(spec, connectorRegistry, opts);
 }
 
 // Where the log of the command being run lives (its --home), for stacks kept off the terminal.

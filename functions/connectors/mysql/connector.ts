@@ -20,6 +20,10 @@ export default defineSource<MysqlSourceConfig>({
   name: 'mysql',
   description: 'MySQL or MariaDB table or query: key-range chunks, incremental by a cursor column',
   configSchema: mysqlSourceConfig,
+  cannotBackfill: (config) =>
+    config.cursor
+      ? undefined
+      : 'a backfill window is a range of the cursor column: set source.config.cursor.column',
 
   async check(ctx) {
     await withConnection(ctx, (conn) => run(conn, `SELECT 1 FROM ${relation(ctx.config, quoteId)} LIMIT 0`));

@@ -77,6 +77,8 @@ export default defineSource<ParquetSourceConfig>({
   name: 'parquet',
   description: 'Parquet files in a folder or under an s3:// prefix; one chunk per row group',
   configSchema: parquetSourceConfig,
+  cannotBackfill: () =>
+    'parquet files are loaded once each by bookmark (key + ETag), not by a cursor window; use --full-refresh to reload every file',
 
   async discover(ctx) {
     const storage = ctx.openStorage(ctx.config.location);

@@ -21,6 +21,10 @@ export default defineSource<PostgresSourceConfig>({
   name: 'postgres',
   description: 'PostgreSQL table or query: key-range chunks, incremental by a cursor column',
   configSchema: postgresSourceConfig,
+  cannotBackfill: (config) =>
+    config.cursor
+      ? undefined
+      : 'a backfill window is a range of the cursor column: set source.config.cursor.column',
 
   async check(ctx) {
     await withClient(ctx, async (client) => {

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import * as z from 'zod';
 import {
   beginRun,
+  bookmarkedFiles,
   createStagingTable,
   ensureInternalSchema,
   ensureTargetTable,
@@ -10,6 +11,7 @@ import {
   loadedFiles,
   readCursor,
   recordPlan,
+  refuseSharedFullRefresh,
 } from '../load/index.js';
 import type {
   BackfillWindow,
@@ -17,13 +19,14 @@ import type {
   CredentialResolver,
   CursorState,
   DiscoveredColumn,
+  PreviousUnitVersion,
   SourceUnit,
 } from '../ports/index.js';
 import type { Storage } from '../ports/storage.js';
 import { type LoadedSpec, parsePublishedSpec } from '../spec/parse.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import type { ChunkDescriptor, ChunkRoute } from '../types.js';
-import { ConnectorConfigError, parseConnectorConfig } from './connector-config.js';
+import { checkRunOptions, parseConnectorConfig } from './connector-config.js';
 import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
@@ -117,13 +120,14 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   parseConnectorConfig(deps.connectors.getSource(spec.source.connector).configSchema, spec);
   const fullRefresh = input.options.fullRefresh ?? false;
   const backfill = input.options.backfill;
-  if (backfill && fullRefresh)
-    throw new ConnectorConfigError('--backfill and --full-refresh exclude each other');
+  checkRunOptions(spec, deps.connectors, { backfill, fullRefresh });
 
   const wh = deps.warehouse;
   // Each database step is safe to replay after a transient error (a dropped connection): the schema
   // and target steps converge, beginRun is idempotent for its run id, the plan is recorded by id.
   await retryStep(deps, 'create the internal schema', () => ensureInternalSchema(wh));
+  // Before a run is recorded: a full refresh must not delete what other pipelines loaded.
+  if (fullRefresh) await refuseSharedFullRefresh(wh, spec.destination, spec.name);
 
   const runId = randomUUID();
   await retryStep(deps, `start run ${runId}`, () =>
@@ -148,6 +152,11 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     const seen = fullRefresh
       ? undefined
       : await retryStep(deps, 'read the loaded files', () => loadedFiles(wh, spec.name));
+    // Append mode: a file that changed since it was loaded must not load its old rows again (files/growth.ts).
+    const previous =
+      fullRefresh || spec.destination.mode !== 'append'
+        ? undefined
+        : await retryStep(deps, 'read the file bookmarks', () => bookmarkedFiles(wh, spec.name));
     const stored = fullRefresh
       ? undefined
       : await retryStep(deps, 'read the cursor', () => readCursor(wh, spec.name));
@@ -155,6 +164,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       connectors: deps.connectors,
       openStorage,
       alreadyLoaded: (unit) => (seen ? seen.has(`${unit.key}\u0000${unit.etag}`) : false),
+      ...(previous ? { previousVersion: (key: string) => previous.get(key) } : {}),
       credential,
       ...(stored ? { cursor: stored.state } : {}),
       ...(backfill ? { backfill } : {}),
@@ -275,6 +285,8 @@ export async function planChunks(
     connectors: ConnectorLookup;
     openStorage(location: string): Storage;
     alreadyLoaded(unit: { key: string; etag: string }): boolean;
+    /** Append mode: the version of a changed unit an earlier run loaded (PlanContext.previousVersion). */
+    previousVersion?(key: string): PreviousUnitVersion | undefined;
     /** The source's credentials (credentialResolver over the secret store). */
     credential: CredentialResolver;
     /** The committed cursor (omit on a full refresh). */
@@ -297,6 +309,7 @@ export async function planChunks(
     targetBytes: spec.chunking.targetBytes,
     parallelism: spec.runtime.concurrency,
     alreadyLoaded: ctx.alreadyLoaded,
+    ...(ctx.previousVersion ? { previousVersion: ctx.previousVersion } : {}),
     ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
     ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
   });

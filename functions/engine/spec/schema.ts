@@ -118,7 +118,12 @@ export const destinationSchema = z.strictObject({
     .record(identifier, columnEntry)
     .refine((c) => Object.keys(c).length > 0, 'needs at least one column'),
   key: z.array(identifier).optional(),
-  partitioning: partitioningSchema,
+  /**
+   * Range partitioning on a date/timestamp column. Leave it out for a lookup table (zip codes,
+   * products): the table is a plain table, and `replace-partitions` replaces the whole table.
+   * @default - none: an unpartitioned table
+   */
+  partitioning: partitioningSchema.optional(),
   /** Partitions older than this many partition units (e.g. 24 with `by: month`) are detached and dropped. */
   retention: z.strictObject({ keep: z.number().int().positive() }).optional(),
   /**
@@ -206,9 +211,18 @@ export const pipelineSpecSchema = z
   })
   .superRefine((spec, ctx) => {
     const columns = spec.destination.columns;
-    const part = spec.destination.partitioning.column;
-    const partColumn = columns[part];
-    if (!partColumn) {
+    const part = spec.destination.partitioning?.column;
+    const partColumn = part === undefined ? undefined : columns[part];
+    if (part === undefined) {
+      if (spec.destination.retention) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['destination', 'retention'],
+          message:
+            'needs destination.partitioning: retention drops whole partitions, and an unpartitioned table has none (add partitioning, or remove retention)',
+        });
+      }
+    } else if (!partColumn) {
       ctx.addIssue({
         code: 'custom',
         path: ['destination', 'partitioning', 'column'],
@@ -246,7 +260,7 @@ export const pipelineSpecSchema = z
             message: `key column "${k}" must be nullable: false`,
           });
       });
-      if (!key.includes(part)) {
+      if (part !== undefined && !key.includes(part)) {
         ctx.addIssue({
           code: 'custom',
           path: ['destination', 'key'],
