@@ -43,7 +43,9 @@ describe('AWS limits in the local runner', () => {
       ContainerOverrides: [{ Name: 'worker', Environment: [{ Name: 'X', Value: value }] }],
     });
     const frame = JSON.stringify(overrides('')).length;
-    expect(limitOf(() => assertContainerOverrides('Run', overrides('v'.repeat(8192 - frame))))).toBeUndefined();
+    expect(
+      limitOf(() => assertContainerOverrides('Run', overrides('v'.repeat(8192 - frame)))),
+    ).toBeUndefined();
     const over = limitOf(() => assertContainerOverrides('Run', overrides('v'.repeat(8193 - frame))));
     expect(over?.limit).toBe('containerOverridesChars');
     expect(over?.message).toContain('8193 characters; ECS allows 8192');
