@@ -65,6 +65,8 @@ export interface LocalRunOptions extends LocalEnvironment {
    * 20 s and more, with backoff: statemachines/pipeline.asl.json). @default 1500
    */
   lockRetryMs?: number;
+  /** The execution's name (what the S3 starter would name it). @default - `local-<uuid>` */
+  executionName?: string;
 }
 
 export type LocalRunEvent =
@@ -270,7 +272,7 @@ export async function executeLocally(
   // command, and the definition is the repository's own file, rewritten by pure code that
   // test/unit/local/asl.test.ts checks with this same validator (and test/infra with asl-validator).
   const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
-  const executionName = `local-${randomUUID()}`;
+  const executionName = options.executionName ?? `local-${randomUUID()}`;
   assertExecutionName(executionName);
   const input = {
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
