@@ -133,6 +133,13 @@ describe('state machine role', () => {
     expect(json(statementsGranting(statements, 's3:GetObject'))).toContain('/runs/*');
   });
 
+  it("writes the Maps' child results (ResultWriter) only under runs/*/map-results/, with the stage key", () => {
+    const put = statementsGranting(statements, 's3:PutObject');
+    expect(put).toHaveLength(1);
+    expect(json(put[0]!.Resource)).toContain('/runs/*/map-results/*');
+    expect(statementsGranting(statements, 'kms:GenerateDataKey')).toHaveLength(1);
+  });
+
   it('runs, watches and stops worker tasks in the stage cluster and passes only the worker roles', () => {
     const [run] = statementsGranting(statements, 'ecs:RunTask');
     expect(json(run?.Resource)).toContain(':task-definition/sluice-prod-orders-worker:*');
@@ -457,6 +464,45 @@ describe('the definition in the template', () => {
     return { asset, values };
   }
 
+  it("keeps every Distributed Map's results out of the state, and gives Fargate tasks ids only", () => {
+    const definition = JSON.parse(readAsl()) as { States: Record<string, Record<string, unknown>> };
+    const maps: [string, Record<string, unknown>][] = [];
+    const walk = (states: Record<string, Record<string, unknown>>) => {
+      for (const [name, state] of Object.entries(states)) {
+        if (state.Type === 'Parallel')
+          for (const b of state.Branches as { States: typeof states }[]) walk(b.States);
+        if (state.Type === 'Map') {
+          maps.push([name, state]);
+          walk((state.ItemProcessor as { States: typeof states }).States);
+        }
+      }
+    };
+    walk(definition.States);
+    expect(maps.map(([name]) => name)).toEqual(['LambdaChunks', 'FargateChunks']);
+    for (const [name, map] of maps) {
+      expect(map.ResultWriter, name).toEqual({
+        Resource: 'arn:aws:states:::s3:putObject',
+        Parameters: {
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the ASL's own placeholder
+          Bucket: '${StagingBucket}',
+          'Prefix.$': expect.stringMatching(/^States\.Format\('runs\/\{\}\/map-results\//),
+        },
+      });
+      expect(map.ResultPath, name).toBeNull();
+    }
+    const worker = (maps[1]![1].ItemProcessor as { States: Record<string, { Parameters: unknown }> }).States
+      .RunChunkWorkerTask!;
+    const overrides = (worker.Parameters as { Overrides: { ContainerOverrides: { Environment: unknown }[] } })
+      .Overrides.ContainerOverrides;
+    expect(overrides).toHaveLength(1);
+    expect(overrides[0]!.Environment).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the ASL's own placeholder
+      { Name: 'SLUICE_PIPELINE', Value: '${PipelineName}' },
+      { Name: 'SLUICE_RUN_ID', 'Value.$': '$.BatchInput.runId' },
+      { Name: 'SLUICE_CHUNK_ID', 'Value.$': '$.Items[0].id' },
+    ]);
+  });
+
   it('is byte for byte statemachines/pipeline.asl.json', () => {
     for (const t of Object.values(prod.pipelines)) expect(deployed(t).asset).toBe(readAsl());
   });
@@ -471,7 +517,7 @@ describe('the definition in the template', () => {
 
   it('gets the same substitution keys from CDK as the local runner uses', async () => {
     const { localSubstitutions } = await import('../../functions/local/runner.js');
-    const { spec } = (await examplePipelines())[0]!;
+    const { spec } = (await examplePipelines()).find((s) => s.spec.name === 'orders')!;
     const local = Object.keys(localSubstitutions(spec, 'pipelines/orders.yaml')).sort();
     for (const t of Object.values(prod.pipelines))
       expect(Object.keys(deployed(t).values).sort()).toEqual(local);
