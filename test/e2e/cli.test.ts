@@ -62,7 +62,7 @@ describe('sluice CLI', () => {
     const result = await runCli(['run', 'nope']);
 
     expect(result.stderr).toContain(
-      'no pipeline "nope": pipelines/nope.yaml does not exist (found: orders.yaml',
+      'no pipeline "nope": pipelines/nope.yaml does not exist (found: customers-pg.yaml, orders.yaml)',
     );
     expect(result.code).not.toBe(0);
   });
