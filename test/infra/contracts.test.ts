@@ -136,7 +136,10 @@ beforeAll(async () => {
       return [{ handler, pipeline, template, resource, bundle, env }];
     }),
   );
-});
+  // The real `cdk synth` bundles every function with esbuild: four per example pipeline (two examples
+  // now) plus the starter and the migration function. Alone it takes ~90 s here; the default hook
+  // timeout (120 s) was sized for one example.
+}, 300_000);
 
 const sdkOperations = (bundle: string) =>
   [
