@@ -22,7 +22,7 @@ describe('sluice CLI', () => {
     );
     expect(result.stdout).toContain('ok  test/fixtures/specs/minimal.yaml');
     expect(result.stdout).toContain('1 of 2 spec(s) invalid');
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
   });
 
   it('fails validation of an alias bomb with its line, and still reports the other specs', async () => {
@@ -41,7 +41,7 @@ describe('sluice CLI', () => {
     );
     expect(result.stdout).toContain('ok  test/fixtures/specs/minimal.yaml');
     expect(result.stdout).toContain('2 of 3 spec(s) invalid');
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
   });
 
   it('fails validation of a location outside the spec folder unless SLUICE_ALLOWED_ROOTS allows it', async () => {
@@ -53,7 +53,7 @@ describe('sluice CLI', () => {
     expect(refused.stdout).toContain(
       `${spec}:6:15 source.config.location: location "/etc" resolves to /etc, outside the spec's folder`,
     );
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(allowed.stdout).toContain(`ok  ${spec}`);
     expect(allowed.code).toBe(0);
   });

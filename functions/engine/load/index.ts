@@ -43,7 +43,9 @@ export {
   fileBookmarkKey,
   loadedFiles,
   readCursor,
+  resetPipelineState,
   type SourceFile,
+  type StateResetResult,
   type StoredCursor,
 } from './state.js';
 export {
