@@ -21,16 +21,16 @@ export function formatRunFailure(
 }
 
 /**
- * What a failed run prints on stderr: the one line of formatRunFailure, then (when the run got that far)
- * its counts so far, its top reject reasons and where its rejected rows are, so a quality threshold
- * says which rows and why without digging through staging.
+ * What a failed run prints on stderr: (when the run got that far) its counts so far, its top reject
+ * reasons and where its rejected rows are, so a quality threshold says which rows and why without
+ * digging through staging; then the one line of formatRunFailure.
  */
 export function formatFailedRun(
   result: Pick<LocalRunResult, 'runId' | 'error' | 'counts' | 'topRejectReasons' | 'rejectsLocation'>,
   what: 'run' | 'redrive of run',
   logFile = '.sluice/logs/sluice.log',
 ): string {
-  const out = [formatRunFailure(result, what, logFile)];
+  const out: string[] = [];
   const c = result.counts;
   if (c)
     out.push(
@@ -42,6 +42,8 @@ export function formatFailedRun(
   }
   if (result.rejectsLocation && result.runId)
     out.push(`  rejected rows with reasons: ${result.rejectsLocation} (sluice rejects ${result.runId})`);
+  // Last, so the final line of stderr is always what happened and what to do.
+  out.push(formatRunFailure(result, what, logFile));
   return out.join('\n');
 }
 
