@@ -25,7 +25,7 @@ export interface DatabaseChoice {
 /**
  * The database every command uses, chosen in one order: `--database-url`, then `DATABASE_URL`, then
  * `SLUICE_DATABASE_SECRET` (the name of a secret holding `{ host, port, username, password, dbname }`
- * in the local secret store or the environment), then the embedded PGlite under `--home`. An empty
+ * in the local secret store or the environment, or the ARN of one in Secrets Manager), then the embedded PGlite under `--home`. An empty
  * value counts as unset.
  *
  * @example selectDatabase({ home: '.sluice' }, { DATABASE_URL: 'postgres://postgres@127.0.0.1/test' })
@@ -43,8 +43,13 @@ export function selectDatabase(
 }
 
 export interface OpenSelectedOptions {
-  /** Where SLUICE_DATABASE_SECRET is read (the local encrypted store, then SLUICE_SECRET_<NAME>). */
+  /** Where a SLUICE_DATABASE_SECRET name is read (the local encrypted store, then SLUICE_SECRET_<NAME>). */
   secrets: SecretStore;
+  /**
+   * Where a SLUICE_DATABASE_SECRET that is a Secrets Manager ARN is read.
+   * @default - Secrets Manager with the environment's AWS credentials and region
+   */
+  secretsManager?: () => Promise<SecretStore>;
   /** Pool size for PostgreSQL. @default 4 */
   max?: number;
   /** Told when a rejected password makes the secret be read once more. */
@@ -62,7 +67,9 @@ export async function openSelectedDatabase(
       return openWarehouse({ databaseUrl: selection.databaseUrl, max: options.max ?? 4 });
     case 'SLUICE_DATABASE_SECRET':
       return openPgWarehouseFromSecret({
-        secrets: options.secrets,
+        secrets: isSecretsManagerArn(selection.secretName)
+          ? await (options.secretsManager ?? secretsManagerStore)()
+          : options.secrets,
         secretName: selection.secretName,
         ssl: false,
         max: options.max ?? 4,
@@ -71,6 +78,20 @@ export async function openSelectedDatabase(
     case 'embedded':
       return openWarehouse({ pgliteDir: selection.pgliteDir });
   }
+}
+
+/** `arn:aws:secretsmanager:<region>:<account>:secret:<name>`: a secret in AWS rather than a local name. */
+export function isSecretsManagerArn(name: string): boolean {
+  return name.startsWith('arn:aws:secretsmanager:');
+}
+
+/** Secrets Manager, loaded only when a command names a secret there (the SDK stays out of other commands). */
+async function secretsManagerStore(): Promise<SecretStore> {
+  const [{ SecretsManagerClient }, { SecretsManagerStore }] = await Promise.all([
+    import('@aws-sdk/client-secrets-manager'),
+    import('../adapters/secrets/secrets-manager.js'),
+  ]);
+  return new SecretsManagerStore({ client: new SecretsManagerClient({}) });
 }
 
 /**

@@ -3,10 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EnvSecretStore } from '../../functions/adapters/secrets/env.js';
 import { beginRun, ensureInternalSchema, failRun } from '../../functions/engine/load/index.js';
 import type { RunRecord } from '../../functions/engine/read-side/index.js';
-import { selectDatabase } from '../../functions/local/database.js';
+import { openSelectedDatabase, selectDatabase } from '../../functions/local/database.js';
 import { type TestWarehouse, warehouseTargets } from '../integration/warehouse/targets.js';
 import { type CliResult, runCli } from '../support/cli.js';
 import { exampleSpec } from '../support/pipelines.js';
@@ -160,6 +163,31 @@ describe.skipIf(!pgTarget)('every command selects the database the same way', ()
   it('never prints the password of the secret', async () => {
     const result = await cli('secret', ['runs']);
     expect(result.stdout + result.stderr).not.toContain(password);
+  });
+
+  it('reads a SLUICE_DATABASE_SECRET that is a Secrets Manager ARN from Secrets Manager', async () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:sluice/warehouse-AbCdEf';
+    const sm = mockClient(SecretsManagerClient);
+    sm.on(GetSecretValueCommand, { SecretId: arn }).resolves({
+      SecretString: select('secret').env.SLUICE_SECRET_WAREHOUSE!,
+    });
+    try {
+      const selection = selectDatabase({ home }, { SLUICE_DATABASE_SECRET: arn });
+      // The local store has no such secret: only Secrets Manager can answer.
+      const wh = await openSelectedDatabase(selection, { secrets: new EnvSecretStore({ env: {} }), max: 1 });
+      try {
+        const { rows } = await wh.query<{ run_id: string }>(
+          'SELECT run_id FROM sluice.runs WHERE pipeline = $1',
+          ['seeded-secret'],
+        );
+        expect(rows).toEqual([{ run_id: seeded.secret }]);
+      } finally {
+        await wh.close();
+      }
+      expect(sm.commandCalls(GetSecretValueCommand)[0]!.args[0].input).toEqual({ SecretId: arn });
+    } finally {
+      sm.restore();
+    }
   });
 
   it('falls back to the embedded PGlite under --home when nothing is set, and says so', async () => {
