@@ -161,9 +161,11 @@ export async function executeLocally(
     ...(options.retry ? { retry: options.retry } : {}),
     onChunkDone: (p) => options.onEvent?.({ type: 'chunk', ...p }),
   };
+  const databaseUrl = options.databaseUrl || process.env.DATABASE_URL || undefined;
+  // A child process needs a URL to reach the database: one chosen through SLUICE_DATABASE_SECRET (whose
+  // local store the child cannot read) or PGlite (one process owns it) runs the entry in process.
   const fargateWorker =
-    options.fargateWorker ?? (deps.warehouse.kind === 'pg' ? 'child-process' : 'in-process');
-  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+    options.fargateWorker ?? (deps.warehouse.kind === 'pg' && databaseUrl ? 'child-process' : 'in-process');
   const lambdaPool =
     options.lambdaWorker === 'thread' && databaseUrl && !faults && !options.warehouse
       ? new LambdaPool(
@@ -217,7 +219,7 @@ export async function executeLocally(
       await runWorkerProcess(
         env,
         stagingDir,
-        options.databaseUrl ?? process.env.DATABASE_URL ?? '',
+        databaseUrl ?? '',
         runDeps,
         deps.logger,
         options.allowedRoots,

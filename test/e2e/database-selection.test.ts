@@ -160,6 +160,22 @@ describe.skipIf(!pgTarget)('every command selects the database the same way', ()
     });
   }
 
+  it('runs chunks routed to Fargate in process when the secret chose the database (a child could not read it)', async () => {
+    const fargate = exampleSpec([
+      ['compute: auto', 'compute: fargate'],
+      ['targetBytes: 32KiB', 'targetBytes: 128KiB'],
+      ['table: orders', 'table: orders_fargate'],
+      ['name: orders', 'name: orders-fargate'],
+    ]);
+    const result = await cli('secret', ['run', fargate.specFile, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect((JSON.parse(result.stdout) as { read: number }).read).toBe(4806);
+    const { rows } = await dbs.secret.wh.query<{ route: string }>(
+      `SELECT DISTINCT c.route FROM sluice.run_chunks c JOIN sluice.runs r USING (run_id) WHERE r.pipeline = 'orders-fargate'`,
+    );
+    expect(rows).toEqual([{ route: 'fargate' }]);
+  });
+
   it('never prints the password of the secret', async () => {
     const result = await cli('secret', ['runs']);
     expect(result.stdout + result.stderr).not.toContain(password);
