@@ -1,4 +1,5 @@
 // `sluice secrets set|list|rm` over the local encrypted store, `sluice state show|reset` over real runs, and no message naming a command that does not exist.
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,37 @@ import { exampleSpec } from '../support/pipelines.js';
 const pgTarget = warehouseTargets.find((t) => t.name === 'pg');
 if (!pgTarget)
   console.warn('[secrets-state-cli] SKIPPING: state and the database secret need the PostgreSQL server');
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`), typing `answer` once `prompt` is on screen,
+ * as a person at a terminal would: what the prompts do there (confirmation, no echo) is what this sees.
+ */
+function runInTerminal(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  prompt: string,
+  answer: string,
+): Promise<{ code: number | null; output: string }> {
+  const command = ['node', 'bin/sluice.mjs', ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    env: { ...process.env, CI: 'true', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let typed = false;
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+    if (!typed && output.includes(prompt)) {
+      typed = true;
+      // Typed only once the prompt is up, so the terminal is in the mode the prompt set.
+      setTimeout(() => child.stdin.write(answer), 200);
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
+}
+
 /** No key from the environment: the store's key is <home>/secrets.key. */
 const NO_KEY = {
   SLUICE_SECRETS_KEY: '',
@@ -34,6 +66,22 @@ describe('sluice secrets', () => {
     expect(set.stdout + set.stderr).not.toContain(value);
     expect(statSync(join(home, 'secrets.key')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(home, 'secrets.enc'), 'utf8')).not.toContain(value);
+  });
+
+  it('reads the value at a hidden prompt on a terminal, and never echoes it', async () => {
+    const typed = `Tt9-${randomUUID()}`;
+    const result = await runInTerminal(
+      ['secrets', 'set', 'typed', '--home', home],
+      NO_KEY,
+      'value of secret "typed": ',
+      `${typed}\r`,
+    );
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('secret "typed" stored in');
+    expect(result.output).not.toContain(typed);
+    const listed = await runCli(['secrets', 'list', '--home', home], NO_KEY);
+    expect(listed.stdout.split('\n')).toContain('typed');
+    await runCli(['secrets', 'rm', 'typed', '--home', home], NO_KEY);
   });
 
   it('lists names only, as text and JSON', async () => {
@@ -152,6 +200,17 @@ describe.skipIf(!pgTarget)('sluice state', () => {
     expect(result.stderr).toContain(
       'sluice: state reset orders asks for confirmation: run it in a terminal, or pass --yes',
     );
+    const { rows } = await db.wh.query<{ n: string }>('SELECT count(*) AS n FROM sluice.file_bookmarks');
+    expect(Number(rows[0]!.n)).toBe(6);
+  });
+
+  it('asks on a terminal: no keeps the state (exit 2), and the question says what would go', async () => {
+    const result = await runInTerminal(['state', 'reset', 'orders', '--home', home], env, '[y/N] ', 'n\r');
+    expect(result.output).toContain(
+      'forget 6 file bookmark(s) of pipeline "orders"? its next run loads everything again [y/N]',
+    );
+    expect(result.output).toContain('nothing changed');
+    expect(result.code).toBe(2);
     const { rows } = await db.wh.query<{ n: string }>('SELECT count(*) AS n FROM sluice.file_bookmarks');
     expect(Number(rows[0]!.n)).toBe(6);
   });
