@@ -213,7 +213,9 @@ program
 
 program
   .command('run')
-  .description('run a pipeline locally through the same state machine AWS runs (PGlite unless DATABASE_URL)')
+  .description(
+    'run a pipeline locally through the same state machine AWS runs (into the database --database-url selects)',
+  )
   .argument('<pipeline>', 'pipeline name or spec path', resolvePipeline)
   .option('--full-refresh', 'reload every source file and replace what earlier runs loaded (atomically)')
   .option(

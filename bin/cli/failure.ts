@@ -10,12 +10,20 @@ import type { LocalRunResult } from '../../functions/local/runner.js';
  * @example formatRunFailure({ status: 'failed', runId: 'r1', error: 'boom' }, 'run')
  *   // 'run r1 failed: boom; fix the cause, then finish it with: sluice redrive r1 (details in .sluice/logs/sluice.log)'
  */
+/**
+ * A recorded error as a person reads it: without the class name the ledger keeps in front of it
+ * (`QualityCheckError: quality check failed…` → `quality check failed…`).
+ */
+export function withoutErrorName(message: string): string {
+  return message.replace(/^(?:[A-Z][A-Za-z0-9]*Error|States\.[A-Za-z]+): /, '');
+}
+
 export function formatRunFailure(
   result: Pick<LocalRunResult, 'runId' | 'error'>,
   what: 'run' | 'redrive of run',
   logFile = '.sluice/logs/sluice.log',
 ): string {
-  const error = (result.error ?? 'unknown error').replace(/\s*\n\s*/g, '; ');
+  const error = withoutErrorName(result.error ?? 'unknown error').replace(/\s*\n\s*/g, '; ');
   if (!result.runId) return `run (not started) failed: ${error} (details in ${logFile})`;
   return `${what} ${result.runId} failed: ${error}; fix the cause, then finish it with: sluice redrive ${result.runId} (details in ${logFile})`;
 }

@@ -1,5 +1,6 @@
 // How the read side looks on a terminal: the runs table, one run in full, rejects as text or CSV.
 import type { RejectsPage, RunDetail, RunRecord } from '../../functions/engine/read-side/index.js';
+import { withoutErrorName } from './failure.js';
 
 const n = (v: number) => v.toLocaleString('en-US');
 const seconds = (ms: number | undefined) => (ms === undefined ? '' : (ms / 1000).toFixed(1));
@@ -51,7 +52,8 @@ export function formatRunList(runs: RunRecord[]): string {
   const errors = runs.filter((r) => r.error);
   if (errors.length > 0) {
     out.push('', 'errors:');
-    for (const r of errors) out.push(`  ${r.runId}  ${r.error!.replace(/\s*\n\s*/g, '; ')}`);
+    for (const r of errors)
+      out.push(`  ${r.runId}  ${withoutErrorName(r.error!).replace(/\s*\n\s*/g, '; ')}`);
   }
   out.push(
     '',
@@ -90,7 +92,7 @@ export function formatRunDetail(d: RunDetail): string {
     ['chunks', `${r.chunksLoaded} loaded of ${r.chunkCount ?? '?'} planned`],
     ['partitions', d.partitions.length ? d.partitions.join(', ') : '-'],
   ];
-  if (r.error) fields.push(['error', r.error]);
+  if (r.error) fields.push(['error', withoutErrorName(r.error)]);
   const width = Math.max(...fields.map(([k]) => k.length));
   const out = fields.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
   out.push('', 'phases:');

@@ -83,7 +83,8 @@ export function registerRunsCommands(program: Command): void {
           }),
         );
         if (opts.json) process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
-        else process.stdout.write(runs.length === 0 ? 'no runs yet\n' : `${views.formatRunList(runs)}\n`);
+        else if (runs.length > 0) process.stdout.write(`${views.formatRunList(runs)}\n`);
+        else process.stdout.write(target || opts.status ? 'no runs match\n' : 'no runs yet\n');
       },
     );
 

@@ -14,6 +14,15 @@ describe('formatRunFailure', () => {
     );
   });
 
+  it('drops the class name the ledger keeps in front of the error', () => {
+    expect(
+      formatRunFailure({ runId: 'r-4', error: 'QualityCheckError: too many rejects' }, 'run', 'l.log'),
+    ).toMatch(/^run r-4 failed: too many rejects; /);
+    expect(
+      formatRunFailure({ runId: 'r-5', error: 'States.TaskFailed: worker exited' }, 'run', 'l.log'),
+    ).toMatch(/^run r-5 failed: worker exited; /);
+  });
+
   it('names no redrive for a run that was never recorded', () => {
     expect(formatRunFailure({ error: 'no pipeline "x"' }, 'run', 'l.log')).toBe(
       'run (not started) failed: no pipeline "x" (details in l.log)',
