@@ -120,6 +120,11 @@ export function registerRunsCommands(program: Command): void {
           ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
           limit: opts.limit,
         });
+        // Another --home, or staging cleaned up: refuse to show "0 of 0" for a run that rejected rows.
+        if (page.total < run.counts.rejected && run.status !== 'running')
+          throw new Error(
+            `run ${runId} rejected ${run.counts.rejected} row(s) but ${page.location} holds ${page.total}: is --home the one the run used?`,
+          );
         if (opts.json) process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
         else if (opts.csv) process.stdout.write(views.rejectsCsv(page));
         else process.stdout.write(`${views.formatRejects(page)}\n`);

@@ -189,6 +189,21 @@ describe.skipIf(!pgTarget)('day 2 on the CLI', () => {
     expect(text.stdout).toContain(`17 of 17 rejected row(s) match, 1 shown (--limit); files: ${dir}/`);
   });
 
+  it('refuses to show no rejects for a run that has some, when --home is not the one the run used', async () => {
+    const elsewhere = join(strict.dir, '.other-home');
+    const result = await runCli(['rejects', succeededId, '--home', elsewhere], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `sluice: run ${succeededId} rejected 17 row(s) but ${join(elsewhere, 'staging')}/runs/${succeededId}/rejects/ holds 0: is --home the one the run used?`,
+    );
+    const detail = JSON.parse(
+      (await runCli(['runs', succeededId, '--json', '--home', elsewhere], env)).stdout,
+    ) as RunDetail;
+    expect(detail.warnings).toEqual([
+      expect.stringMatching(/^the ledger counts 17 rejected row\(s\) but the rejects files under .* hold 0/),
+    ]);
+  });
+
   it('prints --version from package.json and exits 0', async () => {
     const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
     const result = await runCli(['--version']);

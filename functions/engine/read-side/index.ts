@@ -20,7 +20,14 @@ export {
   pipelineState,
   pipelinesOverview,
 } from './pipelines.js';
-export { type RejectFilter, type RejectsPage, readRejects, rejectReasons, rejectsPrefix } from './rejects.js';
+export {
+  allRejectReasons,
+  type RejectFilter,
+  type RejectsPage,
+  readRejects,
+  rejectReasons,
+  rejectsPrefix,
+} from './rejects.js';
 export {
   type ChunkRecord,
   getRunDetail,

@@ -75,6 +75,14 @@ export async function rejectReasons(
   runId: string,
   top = 5,
 ): Promise<{ reason: string; count: number }[]> {
+  return (await allRejectReasons(storage, runId)).slice(0, top);
+}
+
+/** Every reason of a run with its count, most frequent first (their sum is the rows its files hold). */
+export async function allRejectReasons(
+  storage: Storage,
+  runId: string,
+): Promise<{ reason: string; count: number }[]> {
   assertRunId(runId);
   const totals = new Map<string, number>();
   for (const key of await rejectFiles(storage, runId, '.reasons.json')) {
@@ -83,8 +91,7 @@ export async function rejectReasons(
   }
   return [...totals.entries()]
     .map(([reason, n]) => ({ reason, count: n }))
-    .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason))
-    .slice(0, top);
+    .sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
 }
 
 async function rejectFiles(storage: Storage, runId: string, suffix: string): Promise<string[]> {

@@ -147,6 +147,15 @@ describe.each(warehouseTargets)('the read side on $name', (target) => {
     expect(runningDetail.phases.at(-1)!.finishedAt).toBeUndefined();
   });
 
+  it('warns when the staging it was given holds fewer rejects than the ledger counts', async () => {
+    const empty = new FolderStorage(mkdtempSync(join(tmpdir(), 'sluice-read-side-empty-')));
+    const detail = (await getRunDetail(db.wh, committed, { staging: empty }))!;
+    expect(detail.topRejectReasons).toEqual([]);
+    expect(detail.warnings).toEqual([
+      `the ledger counts 1 rejected row(s) but the rejects files under ${empty.url}/runs/${committed}/rejects/ hold 0: is this the staging the run wrote to?`,
+    ]);
+  });
+
   it('returns undefined for a run that does not exist or is not a UUID', async () => {
     expect(await getRun(db.wh, randomUUID())).toBeUndefined();
     expect(await getRunDetail(db.wh, 'not-a-run')).toBeUndefined();
