@@ -216,14 +216,7 @@ export async function executeLocally(
         const batch = await chunkBatchFromStaging(deps.staging, chunkTaskIdsFromEnv(env));
         return { Payload: await processChunkBatch(batch, runDeps) };
       }
-      await runWorkerProcess(
-        env,
-        stagingDir,
-        databaseUrl ?? '',
-        runDeps,
-        deps.logger,
-        options.allowedRoots,
-      );
+      await runWorkerProcess(env, stagingDir, databaseUrl ?? '', runDeps, deps.logger, options.allowedRoots);
       return {};
     },
     Commit: async (input: { Payload: unknown }) => ({
