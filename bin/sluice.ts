@@ -345,6 +345,13 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     process.exitCode = 2;
     return;
   }
+  // A connector config or run option the spec's source refuses (`--backfill` on files): a spec or usage
+  // error too, recognised by name for the same reason.
+  if (err instanceof Error && err.name === 'ConnectorConfigError') {
+    process.stderr.write(`sluice: ${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   // One line without the error's class name; the stack goes to the log file.
   logStack(logFile, 'command failed', err);
   process.stderr.write(
