@@ -24,6 +24,14 @@ module.exports = {
       to: { path: '^(functions/(adapters|connectors|sdk|handlers|local|tooling)/|lib/|bin/|container/)' },
     },
     {
+      name: 'read-side-reads-through-ports',
+      severity: 'error',
+      comment:
+        'The read side (functions/engine/read-side/) serves the CLI, the console and a deployed stage over one SQL port: it imports engine ports and types and its own folder, never the load protocol or the run steps (so a Data API reader loads no writer code).',
+      from: { path: '^functions/engine/read-side/' },
+      to: { path: '^functions/', pathNot: ['^functions/engine/read-side/', ENGINE_PORTS_AND_TYPES] },
+    },
+    {
       name: 'engine-without-aws-sdk',
       severity: 'error',
       comment: 'The engine talks to AWS only through ports that adapters implement.',

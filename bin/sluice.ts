@@ -1,21 +1,40 @@
-import { existsSync, readdirSync } from 'node:fs';
+// The `sluice` CLI: its commands, exit codes (0 ok, 1 a run or data check failed, 2 usage or spec error) and last-resort error line.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { registerAuditCommand } from './cli/audit.js';
 import { parseBackfillWindow, registerConnectorCommands } from './cli/connectors.js';
-import { exitOnUncaughtErrors, formatRunFailure, logStack } from './cli/failure.js';
-import { databaseOption, homeOption, positiveInt } from './cli/options.js';
+import { printDatabaseLine } from './cli/database.js';
+import { exitOnUncaughtErrors, formatFailedRun, logStack } from './cli/failure.js';
+import { databaseOption, homeOption, jsonOption, positiveInt } from './cli/options.js';
 import { registerRedriveCommand } from './cli/redrive.js';
+import { registerRunsCommands } from './cli/runs.js';
+import { registerSecretsCommands } from './cli/secrets.js';
+import { registerStateCommands } from './cli/state.js';
 
 // Each command imports what it runs when it runs (`await import`), so `sluice --help` and a usage error
 // load no engine, no database driver and no AWS SDK.
+
+// bin/sluice.ts and the built dist/sluice.mjs both sit one folder below package.json.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** Usage errors commander already printed (through exitOverride), so the catch below does not repeat them. */
+const printedByCommander = new WeakSet<object>();
 
 const program = new Command('sluice')
   .description(
     'Sluice: load files and databases into partitioned PostgreSQL, exactly once, locally or on AWS',
   )
+  .version(version, '-V, --version', 'print the version of Sluice')
   .showHelpAfterError()
-  .configureOutput({ outputError: (str, write) => write(str) });
+  .configureOutput({ outputError: (str, write) => write(str) })
+  // Set before any command is added, so every subcommand inherits it: usage errors exit 2, not 1.
+  .exitOverride((err) => {
+    printedByCommander.add(err);
+    throw err;
+  });
 
 /** A pipeline argument is a spec path, or a name looked up as pipelines/<name>.yaml. */
 export function resolvePipeline(arg: string): string {
@@ -40,8 +59,9 @@ program
     '--source',
     "also read each source's columns (header, sample, footer, catalog) and resolve against them",
   )
+  .addOption(jsonOption())
   .addOption(homeOption())
-  .action(async (paths: string[], opts: { source?: boolean; home: string }) => {
+  .action(async (paths: string[], opts: { source?: boolean; json?: boolean; home: string }) => {
     const files = paths.length
       ? paths
       : readdirSync('pipelines')
@@ -58,6 +78,7 @@ program
       ? (await import('./cli/source-columns.js')).sourceColumnReader(opts.home)
       : undefined;
     let failed = 0;
+    const report: { file: string; ok: boolean; problems: unknown[] }[] = [];
     try {
       for (const file of files) {
         // One spec's failure, whatever it is, must not hide the others' problems.
@@ -69,20 +90,19 @@ program
             { file, line: 0, column: 0, path: '', message: err instanceof Error ? err.message : String(err) },
           ],
         }));
-        if (problems.length === 0) {
-          process.stdout.write(`ok  ${file}\n`);
-        } else {
-          failed++;
-          for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
-        }
+        report.push({ file, ok: problems.length === 0, problems });
+        if (problems.length > 0) failed++;
+        if (opts.json) continue;
+        if (problems.length === 0) process.stdout.write(`ok  ${file}\n`);
+        else for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
       }
     } finally {
       await reader?.close();
     }
-    if (failed) {
-      process.stdout.write(`${failed} of ${files.length} spec(s) invalid\n`);
-      process.exitCode = 1;
-    }
+    if (opts.json) process.stdout.write(`${JSON.stringify({ ok: failed === 0, specs: report }, null, 2)}\n`);
+    else if (failed) process.stdout.write(`${failed} of ${files.length} spec(s) invalid\n`);
+    // A spec error is a usage error (2), not a failed run (1): scripts can tell them apart.
+    if (failed) process.exitCode = 2;
   });
 
 program
@@ -124,12 +144,14 @@ program
   .addOption(homeOption())
   .addOption(databaseOption())
   .option('--backfill <from>..<to>', 'plan this cursor window of an incremental source', parseBackfillWindow)
+  .addOption(jsonOption())
   .action(
     async (
       file: string,
       opts: {
         fullRefresh?: boolean;
         backfill?: { from: string; to: string };
+        json?: boolean;
         home: string;
         databaseUrl?: string;
       },
@@ -150,6 +172,7 @@ program
       const env = await createLocalDeps({
         home: opts.home,
         ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+        onDatabase: printDatabaseLine,
       });
       try {
         const wh = env.deps.warehouse;
@@ -164,6 +187,12 @@ program
           ...(cursor ? { cursor } : {}),
           ...(opts.backfill ? { backfill: opts.backfill } : {}),
         });
+        if (opts.json) {
+          process.stdout.write(
+            `${JSON.stringify({ pipeline: loaded.spec.name, chunks: plan.chunks, sourceUnits: plan.units.length, skippedSources: plan.skipped }, null, 2)}\n`,
+          );
+          return;
+        }
         for (const c of plan.chunks) {
           const src = c.source as { key?: string; start?: number; end?: number };
           const where = src.key
@@ -184,7 +213,9 @@ program
 
 program
   .command('run')
-  .description('run a pipeline locally through the same state machine AWS runs (PGlite unless DATABASE_URL)')
+  .description(
+    'run a pipeline locally through the same state machine AWS runs (into the database --database-url selects)',
+  )
   .argument('<pipeline>', 'pipeline name or spec path', resolvePipeline)
   .option('--full-refresh', 'reload every source file and replace what earlier runs loaded (atomically)')
   .option(
@@ -239,6 +270,7 @@ program
         ...(opts.backfill ? { backfill: opts.backfill } : {}),
         ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
         ...(opts.threads ? { lambdaWorker: 'thread' as const } : {}),
+        onDatabase: printDatabaseLine,
         onEvent: (e) => {
           if (e.type === 'planned') display.planned(e);
           else display.chunkDone(e.chunkId, e.counts, e.status);
@@ -249,87 +281,18 @@ program
         else process.stdout.write(`${formatSummary(result.summary)}\n`);
         return;
       }
-      process.stderr.write(`${formatRunFailure(result, 'run', join(opts.home, 'logs', 'sluice.log'))}\n`);
+      if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      process.stderr.write(`${formatFailedRun(result, 'run', join(opts.home, 'logs', 'sluice.log'))}\n`);
       process.exitCode = 1;
     },
   );
 
-program
-  .command('runs')
-  .description('run history from the run ledger')
-  .argument('[pipeline]', 'only this pipeline')
-  .option('--limit <n>', 'how many runs', positiveInt, 20)
-  .option('--stage <stage>', 'executions of the pipeline in this deployed AWS stage')
-  .addOption(homeOption())
-  .addOption(databaseOption())
-  .action(
-    async (
-      pipeline: string | undefined,
-      opts: { limit: number; stage?: string; home: string; databaseUrl?: string },
-    ) => {
-      if (opts.stage) {
-        if (!pipeline)
-          throw new InvalidArgumentError(
-            'with --stage, name the pipeline: sluice runs <pipeline> --stage <stage>',
-          );
-        const { listRunsInStage } = await import('./cli/stage.js');
-        await listRunsInStage(pipeline, opts.stage, opts.limit);
-        return;
-      }
-      const [{ openWarehouse }, { ensureInternalSchema, listRuns }] = await Promise.all([
-        import('../functions/adapters/warehouse/index.js'),
-        import('../functions/engine/load/index.js'),
-      ]);
-      const wh = await openWarehouse(
-        opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
-      );
-      try {
-        await ensureInternalSchema(wh);
-        const runs = await listRuns(wh, { ...(pipeline ? { pipeline } : {}), limit: opts.limit });
-        if (runs.length === 0) {
-          process.stdout.write('no runs yet\n');
-          return;
-        }
-        const header = [
-          'started',
-          'pipeline',
-          'run',
-          'status',
-          'read',
-          'loaded',
-          'rejected',
-          'filtered',
-          'seconds',
-          'error',
-        ];
-        const rows = runs.map((r) => [
-          new Date(r.startedAt).toISOString().replace('T', ' ').slice(0, 19),
-          r.pipeline,
-          r.runId,
-          r.status,
-          String(r.read ?? ''),
-          String(r.loaded ?? ''),
-          String(r.rejected ?? ''),
-          String(r.filtered ?? ''),
-          r.finishedAt ? ((Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1) : '',
-          (r.error ?? '').slice(0, 60),
-        ]);
-        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-        const line = (cells: string[]) =>
-          cells
-            .map((c, i) => c.padEnd(widths[i]!))
-            .join('  ')
-            .trimEnd();
-        process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
-      } finally {
-        await wh.close();
-      }
-    },
-  );
-
+registerRunsCommands(program);
 registerRedriveCommand(program);
 registerAuditCommand(program);
 registerConnectorCommands(program);
+registerStateCommands(program);
+registerSecretsCommands(program);
 
 async function loadValidSpec(file: string) {
   const [{ SpecError }, { validateSpecFile }, { connectorRegistry }, { allowedRootsFromEnv }] =
@@ -367,6 +330,14 @@ program.hook('preAction', (_program, command) => {
 exitOnUncaughtErrors(() => logFile);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // --help and --version end here too (exit code 0); everything else commander refuses is usage (2),
+    // as is an InvalidArgumentError a command throws about its arguments (not printed yet).
+    if (err.exitCode === 0) return;
+    if (!printedByCommander.has(err)) process.stderr.write(`sluice: ${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   // Spec errors are SpecError (functions/engine/spec/parse.ts): recognised by name, so a usage error
   // does not load the spec module just to ask.
   if (err instanceof Error && err.name === 'SpecError') {
@@ -374,10 +345,17 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     process.exitCode = 2;
     return;
   }
-  const e = err as Error;
+  // A connector config or run option the spec's source refuses (`--backfill` on files): a spec or usage
+  // error too, recognised by name for the same reason.
+  if (err instanceof Error && err.name === 'ConnectorConfigError') {
+    process.stderr.write(`sluice: ${err.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  // One line without the error's class name; the stack goes to the log file.
   logStack(logFile, 'command failed', err);
   process.stderr.write(
-    `sluice: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}\n`,
+    `sluice: ${err instanceof Error ? err.message : String(err)} (details in ${logFile})\n`,
   );
   process.exitCode = 1;
 });

@@ -1,28 +1,10 @@
-import { join } from 'node:path';
+// `sluice audit verify|log`: the hash-chained audit trail, read from the selected database.
 import { type Command, InvalidArgumentError } from 'commander';
-import type { AuditAnchor, Warehouse } from '../../functions/engine/ports/index.js';
+import type { AuditAnchor } from '../../functions/engine/ports/index.js';
+import { withDatabase } from './database.js';
 import { databaseOption, homeOption } from './options.js';
 
-const readDatabaseOption = () => databaseOption('the PostgreSQL to read (instead of the embedded PGlite)');
-
-async function withWarehouse<T>(
-  opts: { home: string; databaseUrl?: string },
-  fn: (wh: Warehouse) => Promise<T>,
-): Promise<T> {
-  const [{ openWarehouse }, { ensureInternalSchema }] = await Promise.all([
-    import('../../functions/adapters/warehouse/index.js'),
-    import('../../functions/engine/load/index.js'),
-  ]);
-  const wh = await openWarehouse(
-    opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
-  );
-  try {
-    await ensureInternalSchema(wh);
-    return await fn(wh);
-  } finally {
-    await wh.close();
-  }
-}
+const readDatabaseOption = () => databaseOption('the PostgreSQL to read');
 
 async function s3Anchor(location: string): Promise<AuditAnchor> {
   const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(location);
@@ -61,7 +43,7 @@ export function registerAuditCommand(program: Command): Command {
     .action(async (opts: { json?: boolean; anchorS3?: string; home: string; databaseUrl?: string }) => {
       const { verifyAuditChain } = await import('../../functions/engine/audit/log.js');
       const anchor = opts.anchorS3 ? await s3Anchor(opts.anchorS3) : await localAnchor(opts.home);
-      const result = await withWarehouse(opts, (wh) => verifyAuditChain(wh, { anchor }));
+      const result = await withDatabase(opts, (wh) => verifyAuditChain(wh, { anchor }));
       if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {
         for (const p of result.problems) process.stdout.write(`record ${p.seq}: ${p.problem}\n`);
@@ -88,7 +70,7 @@ export function registerAuditCommand(program: Command): Command {
     .addOption(readDatabaseOption())
     .action(async (opts: { run?: string; pipeline?: string; home: string; databaseUrl?: string }) => {
       const { readAuditLog } = await import('../../functions/engine/audit/log.js');
-      const records = await withWarehouse(opts, (wh) =>
+      const records = await withDatabase(opts, (wh) =>
         readAuditLog(wh, {
           ...(opts.run ? { runId: opts.run } : {}),
           ...(opts.pipeline ? { pipeline: opts.pipeline } : {}),

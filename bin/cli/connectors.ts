@@ -53,7 +53,7 @@ export function registerConnectorCommands(program: Command): void {
       } catch (err) {
         if (!(err instanceof ScaffoldError)) throw err;
         process.stderr.write(`sluice new connector: ${err.message}\n`);
-        process.exitCode = 1;
+        process.exitCode = 2;
         return;
       }
       for (const file of written) process.stdout.write(`wrote ${file}\n`);

@@ -1,3 +1,4 @@
+// What the CLI prints when something fails: one line that says what to do, the stack in the log file.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LocalRunResult } from '../../functions/local/runner.js';
@@ -9,14 +10,49 @@ import type { LocalRunResult } from '../../functions/local/runner.js';
  * @example formatRunFailure({ status: 'failed', runId: 'r1', error: 'boom' }, 'run')
  *   // 'run r1 failed: boom; fix the cause, then finish it with: sluice redrive r1 (details in .sluice/logs/sluice.log)'
  */
+/**
+ * A recorded error as a person reads it: without the class name the ledger keeps in front of it
+ * (`QualityCheckError: quality check failed…` → `quality check failed…`).
+ */
+export function withoutErrorName(message: string): string {
+  return message.replace(/^(?:[A-Z][A-Za-z0-9]*Error|States\.[A-Za-z]+): /, '');
+}
+
 export function formatRunFailure(
   result: Pick<LocalRunResult, 'runId' | 'error'>,
   what: 'run' | 'redrive of run',
   logFile = '.sluice/logs/sluice.log',
 ): string {
-  const error = (result.error ?? 'unknown error').replace(/\s*\n\s*/g, '; ');
+  const error = withoutErrorName(result.error ?? 'unknown error').replace(/\s*\n\s*/g, '; ');
   if (!result.runId) return `run (not started) failed: ${error} (details in ${logFile})`;
   return `${what} ${result.runId} failed: ${error}; fix the cause, then finish it with: sluice redrive ${result.runId} (details in ${logFile})`;
+}
+
+/**
+ * What a failed run prints on stderr: (when the run got that far) its counts so far, its top reject
+ * reasons and where its rejected rows are, so a quality threshold says which rows and why without
+ * digging through staging; then the one line of formatRunFailure.
+ */
+export function formatFailedRun(
+  result: Pick<LocalRunResult, 'runId' | 'error' | 'counts' | 'topRejectReasons' | 'rejectsLocation'>,
+  what: 'run' | 'redrive of run',
+  logFile = '.sluice/logs/sluice.log',
+): string {
+  const out: string[] = [];
+  const c = result.counts;
+  if (c)
+    out.push(
+      `  read ${c.read} = loaded ${c.loaded} + rejected ${c.rejected} + filtered ${c.filteredByRule} + duplicate keys ${c.deduplicated} + uncommitted ${c.uncommitted}`,
+    );
+  if (result.topRejectReasons?.length) {
+    out.push('  top reject reasons:');
+    for (const r of result.topRejectReasons) out.push(`    ${String(r.count).padStart(6)}  ${r.reason}`);
+  }
+  if (result.rejectsLocation && result.runId)
+    out.push(`  rejected rows with reasons: ${result.rejectsLocation} (sluice rejects ${result.runId})`);
+  // Last, so the final line of stderr is always what happened and what to do.
+  out.push(formatRunFailure(result, what, logFile));
+  return out.join('\n');
 }
 
 /** Appends an error's stack to the log file, as the run's logger does (JSON lines); never throws. */

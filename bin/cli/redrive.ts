@@ -1,6 +1,8 @@
+// `sluice redrive <run>`: finish a failed or killed run from its missing chunks.
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { formatRunFailure } from './failure.js';
+import { printDatabaseLine } from './database.js';
+import { formatFailedRun } from './failure.js';
 import { databaseOption, homeOption, positiveInt } from './options.js';
 
 /**
@@ -53,6 +55,7 @@ export function registerRedriveCommand(program: Command): Command {
           runId,
           home: opts.home,
           ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+          onDatabase: printDatabaseLine,
           ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
           onEvent: (e) => {
             if (e.type === 'chunk') display.chunkDone(e.chunkId, e.counts, e.status);
@@ -63,8 +66,9 @@ export function registerRedriveCommand(program: Command): Command {
           else process.stdout.write(`redrove run ${runId}\n${formatSummary(result.summary)}\n`);
           return;
         }
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ...result, runId }, null, 2)}\n`);
         process.stderr.write(
-          `${formatRunFailure({ runId, ...(result.error ? { error: result.error } : {}) }, 'redrive of run', join(opts.home, 'logs', 'sluice.log'))}\n`,
+          `${formatFailedRun({ ...result, runId }, 'redrive of run', join(opts.home, 'logs', 'sluice.log'))}\n`,
         );
         process.exitCode = 1;
       },

@@ -7,8 +7,6 @@ import { LocalSecretStore, readSecretsKey } from '../adapters/secrets/local-file
 import { FolderStorage } from '../adapters/storage/folder.js';
 import { allowedRootsFromEnv, storageFromLocation } from '../adapters/storage/index.js';
 import { openS3Lazily } from '../adapters/storage/lazy-s3.js';
-import { openPgWarehouseFromSecret } from '../adapters/warehouse/from-secret.js';
-import { openWarehouse } from '../adapters/warehouse/index.js';
 import { connectorRegistry } from '../connectors/registry.js';
 import { auditedSecretStore } from '../engine/audit/secrets.js';
 import type { SecretStore } from '../engine/ports/secrets.js';
@@ -16,12 +14,16 @@ import type { Warehouse } from '../engine/ports/warehouse.js';
 import type { EngineDeps, EngineLogger } from '../engine/run/deps.js';
 import type { RetryPolicy } from '../engine/run/retry.js';
 import { loadSpecFile } from '../engine/spec/load.js';
+import { describeDatabase, openSelectedDatabase, selectDatabase } from './database.js';
 import { isLocalHolderAlive, localHolder } from './holder.js';
 
 export interface LocalEnvironment {
   /** Folder for local state: staging/, pglite/, logs/, secrets. @default .sluice */
   home?: string;
-  /** A PostgreSQL to load instead of the embedded PGlite. @default process.env.DATABASE_URL */
+  /**
+   * A PostgreSQL to load instead of the embedded PGlite (`--database-url`); see selectDatabase for the
+   * order. @default process.env.DATABASE_URL
+   */
   databaseUrl?: string;
   /**
    * Name of a secret (local encrypted file or SLUICE_SECRET_<NAME>) holding the database credentials as
@@ -36,6 +38,8 @@ export interface LocalEnvironment {
   allowedRoots?: readonly string[];
   /** An already open warehouse (tests); not closed by the runner. */
   warehouse?: Warehouse;
+  /** Told which database was opened, as one line (`database: <where> (<which setting>)`), never a password. */
+  onDatabase?: (line: string) => void;
   logger?: EngineLogger;
 }
 
@@ -47,30 +51,27 @@ export async function createLocalDeps(
   const stagingDir = join(home, 'staging');
   mkdirSync(stagingDir, { recursive: true });
   const logger = options.logger ?? fileLogger(join(home, 'logs', 'sluice.log'));
-  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
-  const databaseSecret = options.databaseSecret ?? (process.env.SLUICE_DATABASE_SECRET || undefined);
   const allowedRoots = options.allowedRoots ?? allowedRootsFromEnv();
   // Read before anything is opened: a bad value fails here, with nothing to close.
   const retry = retryPolicyFromEnv();
   const store = await localSecretStore(home);
-  const warehouse =
-    options.warehouse ??
-    (databaseSecret && !databaseUrl
-      ? await openPgWarehouseFromSecret({
-          secrets: store,
-          secretName: databaseSecret,
-          ssl: false,
-          max: 4,
-          onReread: (name) =>
-            logger.warn('database password rejected; re-read the secret once', { secret: name }),
-        })
-      : await openWarehouse(databaseUrl ? { databaseUrl } : { pgliteDir: join(home, 'pglite') }));
+  let warehouse = options.warehouse;
+  if (!warehouse) {
+    const selection = selectDatabase({ ...options, home });
+    warehouse = await openSelectedDatabase(selection, {
+      secrets: store,
+      onReread: (name) =>
+        logger.warn('database password rejected; re-read the secret once', { secret: name }),
+    });
+    options.onDatabase?.(describeDatabase(selection, warehouse));
+  }
+  const opened = warehouse;
   const deps: EngineDeps = {
     ...(retry ? { retry } : {}),
     staging: new FolderStorage(stagingDir),
     warehouse,
     // Cached briefly; every read is audited by name (never by value).
-    secrets: auditedSecretStore(new CachedSecretStore(store), () => warehouse),
+    secrets: auditedSecretStore(new CachedSecretStore(store), () => opened),
     connectors: connectorRegistry,
     readSpecFile: loadSpecFile,
     openStorage: (location, baseDir) =>
@@ -85,7 +86,7 @@ export async function createLocalDeps(
     deps,
     stagingDir,
     close: async () => {
-      if (!options.warehouse) await warehouse.close();
+      if (!options.warehouse) await opened.close();
     },
   };
 }
@@ -111,7 +112,7 @@ export function retryPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): Partia
  * `.sluice/secrets.enc` (key in `.sluice/secrets.key`, or SLUICE_SECRETS_KEY) when it exists, then
  * SLUICE_SECRET_<NAME> variables: the local twins of Secrets Manager + KMS.
  */
-async function localSecretStore(home: string): Promise<SecretStore> {
+export async function localSecretStore(home: string): Promise<SecretStore> {
   const file = join(home, 'secrets.enc');
   const keyFile = join(home, 'secrets.key');
   const env = new EnvSecretStore();

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { type FaultInjector, getRun } from '../engine/load/index.js';
+import type { FaultInjector } from '../engine/load/index.js';
+import { getRun, type RunCounts, rejectReasons, rejectsPrefix } from '../engine/read-side/index.js';
 import { chunkBatchFromStaging, chunkTaskIdsFromEnv } from '../engine/run/chunk-from-staging.js';
 import { commitPreparedRun } from '../engine/run/commit.js';
 import type { ChunkProgress, EngineDeps } from '../engine/run/deps.js';
@@ -87,6 +88,11 @@ export interface LocalRunResult {
   /** What went wrong, as recorded in the run ledger (or the error itself when no run was recorded). */
   error?: string;
   errorName?: string;
+  /** A failed run's counts so far (from its chunk ledger; see RunCounts). */
+  counts?: RunCounts;
+  /** A failed run's most frequent reject reasons, and where its rejected rows are. */
+  topRejectReasons?: { reason: string; count: number }[];
+  rejectsLocation?: string;
 }
 
 /** Where the local "ARNs" point: nothing in AWS; each task is mapped to its handler by state name. */
@@ -155,9 +161,11 @@ export async function executeLocally(
     ...(options.retry ? { retry: options.retry } : {}),
     onChunkDone: (p) => options.onEvent?.({ type: 'chunk', ...p }),
   };
+  const databaseUrl = options.databaseUrl || process.env.DATABASE_URL || undefined;
+  // A child process needs a URL to reach the database: one chosen through SLUICE_DATABASE_SECRET (whose
+  // local store the child cannot read) or PGlite (one process owns it) runs the entry in process.
   const fargateWorker =
-    options.fargateWorker ?? (deps.warehouse.kind === 'pg' ? 'child-process' : 'in-process');
-  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+    options.fargateWorker ?? (deps.warehouse.kind === 'pg' && databaseUrl ? 'child-process' : 'in-process');
   const lambdaPool =
     options.lambdaWorker === 'thread' && databaseUrl && !faults && !options.warehouse
       ? new LambdaPool(
@@ -208,14 +216,7 @@ export async function executeLocally(
         const batch = await chunkBatchFromStaging(deps.staging, chunkTaskIdsFromEnv(env));
         return { Payload: await processChunkBatch(batch, runDeps) };
       }
-      await runWorkerProcess(
-        env,
-        stagingDir,
-        options.databaseUrl ?? process.env.DATABASE_URL ?? '',
-        runDeps,
-        deps.logger,
-        options.allowedRoots,
-      );
+      await runWorkerProcess(env, stagingDir, databaseUrl ?? '', runDeps, deps.logger, options.allowedRoots);
       return {};
     },
     Commit: async (input: { Payload: unknown }) => ({
@@ -318,11 +319,18 @@ export async function executeLocally(
     const cause = err as { name?: string; message?: string; cause?: { name?: string; message?: string } };
     const error =
       run?.error ?? lastTaskError?.message ?? cause.cause?.message ?? cause.message ?? String(err);
+    // What a person needs to fix a failed run (a quality threshold, most often): its reasons and rows.
+    const reasons = run ? await rejectReasons(deps.staging, run.runId).catch(() => undefined) : undefined;
     return {
       status: 'failed',
       ...(runId ? { runId } : {}),
       error,
       errorName: lastTaskError?.name ?? cause.cause?.name ?? cause.name ?? 'Error',
+      ...(run ? { counts: run.counts } : {}),
+      ...(reasons?.length ? { topRejectReasons: reasons } : {}),
+      ...(run && run.counts.rejected > 0
+        ? { rejectsLocation: `${deps.staging.url}/${rejectsPrefix(run.runId)}` }
+        : {}),
     };
   } finally {
     settled = true;

@@ -138,7 +138,7 @@ describe.each(warehouseTargets)('data contract end to end on $name', (target) =>
       const run = await runPipelineLocally({ specFile: p.specFile, home: p.home, warehouse: db.wh });
 
       expect(validated.stdout).toContain(`${p.specFile}${problem}`);
-      expect(validated.code).toBe(1);
+      expect(validated.code).toBe(2);
       expect(run.status).toBe('failed');
       expect(run.error).toContain(`${p.specFile}${problem}`);
       const table = name.replaceAll('-', '_');

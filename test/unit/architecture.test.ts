@@ -12,7 +12,7 @@ const config = createRequire(import.meta.url)('../../.dependency-cruiser.cjs') a
 };
 
 describe('the dependency rules', () => {
-  it('fails when the engine imports an adapter, modules form a cycle the CDK app imports a handler or a shared helper imports up', async () => {
+  it('fails when the engine imports an adapter, modules form a cycle the CDK app imports a handler a shared helper imports up, or the read side runs a load step', async () => {
     // Act
     const result = await cruise(
       ['functions', 'lib'],
@@ -27,11 +27,12 @@ describe('the dependency rules', () => {
     );
     // Assess
     const output = result.output as Exclude<typeof result.output, string>;
-    expect(output.summary.totalCruised).toBe(11);
+    expect(output.summary.totalCruised).toBe(12);
     expect(output.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`).sort()).toEqual([
       'cdk-reads-only-the-spec: lib/stack.ts → functions/handlers/run.ts',
       'engine-is-the-core: functions/engine/run/prepare.ts → functions/adapters/storage/folder.ts',
       'no-circular: functions/engine/run/cycle-a.ts → functions/engine/run/cycle-b.ts',
+      'read-side-reads-through-ports: functions/engine/read-side/runs.ts → functions/engine/run/prepare.ts',
       'shared-imports-nothing: functions/shared/days.ts → functions/engine/run/cycle-a.ts',
     ]);
   });

@@ -208,7 +208,7 @@ export function parseSecretsKey(text: string): Buffer {
   return key;
 }
 
-/** A new random key, as hex, for `sluice secrets init`. */
+/** A new random key, as hex: `sluice secrets set` writes one to <home>/secrets.key when there is none. */
 export function generateSecretsKey(): string {
   return randomBytes(KEY_BYTES).toString('hex');
 }

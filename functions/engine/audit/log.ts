@@ -10,7 +10,8 @@ export type AuditKind =
   | 'run.redriven'
   | 'schema.migrated'
   | 'partitions.dropped'
-  | 'credentials.read';
+  | 'credentials.read'
+  | 'state.reset';
 
 export interface AuditEvent {
   kind: AuditKind;

@@ -3,10 +3,10 @@
  * (begin → stage chunks exactly once → commit atomically | fail), against any Warehouse twin.
  */
 
+export { getRun, listRuns, type RunRecord } from '../read-side/runs.js';
 export { type CommitResult, type CommitRunInput, commitRun } from './commit.js';
 export * from './errors.js';
 export { FAULT_POINTS, type FaultInjector, type FaultPoint } from './fault-points.js';
-export { getRun, listRuns, type RunRecord } from './history.js';
 export {
   chunkLedgerEntry,
   createStagingTable,
@@ -43,7 +43,9 @@ export {
   fileBookmarkKey,
   loadedFiles,
   readCursor,
+  resetPipelineState,
   type SourceFile,
+  type StateResetResult,
   type StoredCursor,
 } from './state.js';
 export {

@@ -2,11 +2,11 @@
 import type { Readable } from 'node:stream';
 import { quoteIdent, quoteQualified } from '../ports/sql.js';
 import type { Warehouse } from '../ports/warehouse.js';
+import { getRun } from '../read-side/runs.js';
 import type { DestinationSpec } from '../spec/schema.js';
 import type { ChunkCounts, ChunkRoute } from '../types.js';
 import { RunStateError, StagedChunkMismatchError } from './errors.js';
 import type { FaultInjector } from './fault-points.js';
-import { getRun } from './history.js';
 import { ORD_COLUMN, SEQ_COLUMN } from './merge-sql.js';
 import { lockRun, stagingTableName } from './run-row.js';
 
@@ -161,8 +161,8 @@ export async function loadChunkExactlyOnce(wh: Warehouse, input: LoadChunkInput)
     if (run?.status !== 'running') throw new RunStateError(runId, run?.status, `load chunk ${chunk.id}`);
     const claimed = await tx.query(
       `INSERT INTO sluice.run_chunks
-         (run_id, chunk_id, seq, route, rows_read, rows_staged, rows_rejected, rows_filtered, bytes)
-       VALUES ($1, $2, $3, $4, 0, 0, 0, 0, $5)
+         (run_id, chunk_id, seq, route, rows_read, rows_staged, rows_rejected, rows_filtered, bytes, started_at)
+       VALUES ($1, $2, $3, $4, 0, 0, 0, 0, $5, clock_timestamp())
        ON CONFLICT (run_id, chunk_id) DO NOTHING
        RETURNING chunk_id`,
       [runId, chunk.id, chunk.seq, chunk.route, chunk.bytes],
@@ -196,7 +196,8 @@ export async function loadChunkExactlyOnce(wh: Warehouse, input: LoadChunkInput)
     if (copied !== counts.staged) throw new StagedChunkMismatchError(runId, chunk.id, copied, counts.staged);
     await tx.query(
       `UPDATE sluice.run_chunks
-          SET rows_read = $3, rows_staged = $4, rows_rejected = $5, rows_filtered = $6
+          SET rows_read = $3, rows_staged = $4, rows_rejected = $5, rows_filtered = $6,
+              finished_at = clock_timestamp()
         WHERE run_id = $1 AND chunk_id = $2`,
       [runId, chunk.id, counts.read, counts.staged, counts.rejected, counts.filtered],
     );

@@ -179,7 +179,7 @@ export async function renewLease(wh: Warehouse, runId: string, leaseSeconds: num
   return res.rowCount === 1;
 }
 
-interface LockRow {
+export interface LockRow {
   run_id: string | null;
   holder: string | null;
   acquired_at: Date | null;
@@ -189,7 +189,7 @@ interface LockRow {
 }
 
 /** Row-locks the pipeline's lock row (creating it the first time) for the rest of the transaction. */
-async function lockPipeline(tx: WarehouseTx, pipeline: string): Promise<LockRow> {
+export async function lockPipeline(tx: WarehouseTx, pipeline: string): Promise<LockRow> {
   await tx.query(
     'INSERT INTO sluice.pipeline_locks (pipeline) VALUES ($1) ON CONFLICT (pipeline) DO NOTHING',
     [pipeline],

@@ -217,6 +217,16 @@ ALTER TABLE sluice.file_bookmarks
   ADD COLUMN content_sha256 text CHECK (content_sha256 ~ '^[0-9a-f]{64}$');
 `,
   },
+  {
+    version: 6,
+    name: 'chunk timings: when each chunk load started and finished',
+    // Nullable: chunks loaded before this migration have no timings (loaded_at is when they started).
+    sql: `
+ALTER TABLE sluice.run_chunks ADD COLUMN started_at timestamptz, ADD COLUMN finished_at timestamptz;
+ALTER TABLE sluice.run_chunks ADD CONSTRAINT run_chunks_finished_after_start
+  CHECK (finished_at IS NULL OR started_at IS NULL OR finished_at >= started_at);
+`,
+  },
 ]);
 
 /**

@@ -1,5 +1,8 @@
 // What later runs start from: file bookmarks (which file versions are loaded) and incremental cursors.
+import { appendAudit } from '../audit/log.js';
 import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
+import { PipelineLockedError } from './errors.js';
+import { lockPipeline } from './lock.js';
 
 export interface SourceFile {
   key: string;
@@ -106,4 +109,45 @@ export async function readCursor(wh: Warehouse, pipeline: string): Promise<Store
   const state =
     typeof row.state === 'string' ? (JSON.parse(row.state) as Record<string, unknown>) : row.state;
   return { state, runId: row.run_id, updatedAt: new Date(row.updated_at).toISOString() };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Resetting
+
+export interface StateResetResult {
+  pipeline: string;
+  /** File bookmarks removed: the next run loads those files again. */
+  bookmarks: number;
+  /** Whether an incremental cursor was removed: the next run starts from the source's beginning. */
+  cursor: boolean;
+}
+
+/**
+ * Forgets what a pipeline loaded (file bookmarks and cursor), like Glue's reset-job-bookmark, in one
+ * transaction that holds the pipeline's lock row, so no run can start halfway; recorded in the audit
+ * trail (`state.reset`). Loaded rows stay in the target: the next run loads everything again.
+ *
+ * @throws PipelineLockedError while a run holds the pipeline's lock (finish it, or wait).
+ */
+export async function resetPipelineState(wh: Warehouse, pipeline: string): Promise<StateResetResult> {
+  return wh.transaction(async (tx) => {
+    const lock = await lockPipeline(tx, pipeline);
+    if (lock.run_id && lock.status === 'running')
+      throw new PipelineLockedError(
+        pipeline,
+        lock.run_id,
+        lock.holder ?? '',
+        lock.acquired_at!,
+        lock.expires_at!,
+      );
+    const bookmarks = await tx.query('DELETE FROM sluice.file_bookmarks WHERE pipeline = $1', [pipeline]);
+    const cursor = await tx.query('DELETE FROM sluice.cursors WHERE pipeline = $1', [pipeline]);
+    const result = { pipeline, bookmarks: bookmarks.rowCount, cursor: cursor.rowCount > 0 };
+    await appendAudit(tx, {
+      kind: 'state.reset',
+      pipeline,
+      detail: { bookmarks: result.bookmarks, cursor: result.cursor },
+    });
+    return result;
+  });
 }

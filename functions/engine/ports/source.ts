@@ -123,7 +123,7 @@ export interface SourceConnector<C = unknown> {
   name: string;
   description: string;
   configSchema: z.ZodType<C>;
-  /** Cheap connectivity and permission check (`sluice check`); throws with a readable cause. */
+  /** Cheap connectivity and permission check (for a connection test before a run); throws with a readable cause. */
   check?(ctx: SourceContext<C>): Promise<void>;
   /**
    * The columns the source offers (a database's catalog, a Parquet footer, a CSV header, a sample of

@@ -131,7 +131,7 @@ describe.skipIf(!onPg || !mysqlAvailable)('a dropped source connection', () => {
     expect(lines.filter((l) => l.includes('failed'))).toHaveLength(1);
     expect(lines.at(-1)).toMatch(
       new RegExp(
-        `^run ${runId} failed: RetriesExhaustedError: load chunk chunk-\\d+ of run ${runId} failed \\d+ time\\(s\\) in \\d+\\.\\d s because the connection was lost.*; fix the cause, then finish it with: sluice redrive ${runId} \\(details in .*sluice\\.log\\)$`,
+        `^run ${runId} failed: load chunk chunk-\\d+ of run ${runId} failed \\d+ time\\(s\\) in \\d+\\.\\d s because the connection was lost.*; fix the cause, then finish it with: sluice redrive ${runId} \\(details in .*sluice\\.log\\)$`,
       ),
     );
     expect(failed.stderr).not.toMatch(/^\s+at /m);
