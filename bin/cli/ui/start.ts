@@ -1,0 +1,87 @@
+// Starts the console for `sluice ui`: opens the database and staging, serves on 127.0.0.1, prints the URL.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { parse as parseYaml } from 'yaml';
+import { FolderStorage } from '../../../functions/adapters/storage/folder.js';
+import { openWarehouse } from '../../../functions/adapters/warehouse/index.js';
+import { ensureInternalSchema } from '../../../functions/engine/load/index.js';
+import { createConsoleApp } from './server.js';
+
+export interface UiOptions {
+  home: string;
+  databaseUrl?: string;
+  /** 0 picks a free port. */
+  port: number;
+  open?: boolean;
+  pipelinesDir?: string;
+}
+
+export interface RunningConsole {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Each pipeline's schedule as its spec in pipelines/ says today (a spec that does not parse says so). */
+export function readSchedules(dir: string): Map<string, string> {
+  const schedules = new Map<string, string>();
+  if (!existsSync(dir)) return schedules;
+  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
+    try {
+      const spec = parseYaml(readFileSync(join(dir, file), 'utf8')) as {
+        name?: unknown;
+        triggers?: { schedule?: unknown; s3?: unknown };
+      };
+      if (typeof spec?.name !== 'string') continue;
+      const schedule = spec.triggers?.schedule;
+      schedules.set(
+        spec.name,
+        typeof schedule === 'string' ? schedule : spec.triggers?.s3 ? 'on upload' : 'none (manual)',
+      );
+    } catch (err) {
+      schedules.set(file.replace(/\.ya?ml$/, ''), `${file} does not parse: ${(err as Error).message}`);
+    }
+  }
+  return schedules;
+}
+
+export async function startConsole(opts: UiOptions): Promise<RunningConsole> {
+  const wh = await openWarehouse(
+    opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
+  );
+  await ensureInternalSchema(wh);
+  const pipelinesDir = opts.pipelinesDir ?? 'pipelines';
+  let port = opts.port;
+  const app = createConsoleApp({
+    db: wh,
+    staging: new FolderStorage(join(opts.home, 'staging')),
+    schedules: async () => readSchedules(pipelinesDir),
+    // A page from another site cannot reach the console through a rebound DNS name: only these hosts.
+    allowedHosts: () => [`127.0.0.1:${port}`, `localhost:${port}`],
+  });
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: opts.port }, (info) => {
+      port = info.port;
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
+  const url = `http://127.0.0.1:${port}/`;
+  if (opts.open) {
+    const opener =
+      process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+    spawn(opener, [url], { stdio: 'ignore', detached: true })
+      .on('error', (err) =>
+        process.stderr.write(`sluice ui: could not open a browser (${err.message}); open ${url}\n`),
+      )
+      .unref();
+  }
+  return {
+    url,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await wh.close();
+    },
+  };
+}
