@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgliteWarehouse } from '../../functions/adapters/warehouse/pglite.js';
-import { getRun, type RunRecord } from '../../functions/engine/load/index.js';
+import { getRun, type RunRecord } from '../../functions/engine/read-side/index.js';
 import { runCli } from '../support/cli.js';
 import { type ConsoleRuns, seedConsoleRuns } from '../support/console-runs.js';
 
@@ -149,18 +149,16 @@ describe.skipIf(!CHROMIUM && !IN_CI)('sluice ui in headless Chromium', () => {
   it('shows the numbers the read side records for a succeeded and a failed run', async () => {
     const s = expected.succeeded;
     await open(`/runs/${runs.succeeded}`, 'run-succeeded');
-    expect(await count('read')).toBe(s.read);
-    expect(await count('loaded')).toBe(s.loaded);
-    expect(await count('rejected')).toBe(s.rejected);
-    expect(await count('filtered')).toBe(s.filtered);
-    expect(await count('deduplicated')).toBe(s.deduplicated);
+    for (const key of ['read', 'loaded', 'rejected', 'filtered', 'uncommitted'] as const)
+      expect(await count(key), key).toBe(s.counts[key]);
     expect(await page.getAttribute('[data-adds-up]', 'data-adds-up')).toBe('true');
 
     await open(`/runs/${runs.failed}`, 'run-failed');
     expect(expected.failed.status).toBe('failed');
     expect(await page.getByRole('alert').textContent()).toBe(expected.failed.error);
-    expect(await count('loaded')).toBe(0);
-    expect(await count('rejected')).toBe(18);
+    for (const key of ['read', 'loaded', 'rejected', 'filtered', 'uncommitted'] as const)
+      expect(await count(key), key).toBe(expected.failed.counts[key]);
+    expect(expected.failed.counts).toMatchObject({ loaded: 0, rejected: 18 });
   });
 
   it('plots the run history with the locally served chart library', async () => {
@@ -175,7 +173,7 @@ describe.skipIf(!CHROMIUM && !IN_CI)('sluice ui in headless Chromium', () => {
     await open(`/runs/${runs.succeeded}`, 'run-succeeded');
     await page.click('#rejects-link');
     await page.waitForURL(`**/runs/${runs.succeeded}/rejects`);
-    expect(await count('total')).toBe(expected.succeeded.rejected);
+    expect(await count('total')).toBe(expected.succeeded.counts.rejected);
     await page.getByLabel('Column').selectOption('quantity');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/column=quantity/);

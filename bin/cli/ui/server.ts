@@ -2,17 +2,17 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Hono } from 'hono';
-import { getRun, listRuns } from '../../../functions/engine/load/index.js';
 import type { Storage } from '../../../functions/engine/ports/storage.js';
 import {
-  listPipelines,
-  listRunChunks,
-  listRunEvents,
-  listTargetTables,
-  type SqlReader,
-  tablePartitions,
-} from '../../../functions/engine/read-side/console-queries.js';
-import { readRejects } from '../../../functions/engine/read-side/reject-files.js';
+  getRun,
+  getRunDetail,
+  listRuns,
+  pipelinesOverview,
+  type ReadSource,
+  readRejects,
+} from '../../../functions/engine/read-side/index.js';
+import { rejectColumns } from '../../../functions/engine/read-side/reject-columns.js';
+import { listTargetTables, tablePartitions } from '../../../functions/engine/read-side/tables.js';
 import { CONSOLE_JS } from './client-script.js';
 import { CONSOLE_CSS } from './layout.js';
 import {
@@ -27,7 +27,7 @@ import {
 
 export interface ConsoleSources {
   /** The ledger (sluice.*) and the target tables. */
-  db: SqlReader;
+  db: ReadSource;
   /** Where runs' rejects files are (runs/<run>/rejects/). */
   staging: Storage;
   /** Each pipeline's schedule from its spec, for the pipelines page. */
@@ -37,7 +37,6 @@ export interface ConsoleSources {
   allowedHosts?: () => string[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const require = createRequire(import.meta.url);
 const asset = (path: string) => readFileSync(require.resolve(path), 'utf8');
 
@@ -81,7 +80,7 @@ export function createConsoleApp(src: ConsoleSources): Hono {
 
   app.get('/', async (c) => {
     const [pipelines, schedules] = await Promise.all([
-      listPipelines(src.db),
+      pipelinesOverview(src.db),
       src.schedules?.() ?? Promise.resolve(new Map<string, string>()),
     ]);
     return c.html(pipelinesPage(pipelines, schedules, now()));
@@ -96,28 +95,26 @@ export function createConsoleApp(src: ConsoleSources): Hono {
 
   app.get('/runs/:id', async (c) => {
     const runId = c.req.param('id');
-    const run = UUID.test(runId) ? await getRun(src.db, runId) : undefined;
-    if (!run) return c.html(notFoundPage(`No run "${runId}" in the ledger.`), 404);
-    const [chunks, events, rejects] = await Promise.all([
-      listRunChunks(src.db, runId),
-      listRunEvents(src.db, runId),
-      readRejects(src.staging, runId, { limit: 1 }),
-    ]);
-    return c.html(runPage(run, chunks, events, rejects));
+    const detail = await getRunDetail(src.db, runId, { staging: src.staging });
+    if (!detail) return c.html(notFoundPage(`No run "${runId}" in the ledger.`), 404);
+    return c.html(runPage(detail));
   });
 
   app.get('/runs/:id/rejects', async (c) => {
     const runId = c.req.param('id');
-    const run = UUID.test(runId) ? await getRun(src.db, runId) : undefined;
+    const run = await getRun(src.db, runId);
     if (!run) return c.html(notFoundPage(`No run "${runId}" in the ledger.`), 404);
     const q = c.req.query();
     const filter = {
       ...(q.column ? { column: q.column } : {}),
       ...(q.reason ? { reason: q.reason } : {}),
-      ...(q.chunk ? { chunk: q.chunk } : {}),
       limit: 500,
     };
-    return c.html(rejectsPage(run, await readRejects(src.staging, runId, filter), filter));
+    const [rows, columns] = await Promise.all([
+      readRejects(src.staging, runId, filter),
+      rejectColumns(src.staging, runId),
+    ]);
+    return c.html(rejectsPage(run, rows, columns, filter));
   });
 
   app.get('/tables', async (c) => c.html(tablesPage(await listTargetTables(src.db))));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConsoleApp } from '../../../bin/cli/ui/server.js';
 import { readSchedules } from '../../../bin/cli/ui/start.js';
 import { FolderStorage } from '../../../functions/adapters/storage/folder.js';
-import { getRun, type RunRecord } from '../../../functions/engine/load/index.js';
+import { getRun, type RunRecord } from '../../../functions/engine/read-side/index.js';
 import { type ConsoleRuns, seedConsoleRuns } from '../../support/console-runs.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
 
@@ -46,12 +46,10 @@ describe.each(warehouseTargets)('sluice ui pages on $name', (target) => {
   it("shows a succeeded run's counts exactly as the read side records them, and that they add up", async () => {
     const run = (await getRun(db.wh, runs.succeeded)) as RunRecord;
     const { body } = await get(`/runs/${runs.succeeded}`);
-    expect(shownCount(body, 'read')).toBe(run.read);
-    expect(shownCount(body, 'loaded')).toBe(run.loaded);
-    expect(shownCount(body, 'rejected')).toBe(run.rejected);
-    expect(shownCount(body, 'filtered')).toBe(run.filtered);
-    expect(shownCount(body, 'deduplicated')).toBe(run.deduplicated);
-    expect(run.read).toBe(4808);
+    for (const key of ['read', 'loaded', 'rejected', 'filtered', 'uncommitted'] as const)
+      expect(shownCount(body, key), key).toBe(run.counts[key]);
+    expect(run.counts).toMatchObject({ read: 4808, rejected: 18, filtered: 60, deduplicated: 6 });
+    expect(body).toContain('54 by rules, 6 duplicate keys');
     expect(body).toContain('data-adds-up="true"');
     for (const p of run.partitions) expect(body).toContain(`<li>${p}</li>`);
     expect(body).toContain('run.committed');
@@ -65,6 +63,8 @@ describe.each(warehouseTargets)('sluice ui pages on $name', (target) => {
     expect(shownCount(body, 'loaded')).toBe(0);
     expect(shownCount(body, 'rejected')).toBe(18);
     expect(shownCount(body, 'read')).toBe(4808);
+    expect(shownCount(body, 'uncommitted')).toBe(run.counts.uncommitted);
+    expect(run.counts.uncommitted).toBeGreaterThan(0);
     expect(body).toContain('data-adds-up="true"');
     expect(run.status).toBe('failed');
   });
