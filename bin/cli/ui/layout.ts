@@ -99,6 +99,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .counts div { border: 1px solid #d0d7de; border-radius: 0.4rem; padding: 0.4rem 0.6rem; }
 .counts dt { font-size: 0.8rem; color: #3d4650; }
 .counts dd { margin: 0; font-size: 1.2rem; font-variant-numeric: tabular-nums; }
+.counts dd.muted { font-size: 0.8rem; }
 .check { margin: 0.6rem 0; font-weight: 600; }
 .check.ok { color: #0d5223; } .check.bad { color: #8e1b12; }
 .error { background: #fde2e1; color: #8e1b12; padding: 0.5rem 0.75rem; border-radius: 0.3rem; white-space: pre-wrap; }
