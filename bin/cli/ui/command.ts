@@ -10,21 +10,26 @@ export function registerUiCommand(program: Command) {
     )
     .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', portNumber, 7780)
     .option('--open', 'also open the console in the default browser')
+    .option('--stage <stage>', "read this deployed AWS stage's ledger (RDS Data API, reader login) instead")
     .addOption(homeOption())
     .addOption(databaseOption('read this PostgreSQL'))
-    .action(async (opts: { port: number; open?: boolean; home: string; databaseUrl?: string }) => {
-      const { startConsole } = await import('./start.js');
-      const running = await startConsole({
-        home: opts.home,
-        port: opts.port,
-        ...(opts.open ? { open: true } : {}),
-        ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
-      });
-      process.stdout.write(`sluice ui: ${running.url} (read-only; Ctrl-C stops it)\n`);
-      const stop = () => {
-        void running.close().finally(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    .action(
+      async (opts: { port: number; open?: boolean; stage?: string; home: string; databaseUrl?: string }) => {
+        const { startConsole } = await import('./start.js');
+        const running = await startConsole({
+          home: opts.home,
+          port: opts.port,
+          ...(opts.open ? { open: true } : {}),
+          ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+          ...(opts.stage ? { stage: opts.stage } : {}),
+        });
+        process.stdout.write(`sluice ui: ${running.url} (read-only; Ctrl-C stops it)\n`);
+        process.stderr.write(`reading ${running.reading}\n`);
+        const stop = () => {
+          void running.close().finally(() => process.exit(0));
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      },
+    );
 }

@@ -7,6 +7,8 @@ import { parse as parseYaml } from 'yaml';
 import { FolderStorage } from '../../../functions/adapters/storage/folder.js';
 import { openWarehouse } from '../../../functions/adapters/warehouse/index.js';
 import { ensureInternalSchema } from '../../../functions/engine/load/index.js';
+import type { Storage } from '../../../functions/engine/ports/storage.js';
+import type { ReadSource } from '../../../functions/engine/read-side/index.js';
 import { createConsoleApp } from './server.js';
 
 export interface UiOptions {
@@ -16,10 +18,14 @@ export interface UiOptions {
   port: number;
   open?: boolean;
   pipelinesDir?: string;
+  /** Read a deployed stage's ledger (Data API) and rejects (S3) instead of the local database. */
+  stage?: string;
 }
 
 export interface RunningConsole {
   url: string;
+  /** What it reads, for the message that prints the URL. */
+  reading: string;
   close(): Promise<void>;
 }
 
@@ -47,15 +53,12 @@ export function readSchedules(dir: string): Map<string, string> {
 }
 
 export async function startConsole(opts: UiOptions): Promise<RunningConsole> {
-  const wh = await openWarehouse(
-    opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
-  );
-  await ensureInternalSchema(wh);
+  const source = opts.stage ? await stageSource(opts.stage) : await localSource(opts);
   const pipelinesDir = opts.pipelinesDir ?? 'pipelines';
   let port = opts.port;
   const app = createConsoleApp({
-    db: wh,
-    staging: new FolderStorage(join(opts.home, 'staging')),
+    db: source.db,
+    staging: source.staging,
     schedules: async () => readSchedules(pipelinesDir),
     // A page from another site cannot reach the console through a rebound DNS name: only these hosts.
     allowedHosts: () => [`127.0.0.1:${port}`, `localhost:${port}`],
@@ -79,9 +82,36 @@ export async function startConsole(opts: UiOptions): Promise<RunningConsole> {
   }
   return {
     url,
+    reading: source.description,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await wh.close();
+      await source.close();
     },
   };
+}
+
+interface ConsoleSource {
+  db: ReadSource;
+  staging: Storage;
+  description: string;
+  close(): Promise<void>;
+}
+
+async function localSource(opts: UiOptions): Promise<ConsoleSource> {
+  const wh = await openWarehouse(
+    opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
+  );
+  await ensureInternalSchema(wh);
+  return {
+    db: wh,
+    staging: new FolderStorage(join(opts.home, 'staging')),
+    description: wh.description,
+    close: () => wh.close(),
+  };
+}
+
+async function stageSource(stage: string): Promise<ConsoleSource> {
+  const { openStageLedger } = await import('../stage-ledger.js');
+  const ledger = await openStageLedger(stage);
+  return { db: ledger.sql, staging: ledger.staging, description: ledger.description, close: async () => {} };
 }
