@@ -74,6 +74,6 @@ export async function openStageLedger(
       database: outputs.get(DATABASE_NAME_OUTPUT) || DEFAULT_DATABASE,
     }),
     staging: new S3Storage({ client: clients.s3 ?? createS3Client(), bucket }),
-    description: `stage ${stage} (${resourceArn}, rejects in s3://${bucket}/)`,
+    description: `ledger: stage ${stage} through the RDS Data API (${resourceArn}), rejects in s3://${bucket}/`,
   };
 }

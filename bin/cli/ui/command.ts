@@ -24,7 +24,7 @@ export function registerUiCommand(program: Command) {
           ...(opts.stage ? { stage: opts.stage } : {}),
         });
         process.stdout.write(`sluice ui: ${running.url} (read-only; Ctrl-C stops it)\n`);
-        process.stderr.write(`reading ${running.reading}\n`);
+        process.stderr.write(`${running.reading}\n`);
         const stop = () => {
           void running.close().finally(() => process.exit(0));
         };

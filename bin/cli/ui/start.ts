@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { parse as parseYaml } from 'yaml';
 import { FolderStorage } from '../../../functions/adapters/storage/folder.js';
-import { openWarehouse } from '../../../functions/adapters/warehouse/index.js';
 import { ensureInternalSchema } from '../../../functions/engine/load/index.js';
 import type { Storage } from '../../../functions/engine/ports/storage.js';
 import type { ReadSource } from '../../../functions/engine/read-side/index.js';
@@ -97,15 +96,20 @@ interface ConsoleSource {
   close(): Promise<void>;
 }
 
+/** The database every command reads (functions/local/database.ts: flag, DATABASE_URL, SLUICE_DATABASE_SECRET, PGlite). */
 async function localSource(opts: UiOptions): Promise<ConsoleSource> {
-  const wh = await openWarehouse(
-    opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : { pgliteDir: join(opts.home, 'pglite') },
-  );
+  const [{ selectDatabase, openSelectedDatabase, describeDatabase }, { localSecretStore }] =
+    await Promise.all([
+      import('../../../functions/local/database.js'),
+      import('../../../functions/local/environment.js'),
+    ]);
+  const selection = selectDatabase(opts);
+  const wh = await openSelectedDatabase(selection, { secrets: await localSecretStore(opts.home), max: 4 });
   await ensureInternalSchema(wh);
   return {
     db: wh,
     staging: new FolderStorage(join(opts.home, 'staging')),
-    description: wh.description,
+    description: describeDatabase(selection, wh),
     close: () => wh.close(),
   };
 }
