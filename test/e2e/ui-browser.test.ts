@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PgliteWarehouse } from '../../functions/adapters/warehouse/pglite.js';
 import { getRun, type RunRecord } from '../../functions/engine/read-side/index.js';
 import { runCli } from '../support/cli.js';
@@ -50,6 +50,10 @@ describe.skipIf(!CHROMIUM && !IN_CI)('sluice ui in headless Chromium', () => {
   beforeAll(async () => {
     if (!CHROMIUM)
       throw new Error('chromium is not installed: .ci/run installs it (apt-get install chromium)');
+    // The embedded PGlite under the run's home, whatever database this shell names: the console and the
+    // check below read that one.
+    vi.stubEnv('DATABASE_URL', '');
+    vi.stubEnv('SLUICE_DATABASE_SECRET', '');
     runs = await seedConsoleRuns();
     // What the read side says, read before the console holds the embedded database.
     const wh = await PgliteWarehouse.open(join(runs.home, 'pglite'));
@@ -61,7 +65,7 @@ describe.skipIf(!CHROMIUM && !IN_CI)('sluice ui in headless Chromium', () => {
     } finally {
       await wh.close();
     }
-    ui = runCli(['ui', '--home', runs.home, '--port', '0']);
+    ui = runCli(['ui', '--home', runs.home, '--port', '0'], { DATABASE_URL: '', SLUICE_DATABASE_SECRET: '' });
     base = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`sluice ui printed no URL: ${ui.child.stderr?.read() ?? ''}`)),
@@ -103,6 +107,7 @@ describe.skipIf(!CHROMIUM && !IN_CI)('sluice ui in headless Chromium', () => {
   }, 240_000);
 
   afterAll(async () => {
+    vi.unstubAllEnvs();
     await browser?.close();
     ui?.child.kill('SIGTERM');
     await ui;
