@@ -129,14 +129,15 @@ export function registerRunsCommands(program: Command): void {
           import('./run-views.js'),
         ]);
         // The run must exist in the selected database: rejects of another database's run are not shown.
-        const page = await withLedger(opts, async (sql, staging) => {
-          const run = await readSide.getRun(sql, runId);
-          if (!run) throw new InvalidArgumentError(`no run ${runId} in this database (see: sluice runs)`);
-          return readSide.readRejects(staging, runId, {
+        const { run, page } = await withLedger(opts, async (sql, staging) => {
+          const found = await readSide.getRun(sql, runId);
+          if (!found) throw new InvalidArgumentError(`no run ${runId} in this database (see: sluice runs)`);
+          const rejects = await readSide.readRejects(staging, runId, {
             ...(opts.column !== undefined ? { column: opts.column } : {}),
             ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
             limit: opts.limit,
           });
+          return { run: found, page: rejects };
         });
         // Another --home, or staging cleaned up: refuse to show "0 of 0" for a run that rejected rows.
         if (page.total < run.counts.rejected && run.status !== 'running')
