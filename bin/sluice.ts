@@ -11,6 +11,7 @@ import { registerRedriveCommand } from './cli/redrive.js';
 import { registerRunsCommands } from './cli/runs.js';
 import { registerSecretsCommands } from './cli/secrets.js';
 import { registerStateCommands } from './cli/state.js';
+import { registerUiCommand } from './cli/ui/command.js';
 
 // Each command imports what it runs when it runs (`await import`), so `sluice --help` and a usage error
 // load no engine, no database driver and no AWS SDK.
@@ -288,6 +289,7 @@ program
   );
 
 registerRunsCommands(program);
+registerUiCommand(program);
 registerRedriveCommand(program);
 registerAuditCommand(program);
 registerConnectorCommands(program);

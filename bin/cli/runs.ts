@@ -1,6 +1,8 @@
 // `sluice runs [pipeline | run]` and `sluice rejects <run>`: the read side on a terminal or as JSON.
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { Storage } from '../../functions/engine/ports/storage.js';
+import type { ReadSource } from '../../functions/engine/read-side/index.js';
 import { withDatabase } from './database.js';
 import { databaseOption, homeOption, jsonOption, positiveInt } from './options.js';
 
@@ -17,6 +19,27 @@ async function localStaging(home: string) {
   const { FolderStorage } = await import('../../functions/adapters/storage/folder.js');
   return new FolderStorage(join(home, 'staging'));
 }
+
+/**
+ * The ledger and staging a read command uses: the selected local database and `<home>/staging`, or with
+ * `--stage` the deployed stage's ledger through the RDS Data API and its staging bucket (stage-ledger.ts).
+ */
+async function withLedger<T>(
+  opts: ReadOpts & { stage?: string },
+  fn: (sql: ReadSource, staging: Storage) => Promise<T>,
+): Promise<T> {
+  if (opts.stage) {
+    const { openStageLedger } = await import('./stage-ledger.js');
+    const ledger = await openStageLedger(opts.stage);
+    process.stderr.write(`${ledger.description}\n`);
+    return fn(ledger.sql, ledger.staging);
+  }
+  const staging = await localStaging(opts.home);
+  return withDatabase(opts, (wh) => fn(wh, staging));
+}
+
+const stageOption = () =>
+  new Option('--stage <stage>', "read this deployed AWS stage's run ledger (RDS Data API, reader login)");
 
 /**
  * Registers `runs` and `rejects`.
@@ -40,7 +63,7 @@ export function registerRunsCommands(program: Command): void {
         'abandoned',
       ]),
     )
-    .option('--stage <stage>', 'executions of the pipeline in this deployed AWS stage')
+    .addOption(stageOption())
     .addOption(jsonOption())
     .addOption(homeOption())
     .addOption(readDatabaseOption())
@@ -53,30 +76,22 @@ export function registerRunsCommands(program: Command): void {
           status?: 'running' | 'succeeded' | 'failed' | 'abandoned';
         },
       ) => {
-        if (opts.stage) {
-          if (!target || UUID.test(target))
-            throw new InvalidArgumentError(
-              'with --stage, name the pipeline: sluice runs <pipeline> --stage <stage>',
-            );
-          const { listRunsInStage } = await import('./stage.js');
-          await listRunsInStage(target, opts.stage, opts.limit);
-          return;
-        }
         const [readSide, views] = await Promise.all([
           import('../../functions/engine/read-side/index.js'),
           import('./run-views.js'),
         ]);
         if (target && UUID.test(target)) {
-          const staging = await localStaging(opts.home);
-          const detail = await withDatabase(opts, (wh) => readSide.getRunDetail(wh, target, { staging }));
+          const detail = await withLedger(opts, (sql, staging) =>
+            readSide.getRunDetail(sql, target, { staging }),
+          );
           if (!detail) throw new InvalidArgumentError(`no run ${target} in this database (see: sluice runs)`);
           process.stdout.write(
             opts.json ? `${JSON.stringify(detail, null, 2)}\n` : `${views.formatRunDetail(detail)}\n`,
           );
           return;
         }
-        const runs = await withDatabase(opts, (wh) =>
-          readSide.listRuns(wh, {
+        const runs = await withLedger(opts, (sql) =>
+          readSide.listRuns(sql, {
             ...(target ? { pipeline: target } : {}),
             ...(opts.status ? { status: opts.status } : {}),
             limit: opts.limit,
@@ -99,12 +114,13 @@ export function registerRunsCommands(program: Command): void {
     .addOption(
       new Option('--csv', 'print the rows as CSV (chunk, location, column, reason, row)').conflicts('json'),
     )
+    .addOption(stageOption())
     .addOption(homeOption())
     .addOption(readDatabaseOption())
     .action(
       async (
         runId: string,
-        opts: ReadOpts & { column?: string; reason?: string; limit: number; csv?: boolean },
+        opts: ReadOpts & { column?: string; reason?: string; limit: number; csv?: boolean; stage?: string },
       ) => {
         if (!UUID.test(runId))
           throw new InvalidArgumentError(`run must be a run id (a UUID), got "${runId}"`);
@@ -113,12 +129,15 @@ export function registerRunsCommands(program: Command): void {
           import('./run-views.js'),
         ]);
         // The run must exist in the selected database: rejects of another database's run are not shown.
-        const run = await withDatabase(opts, (wh) => readSide.getRun(wh, runId));
-        if (!run) throw new InvalidArgumentError(`no run ${runId} in this database (see: sluice runs)`);
-        const page = await readSide.readRejects(await localStaging(opts.home), runId, {
-          ...(opts.column !== undefined ? { column: opts.column } : {}),
-          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
-          limit: opts.limit,
+        const { run, page } = await withLedger(opts, async (sql, staging) => {
+          const found = await readSide.getRun(sql, runId);
+          if (!found) throw new InvalidArgumentError(`no run ${runId} in this database (see: sluice runs)`);
+          const rejects = await readSide.readRejects(staging, runId, {
+            ...(opts.column !== undefined ? { column: opts.column } : {}),
+            ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+            limit: opts.limit,
+          });
+          return { run: found, page: rejects };
         });
         // Another --home, or staging cleaned up: refuse to show "0 of 0" for a run that rejected rows.
         if (page.total < run.counts.rejected && run.status !== 'running')

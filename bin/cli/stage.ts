@@ -1,11 +1,5 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
-import {
-  type CloudRunEvent,
-  followExecution,
-  listCloudRuns,
-  resolveStateMachineArn,
-  startCloudRun,
-} from './cloud.js';
+import { type CloudRunEvent, followExecution, resolveStateMachineArn, startCloudRun } from './cloud.js';
 import { formatSummary, ProgressDisplay } from './progress.js';
 
 /**
@@ -79,24 +73,6 @@ async function startAndFollow(options: {
   });
   const result = await followExecution({ sfn, executionArn, onProgress }).finally(() => display.stop());
   report(result, options.json);
-}
-
-export async function listRunsInStage(pipeline: string, stage: string, limit: number) {
-  const sfn = new SFNClient({});
-  const stateMachineArn = await resolveStateMachineArn({ sfn, stage, pipeline });
-  const runs = await listCloudRuns({ sfn, stateMachineArn, limit });
-  if (runs.length === 0) {
-    process.stdout.write(`no runs of ${pipeline} in ${stage}\n`);
-    return;
-  }
-  for (const r of runs) {
-    const counts = r.counts
-      ? `read ${r.counts.read}  loaded ${r.counts.loaded}  rejected ${r.counts.rejected}  filtered ${r.counts.filtered}`
-      : (r.error ?? '');
-    const started = r.startDate ? r.startDate.toISOString().replace('T', ' ').slice(0, 19) : '';
-    const redrives = r.redriveCount ? ` (redriven ${r.redriveCount}x)` : '';
-    process.stdout.write(`${started}  ${r.name}  ${r.status}${redrives}  ${counts}\n`);
-  }
 }
 
 function report(result: Awaited<ReturnType<typeof followExecution>>, json?: boolean) {
