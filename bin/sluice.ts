@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { registerAuditCommand } from './cli/audit.js';
 import { parseBackfillWindow, registerConnectorCommands } from './cli/connectors.js';
 import { exitOnUncaughtErrors, formatRunFailure, logStack } from './cli/failure.js';
+import { registerMigrateCommand } from './cli/migrate.js';
 import { databaseOption, homeOption, positiveInt } from './cli/options.js';
 import { registerRedriveCommand } from './cli/redrive.js';
 
@@ -328,6 +329,7 @@ program
   );
 
 registerRedriveCommand(program);
+registerMigrateCommand(program, resolvePipeline);
 registerAuditCommand(program);
 registerConnectorCommands(program);
 

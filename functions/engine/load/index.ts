@@ -29,6 +29,22 @@ export {
 } from './lock.js';
 export { ORD_COLUMN, SEQ_COLUMN } from './merge-sql.js';
 export {
+  applyChanges,
+  type MigrationMeta,
+  MigrationNotAllowedError,
+  migrateTargetTable,
+  readTableShape,
+} from './migrate.js';
+export {
+  type AllowFlag,
+  formatPlan,
+  isWidening,
+  type MigrationChange,
+  type MigrationPlan,
+  planMigration,
+  safeChanges,
+} from './migration-plan.js';
+export {
   ensureInternalSchema,
   INTERNAL_SCHEMA,
   MIGRATIONS,
