@@ -5,6 +5,7 @@
 
 export { type CommitResult, type CommitRunInput, commitRun } from './commit.js';
 export * from './errors.js';
+export { evolveTargetTable, type NewColumn } from './evolve.js';
 export { FAULT_POINTS, type FaultInjector, type FaultPoint } from './fault-points.js';
 export { getRun, listRuns, type RunRecord } from './history.js';
 export {
@@ -52,6 +53,7 @@ export {
   roleNames,
   STAGING_SCHEMA,
 } from './migrations.js';
+export { applyRetention, type RetentionOptions } from './retention.js';
 export { stagingTableName } from './run-row.js';
 export {
   type BookmarkedFile,
@@ -68,14 +70,10 @@ export {
   SharedTableRefreshError,
 } from './table-writers.js';
 export {
-  applyRetention,
   type EnsureTargetResult,
   ensurePartitions,
   ensureTargetTable,
-  evolveTargetTable,
   MAX_NEW_PARTITIONS_PER_RUN,
-  type NewColumn,
-  type RetentionOptions,
   type SpecMeta,
   targetTableName,
 } from './target.js';
