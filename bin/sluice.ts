@@ -139,7 +139,7 @@ program
       await checkOptions(loaded.spec, opts);
       const [
         { createLocalDeps },
-        { ensureInternalSchema, loadedFiles, readCursor },
+        { bookmarkedFiles, ensureInternalSchema, loadedFiles, readCursor },
         { credentialResolver },
         { planChunks },
       ] = await Promise.all([
@@ -157,10 +157,16 @@ program
         await ensureInternalSchema(wh);
         const seen = opts.fullRefresh ? new Set<string>() : await loadedFiles(wh, loaded.spec.name);
         const cursor = opts.fullRefresh ? undefined : (await readCursor(wh, loaded.spec.name))?.state;
+        // As a run plans: in append mode a changed file shows only what it gained, or is refused.
+        const previous =
+          opts.fullRefresh || loaded.spec.destination.mode !== 'append'
+            ? undefined
+            : await bookmarkedFiles(wh, loaded.spec.name);
         const plan = await planChunks(loaded.spec, {
           connectors: env.deps.connectors,
           openStorage: (location) => env.deps.openStorage(location, resolve(file, '..')),
           alreadyLoaded: (u) => seen.has(`${u.key}\u0000${u.etag}`),
+          ...(previous ? { previousVersion: (key: string) => previous.get(key) } : {}),
           credential: credentialResolver(loaded.spec, env.deps.secrets),
           ...(cursor ? { cursor } : {}),
           ...(opts.backfill ? { backfill: opts.backfill } : {}),
