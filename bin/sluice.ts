@@ -6,6 +6,7 @@ import { registerAuditCommand } from './cli/audit.js';
 import { parseBackfillWindow, registerConnectorCommands } from './cli/connectors.js';
 import { printDatabaseLine } from './cli/database.js';
 import { exitOnUncaughtErrors, formatFailedRun, logStack } from './cli/failure.js';
+import { registerMigrateCommand } from './cli/migrate.js';
 import { databaseOption, homeOption, jsonOption, positiveInt } from './cli/options.js';
 import { registerRedriveCommand } from './cli/redrive.js';
 import { registerRunsCommands } from './cli/runs.js';
@@ -161,7 +162,7 @@ program
       await checkOptions(loaded.spec, opts);
       const [
         { createLocalDeps },
-        { ensureInternalSchema, loadedFiles, readCursor },
+        { bookmarkedFiles, ensureInternalSchema, loadedFiles, readCursor },
         { credentialResolver },
         { planChunks },
       ] = await Promise.all([
@@ -180,10 +181,16 @@ program
         await ensureInternalSchema(wh);
         const seen = opts.fullRefresh ? new Set<string>() : await loadedFiles(wh, loaded.spec.name);
         const cursor = opts.fullRefresh ? undefined : (await readCursor(wh, loaded.spec.name))?.state;
+        // As a run plans: in append mode a changed file shows only what it gained, or is refused.
+        const previous =
+          opts.fullRefresh || loaded.spec.destination.mode !== 'append'
+            ? undefined
+            : await bookmarkedFiles(wh, loaded.spec.name);
         const plan = await planChunks(loaded.spec, {
           connectors: env.deps.connectors,
           openStorage: (location) => env.deps.openStorage(location, resolve(file, '..')),
           alreadyLoaded: (u) => seen.has(`${u.key}\u0000${u.etag}`),
+          ...(previous ? { previousVersion: (key: string) => previous.get(key) } : {}),
           credential: credentialResolver(loaded.spec, env.deps.secrets),
           ...(cursor ? { cursor } : {}),
           ...(opts.backfill ? { backfill: opts.backfill } : {}),
@@ -291,6 +298,7 @@ program
 registerRunsCommands(program);
 registerUiCommand(program);
 registerRedriveCommand(program);
+registerMigrateCommand(program, resolvePipeline);
 registerAuditCommand(program);
 registerConnectorCommands(program);
 registerStateCommands(program);

@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPipelineLocally } from '../../functions/local/runner.js';
 import { type TestWarehouse, warehouseTargets } from '../integration/warehouse/targets.js';
+import { runCli } from '../support/cli.js';
 
 /** A pipeline folder with the fixture spec; `file` is the one data file the test grows or rewrites. */
 function growingPipeline(name: string, format: 'csv' | 'jsonl', file: string, extra = '') {
@@ -174,5 +175,23 @@ describe.each(warehouseTargets)('append mode and files that change, on $name', (
 
     expect(result.error).toContain('it is gzip-compressed');
     expect(await checksum(p.table)).toEqual({ n: 1, ids: 1, amount: '1.10', repeats: 0 });
+  });
+});
+
+describe('sluice plan on a grown file (append mode)', () => {
+  it('shows one chunk starting where the loaded content ended', { timeout: 180_000 }, async () => {
+    const p = growingPipeline('plan-growth', 'csv', 'log.csv');
+    const first = `id,day,amount\n${csvRows([[1, '2026-01-01', '1.10']])}`;
+    writeFileSync(p.path, first);
+    const home = ['--home', p.home];
+    expect((await runCli(['run', p.specFile, ...home])).code).toBe(0);
+    appendFileSync(p.path, csvRows([[2, '2026-01-02', '2.20']]));
+
+    const plan = await runCli(['plan', p.specFile, ...home]);
+
+    expect(plan.code).toBe(0);
+    const size = Buffer.byteLength(readFileSync(p.path));
+    expect(plan.stdout).toContain(`log.csv [${Buffer.byteLength(first)}, ${size})`);
+    expect(plan.stdout).toContain('1 chunk(s) from 1 source unit(s)');
   });
 });

@@ -29,7 +29,10 @@ function twoPipelinesOneTable() {
 }
 
 describe('sluice run --full-refresh on a table two pipelines write', () => {
-  it('fails naming the other pipeline, and both pipelines keep their rows', async () => {
+  // Three CLI processes, each opening the embedded database.
+  it('fails naming the other pipeline, and both pipelines keep their rows', {
+    timeout: 180_000,
+  }, async () => {
     const p = twoPipelinesOneTable();
     const east = await runCli(['run', p.east, '--home', p.home, '--json']);
     const west = await runCli(['run', p.west, '--home', p.home, '--json']);

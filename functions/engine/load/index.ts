@@ -6,6 +6,7 @@
 export { getRun, listRuns, type RunRecord } from '../read-side/runs.js';
 export { type CommitResult, type CommitRunInput, commitRun } from './commit.js';
 export * from './errors.js';
+export { evolveTargetTable, type NewColumn } from './evolve.js';
 export { FAULT_POINTS, type FaultInjector, type FaultPoint } from './fault-points.js';
 export {
   chunkLedgerEntry,
@@ -29,6 +30,22 @@ export {
 } from './lock.js';
 export { ORD_COLUMN, SEQ_COLUMN } from './merge-sql.js';
 export {
+  applyChanges,
+  type MigrationMeta,
+  MigrationNotAllowedError,
+  migrateTargetTable,
+  readTableShape,
+} from './migrate.js';
+export {
+  type AllowFlag,
+  formatPlan,
+  isWidening,
+  type MigrationChange,
+  type MigrationPlan,
+  planMigration,
+  safeChanges,
+} from './migration-plan.js';
+export {
   ensureInternalSchema,
   INTERNAL_SCHEMA,
   MIGRATIONS,
@@ -36,6 +53,7 @@ export {
   roleNames,
   STAGING_SCHEMA,
 } from './migrations.js';
+export { applyRetention, type RetentionOptions } from './retention.js';
 export { stagingTableName } from './run-row.js';
 export {
   type BookmarkedFile,
@@ -54,14 +72,10 @@ export {
   SharedTableRefreshError,
 } from './table-writers.js';
 export {
-  applyRetention,
   type EnsureTargetResult,
   ensurePartitions,
   ensureTargetTable,
-  evolveTargetTable,
   MAX_NEW_PARTITIONS_PER_RUN,
-  type NewColumn,
-  type RetentionOptions,
   type SpecMeta,
   targetTableName,
 } from './target.js';

@@ -118,7 +118,11 @@ export function planMigration(shape: TableShape, dest: DestinationSpec): Migrati
       changes.push({
         kind: widening ? 'widen-type' : 'change-type',
         description: `${widening ? 'widen' : 'change'} column "${name}" from ${specTypeName(found.type)} to ${col.type}${widening ? '' : ' (values that do not fit fail the migration)'}`,
-        ddl: [`ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${col.type} USING ${column}::${col.type}`],
+        ddl: [
+          // A cast to a narrower type truncates text and rounds numbers without a word: refuse instead.
+          ...(widening ? [] : [fitCheck(table, name, col.type)]),
+          `ALTER TABLE ${table} ALTER COLUMN ${column} TYPE ${col.type} USING ${column}::${col.type}`,
+        ],
         ...(widening ? {} : { allow: 'allow-narrow-type' as const }),
       });
     }
@@ -164,6 +168,21 @@ export function planMigration(shape: TableShape, dest: DestinationSpec): Migrati
     });
   }
   return { table: shape.table, changes };
+}
+
+/**
+ * A statement that fails, naming the column and a value, when a value of the column would not come out
+ * of the cast to `type` as it went in (compared as text: a varchar truncated, a numeric rounded).
+ */
+function fitCheck(table: string, name: string, type: string): string {
+  const column = quoteIdent(name);
+  return `DO $fit$ DECLARE v text; BEGIN
+  SELECT ${column}::text INTO v FROM ${table}
+   WHERE ${column} IS NOT NULL AND (${column}::${type})::text IS DISTINCT FROM ${column}::text LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'column "${name}": value % does not fit ${type} unchanged; nothing was migrated', v;
+  END IF;
+END $fit$`;
 }
 
 /** The changes a run may apply by itself (no --allow flag needed). */

@@ -1,3 +1,4 @@
+// Target tables: created, or verified against the spec (safe changes migrated), and their range partitions.
 import { appendAudit } from '../audit/log.js';
 import { quoteIdent, quoteQualified } from '../ports/sql.js';
 import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
@@ -13,9 +14,6 @@ import {
   type PartitionColumnType,
   partitioningOf,
   partitionName,
-  shiftUnitStart,
-  unitStartFromPartitionName,
-  unitStartOf,
   unitTruncExpression,
 } from './partition-units.js';
 
@@ -266,7 +264,7 @@ function boundParam(day: string, type: PartitionColumnType): string {
   return boundLiteral(day, type).slice(1, -1);
 }
 
-function partitionLockKey(dest: DestinationSpec): string {
+export function partitionLockKey(dest: DestinationSpec): string {
   return `sluice.partitions.${targetTableName(dest)}`;
 }
 
@@ -381,118 +379,4 @@ async function unitsInDefault(
                FROM ${quoteIdent(dest.schema)}.${quoteIdent(defaultName)} WHERE ${quoteIdent(column)} IS NOT NULL) g`,
   );
   return new Set(rows.map((r) => r.unit));
-}
-
-export interface RetentionOptions {
-  /** The current time, for tests. @default new Date() */
-  now?: Date;
-}
-
-/**
- * Detaches and drops the partitions that ended `retention.keep` units or more before the current
- * unit (the current unit plus `keep` earlier ones stay). Only partitions named the way Sluice names
- * them are considered; the default partition is never dropped. No-op without `retention`.
- *
- * @returns names of the dropped partitions, oldest first.
- */
-export async function applyRetention(
-  wh: Warehouse,
-  dest: DestinationSpec,
-  options: RetentionOptions = {},
-): Promise<string[]> {
-  const keep = dest.retention?.keep;
-  if (keep === undefined || !dest.partitioning) return [];
-  const { by } = dest.partitioning;
-  const cutoff = shiftUnitStart(unitStartOf(options.now ?? new Date(), by), by, -keep);
-  const table = targetTableName(dest);
-  return wh.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [partitionLockKey(dest)]);
-    const expired = (await listPartitions(tx, table))
-      .filter((p) => !p.isDefault)
-      .map((p) => ({ name: p.name, start: unitStartFromPartitionName(dest.table, p.name, by) }))
-      .filter((p): p is { name: string; start: string } => p.start !== undefined)
-      .filter((p) => nextUnitStart(p.start, by) <= cutoff)
-      .sort((a, b) => a.start.localeCompare(b.start));
-    for (const p of expired) {
-      const qualified = `${quoteIdent(dest.schema)}.${quoteIdent(p.name)}`;
-      await tx.query(`ALTER TABLE ${quoteQualified(table)} DETACH PARTITION ${qualified}`);
-      await tx.query(`DROP TABLE ${qualified}`);
-    }
-    if (expired.length > 0) {
-      await appendAudit(tx, {
-        kind: 'partitions.dropped',
-        detail: { table, partitions: expired.map((p) => p.name), keep, by },
-      });
-    }
-    return expired.map((p) => p.name);
-  });
-}
-
-/** A column the source gained that the destination does not have yet. */
-export interface NewColumn {
-  name: string;
-  /** A destination type (`text`, `bigint`, `timestamptz`, …). */
-  type: string;
-}
-
-/**
- * Schema evolution `evolve`: adds the source's new columns to the target as nullable columns, in one
- * transaction under the table's lock, and records the migration in `sluice.table_versions` (the
- * definition lists the added columns) and in the audit log. Columns that already exist are skipped,
- * so a rerun is a no-op. Returns the columns it added.
- */
-export async function evolveTargetTable(
-  wh: Warehouse,
-  dest: DestinationSpec,
-  columns: NewColumn[],
-  meta: SpecMeta,
-): Promise<string[]> {
-  const table = targetTableName(dest);
-  for (const c of columns) {
-    if (!COLUMN_TYPE_PATTERN.test(c.type))
-      throw new Error(`new column "${c.name}": unsupported type ${c.type}`);
-  }
-  return wh.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sluice.table.${table}`]);
-    const existing = new Set((await tableColumns(tx, table)).map((c) => c.name));
-    const added = columns.filter((c) => !existing.has(c.name));
-    if (added.length === 0) return [];
-    for (const c of added) {
-      await tx.query(`ALTER TABLE ${quoteQualified(table)} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`);
-    }
-    const evolved: DestinationSpec = {
-      ...dest,
-      columns: {
-        ...dest.columns,
-        ...Object.fromEntries(added.map((c) => [c.name, { type: c.type, nullable: true }])),
-      },
-    };
-    const names = added.map((c) => c.name);
-    // table_versions allows 'created' | 'verified' (migration 1); an evolution is keyed by its own
-    // hash so each one is a row of its own, and its definition says what was added.
-    await tx.query(
-      `INSERT INTO sluice.table_versions (table_schema, table_name, pipeline, spec_version, spec_hash, action, definition)
-       VALUES ($1, $2, $3, $4, $5, 'verified', $6::jsonb)
-       ON CONFLICT (table_schema, table_name, spec_hash) DO NOTHING`,
-      [
-        dest.schema,
-        dest.table,
-        meta.pipeline,
-        meta.version,
-        `${meta.hash}+evolved:${names.join(',')}`,
-        JSON.stringify({
-          columns: evolved.columns,
-          key: dest.key ?? null,
-          partitioning: dest.partitioning ?? null,
-          evolved: { added: added.map((c) => ({ name: c.name, type: c.type, nullable: true })) },
-        }),
-      ],
-    );
-    await appendAudit(tx, {
-      kind: 'schema.migrated',
-      pipeline: meta.pipeline,
-      detail: { table, action: 'evolved', added: names, specVersion: meta.version, specHash: meta.hash },
-    });
-    return names;
-  });
 }
