@@ -8,11 +8,13 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import type { StageConfig } from './config.js';
+import { pipelineNetworkNeed } from '../functions/tooling/source-network.js';
+import { STAGES_CONTEXT_KEY, type StageConfig } from './config.js';
 import { ChunkWorkerImage } from './constructs/chunk-worker.js';
 import { SluiceMigrations } from './constructs/migrations.js';
 import { SluiceNetwork } from './constructs/network.js';
 import { OperatorRoles } from './constructs/operator-roles.js';
+import { PipelineConfigError } from './constructs/pipeline.js';
 import { SluiceStorage } from './constructs/storage.js';
 import { WarehouseDatabase } from './constructs/warehouse-database.js';
 import { acknowledge } from './nag.js';
@@ -61,6 +63,7 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
   public readonly encryptionKey: kms.Key;
   public readonly network: SluiceNetwork;
   public readonly vpc: ec2.IVpc;
+  public readonly computeSubnets: ec2.SubnetSelection;
   public readonly computeSecurityGroup: ec2.SecurityGroup;
   public readonly storage: SluiceStorage;
   public readonly stagingBucket: s3.Bucket;
@@ -107,14 +110,23 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       encryptionKey: this.encryptionKey,
       flowLogRetention: logRetention,
       endpointsInEveryAz: config.network.endpointsInEveryAz,
+      egress: config.network.egress,
     });
     this.vpc = this.network.vpc;
-    // No NAT and no internet gateway: outbound traffic can only reach the VPC endpoints and the proxy.
+    this.computeSubnets = this.network.computeSubnets;
+    // Egress is what the stage's sources need and nothing else: HTTPS (AWS APIs through the endpoints,
+    // S3 through the gateway endpoint, HTTP sources through NAT), PostgreSQL to the proxy, and each
+    // database source's port to the configured CIDRs (added per pipeline below).
     this.computeSecurityGroup = new ec2.SecurityGroup(this, 'ComputeSecurityGroup', {
       vpc: this.vpc,
       description: 'Sluice functions and chunk worker tasks',
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
+    this.computeSecurityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS: AWS APIs (VPC endpoints, S3 gateway) and HTTP sources',
+    );
 
     this.storage = new SluiceStorage(this, 'Storage', {
       encryptionKey: this.encryptionKey,
@@ -139,6 +151,11 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
     });
     this.database.proxySecurityGroup.addIngressRule(
       this.computeSecurityGroup,
+      ec2.Port.tcp(5432),
+      'Functions and worker to RDS Proxy',
+    );
+    this.computeSecurityGroup.addEgressRule(
+      this.database.proxySecurityGroup,
       ec2.Port.tcp(5432),
       'Functions and worker to RDS Proxy',
     );
@@ -235,6 +252,7 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       new CfnOutput(this, outputId, { value, description });
 
     for (const pipeline of props.pipelines ?? []) {
+      this.allowSourceEgress(pipeline);
       const nested = new SluicePipelineStack(this, `Pipeline-${pipeline.spec.name}`, {
         platform: this,
         pipeline,
@@ -263,6 +281,38 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       value: this.viewerRole.roleArn,
       description: 'Assume to read runs, their summaries and rejects (sluice runs --stage)',
     });
+  }
+
+  /**
+   * Checks that the stage can reach the pipeline's source, and opens the source's ports to the
+   * configured CIDRs. Fails synth, naming the pipeline, the connector and the setting, when the source
+   * needs egress and the stage has none: such a pipeline would only time out in AWS.
+   */
+  private allowSourceEgress(pipeline: PipelineDefinition): void {
+    const need = pipelineNetworkNeed(pipeline.spec);
+    if (need.access === 'none') return;
+    const egress = this.config.network.egress;
+    const what =
+      need.access === 'internet'
+        ? `the internet (TCP ${need.ports.join(', ')}${need.declared ? '' : ', assumed: the connector does not declare its network'})`
+        : `a database on TCP ${need.ports.join(', ')}`;
+    if (egress.mode === 'none') {
+      throw new PipelineConfigError(
+        pipeline.spec.name,
+        `source connector "${need.connector}" needs egress to ${what}, but stage "${this.stage}" has none: set ${STAGES_CONTEXT_KEY}.${this.stage}.network.egress.mode to "nat" or "existing-vpc" in cdk.json (docs/deploy.md, "Network for sources")`,
+      );
+    }
+    if (need.access !== 'database-port') return;
+    for (const port of need.ports) {
+      for (const cidr of egress.sourceCidrs) {
+        // Rules are de-duplicated by CDK, so pipelines sharing a port and CIDR add one rule.
+        this.computeSecurityGroup.addEgressRule(
+          ec2.Peer.ipv4(cidr),
+          ec2.Port.tcp(port),
+          `Database sources on ${port} (${need.connector})`,
+        );
+      }
+    }
   }
 
   /**

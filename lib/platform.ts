@@ -15,6 +15,8 @@ export interface SluicePlatform {
   readonly config: StageConfig;
   readonly encryptionKey: kms.IKey;
   readonly vpc: ec2.IVpc;
+  /** Where functions and worker tasks run: with a route out when the stage has egress. */
+  readonly computeSubnets: ec2.SubnetSelection;
   /** Group of every function and worker task: admitted by the RDS Proxy and the VPC endpoints. */
   readonly computeSecurityGroup: ec2.ISecurityGroup;
   readonly stagingBucket: s3.IBucket;

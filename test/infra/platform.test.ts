@@ -32,10 +32,11 @@ describe('platform stack (prod)', () => {
   });
 
   describe('network', () => {
-    it('has only private isolated subnets: no internet gateway, no NAT', () => {
-      t.resourceCountIs('AWS::EC2::InternetGateway', 0);
-      t.resourceCountIs('AWS::EC2::NatGateway', 0);
-      t.resourceCountIs('AWS::EC2::Subnet', 2);
+    it('has NAT egress (network.egress: nat, 2 gateways) for sources, and no public address on launch', () => {
+      t.resourceCountIs('AWS::EC2::InternetGateway', 1);
+      t.resourceCountIs('AWS::EC2::NatGateway', 2);
+      // isolated (database), egress (functions, workers), public (NAT gateways only): two AZs each.
+      t.resourceCountIs('AWS::EC2::Subnet', 6);
       t.allResourcesProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false });
     });
 
