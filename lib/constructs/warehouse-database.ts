@@ -201,6 +201,22 @@ export class WarehouseDatabase extends Construct {
       automaticallyAfter: props.rotationInterval ?? Duration.days(30),
       excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
     });
+    // The first rotation runs as soon as the schedule exists: it must find a writer that accepts
+    // connections, not only the cluster resource (which is complete before any instance is).
+    // (The schedule lives under the cluster's secret attachment, so it depends on the instances only.)
+    const instances = this.cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance);
+    for (const schedule of this.cluster.node
+      .findAll()
+      .filter((c) => c instanceof secretsmanager.CfnRotationSchedule)) {
+      schedule.node.addDependency(...instances);
+    }
+    // A retained cluster keeps its data and its admin login: keep the password that opens it.
+    // (cluster.secret is the target attachment; the secret itself is the cluster's generated child.)
+    if ((props.removalPolicy ?? RemovalPolicy.SNAPSHOT) === RemovalPolicy.RETAIN) {
+      for (const secret of this.cluster.node.findAll().filter((c) => c instanceof secretsmanager.CfnSecret)) {
+        secret.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      }
+    }
 
     const proxyRole = new LeastPrivilegeRole(this, 'ProxyRole', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),

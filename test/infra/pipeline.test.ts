@@ -195,7 +195,6 @@ describe('functions', () => {
         Object.keys((fn(orders, name).Properties.Environment as { Variables: object }).Variables).sort(),
       ).toEqual([
         'NODE_EXTRA_CA_CERTS',
-        'NODE_OPTIONS',
         'POWERTOOLS_LOG_LEVEL',
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
