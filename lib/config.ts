@@ -137,6 +137,18 @@ export const stageConfigSchema = z.strictObject({
       if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['memoryMiB'] });
     })
     .default({ cpu: 2048, memoryMiB: 8192 }),
+  audit: z
+    .strictObject({
+      /**
+       * Object Lock mode of the audit anchor bucket. COMPLIANCE: nobody, the root user included, can
+       * delete an anchored head before its retention ends. GOVERNANCE: principals granted
+       * s3:BypassGovernanceRetention can (a disposable stage that must be torn down).
+       */
+      anchorMode: z.enum(['COMPLIANCE', 'GOVERNANCE']).default('COMPLIANCE'),
+      /** Days each anchored head stays locked (7 years by default, a common audit retention). */
+      anchorRetentionDays: z.number().int().min(1).max(36500).default(2557),
+    })
+    .default({ anchorMode: 'COMPLIANCE', anchorRetentionDays: 2557 }),
   access: z
     .strictObject({
       /** Who may assume `sluice-<stage>-operator` (start, stop, redrive and read runs). Empty: the deploying account. */

@@ -10,6 +10,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { pipelineNetworkNeed } from '../functions/tooling/source-network.js';
 import { STAGES_CONTEXT_KEY, type StageConfig } from './config.js';
+import { AuditAnchorBucket } from './constructs/audit-anchor-bucket.js';
 import { ChunkWorkerImage } from './constructs/chunk-worker.js';
 import { SluiceMigrations } from './constructs/migrations.js';
 import { SluiceNetwork } from './constructs/network.js';
@@ -68,6 +69,7 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
   public readonly storage: SluiceStorage;
   public readonly stagingBucket: s3.Bucket;
   public readonly landingBucket: s3.Bucket;
+  public readonly auditAnchor: AuditAnchorBucket;
   public readonly database: WarehouseDatabase;
   public readonly migrations: SluiceMigrations;
   public readonly cluster: ecs.Cluster;
@@ -136,6 +138,11 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
     });
     this.stagingBucket = this.storage.staging;
     this.landingBucket = this.storage.landing;
+    this.auditAnchor = new AuditAnchorBucket(this, 'AuditAnchor', {
+      mode: config.audit.anchorMode,
+      retentionDays: config.audit.anchorRetentionDays,
+      accessLogs: this.storage.accessLogs,
+    });
 
     this.database = new WarehouseDatabase(this, 'Database', {
       vpc: this.vpc,
@@ -247,6 +254,11 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
         'Admin credentials of the warehouse (rotated)',
       ],
       ['EncryptionKeyArn', this.encryptionKey.keyArn, 'Encrypt pipeline credential secrets with this key'],
+      [
+        'AuditAnchorBucketName',
+        this.auditAnchor.bucket.bucketName,
+        `Anchored audit heads (Object Lock ${config.audit.anchorMode}): sluice audit verify --anchor-s3 s3://<this>/audit-anchor/`,
+      ],
     ];
     for (const [outputId, value, description] of outputs)
       new CfnOutput(this, outputId, { value, description });
@@ -273,6 +285,8 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
     });
     this.operatorRole = access.operatorRole;
     this.viewerRole = access.viewerRole;
+    // `sluice audit verify` reads the anchored heads; only commit and fail write them.
+    for (const role of [this.operatorRole, this.viewerRole]) this.auditAnchor.grantAnchorRead(role);
     new CfnOutput(this, 'OperatorRoleArn', {
       value: this.operatorRole.roleArn,
       description: 'Assume to run, stop, redrive and read runs (sluice run / redrive / runs --stage)',

@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { StageConfig } from './config.js';
+import type { AuditAnchorBucket } from './constructs/audit-anchor-bucket.js';
 import type { ChunkWorkerImage } from './constructs/chunk-worker.js';
 import type { SluiceMigrations } from './constructs/migrations.js';
 import type { WarehouseDatabase } from './constructs/warehouse-database.js';
@@ -22,6 +23,8 @@ export interface SluicePlatform {
   readonly stagingBucket: s3.IBucket;
   /** Uploads: relative source locations resolve here in AWS, and S3 triggers of such pipelines watch it. */
   readonly landingBucket: s3.IBucket;
+  /** Where commit and fail anchor the audit chain's head (S3 Object Lock). */
+  readonly auditAnchor: AuditAnchorBucket;
   readonly database: WarehouseDatabase;
   readonly migrations: SluiceMigrations;
   readonly cluster: ecs.ICluster;

@@ -99,6 +99,7 @@ describe('stage configuration (cdk.json context)', () => {
       network: { endpointsInEveryAz: true, egress: { mode: 'none' } },
       functions: { logLevel: 'INFO', reserveConcurrency: true },
       worker: { cpu: 2048, memoryMiB: 8192 },
+      audit: { anchorMode: 'COMPLIANCE', anchorRetentionDays: 2557 },
       access: { operators: [], viewers: [] },
     });
   });
