@@ -5,6 +5,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
@@ -48,6 +49,9 @@ const removal = (policy: 'retain' | 'destroy' | 'snapshot') =>
     : policy === 'snapshot'
       ? RemovalPolicy.SNAPSHOT
       : RemovalPolicy.RETAIN;
+
+/** Rotation schedules of the runtime login secrets (not the admin's), by construct path. */
+const isLoginSchedule = (path: string) => /\/(Loader|Reader|Auditor)Secret\//.test(path);
 
 /** A stage config principal: an account id (its IAM policies decide) or an IAM ARN. */
 const toPrincipal = (principal: string): iam.IPrincipal =>
@@ -192,6 +196,7 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       securityGroup: migrationSecurityGroup,
       encryptionKey: this.encryptionKey,
       adminSecret: this.database.adminSecret,
+      loginSecrets: this.database.loginSecrets,
       stagingBucket: this.stagingBucket,
       serviceName: 'sluice-migrations',
       metricsNamespace: this.metricsNamespace,
@@ -200,6 +205,12 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
     });
     // Migrations need a writer that accepts connections, not just a cluster resource.
     this.migrations.internalSchema.node.addDependency(this.database.cluster);
+    // A login secret's first rotation logs in as the login, which the migrations create.
+    for (const schedule of this.node
+      .findAll()
+      .filter((c) => c instanceof secretsmanager.CfnRotationSchedule && isLoginSchedule(c.node.path))) {
+      schedule.node.addDependency(this.migrations.internalSchema);
+    }
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       clusterName: `sluice-${stage}`,
@@ -254,6 +265,26 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
         'Admin credentials of the warehouse (rotated)',
       ],
       ['EncryptionKeyArn', this.encryptionKey.keyArn, 'Encrypt pipeline credential secrets with this key'],
+      [
+        'DatabaseClusterArn',
+        this.database.cluster.clusterArn,
+        'RDS Data API resource (enabled): read the ledger with a login secret below',
+      ],
+      [
+        'ReaderSecretArn',
+        this.database.loginSecrets.reader.secretArn,
+        'sluice_reader_login (run ledger and targets, read only): sluice runs --stage',
+      ],
+      [
+        'AuditorSecretArn',
+        this.database.loginSecrets.auditor.secretArn,
+        'sluice_auditor_login (audit log, read only): sluice audit verify --stage',
+      ],
+      [
+        'LoaderSecretArn',
+        this.database.loginSecrets.loader.secretArn,
+        'sluice_loader_login (member of sluice_loader), rotated',
+      ],
       [
         'AuditAnchorBucketName',
         this.auditAnchor.bucket.bucketName,

@@ -37,16 +37,21 @@ describe('day-2 fixes (13.5)', () => {
     const t = databaseStack();
     const instances = Object.keys(resources(t, 'AWS::RDS::DBInstance'));
     expect(instances).toHaveLength(2);
-    const [schedule] = Object.values(resources(t, 'AWS::SecretsManager::RotationSchedule'));
-    const dependsOn = [schedule?.DependsOn ?? []].flat();
-    for (const instance of instances) expect(dependsOn).toContain(instance);
+    // The admin secret's and each runtime login's.
+    const schedules = Object.values(resources(t, 'AWS::SecretsManager::RotationSchedule'));
+    expect(schedules).toHaveLength(4);
+    for (const schedule of schedules) {
+      const dependsOn = [schedule.DependsOn ?? []].flat();
+      for (const instance of instances) expect(dependsOn).toContain(instance);
+    }
   });
 
   it('keeps the admin secret when the cluster is retained, and only then', () => {
     const secretPolicy = (t: Template) =>
       Object.values(resources(t, 'AWS::SecretsManager::Secret')).map((s) => s.DeletionPolicy);
-    expect(secretPolicy(databaseStack(RemovalPolicy.RETAIN))).toEqual(['Retain']);
-    expect(secretPolicy(databaseStack(RemovalPolicy.DESTROY))).toEqual(['Delete']);
+    // The admin secret and the three login secrets.
+    expect(secretPolicy(databaseStack(RemovalPolicy.RETAIN))).toEqual(Array(4).fill('Retain'));
+    expect(secretPolicy(databaseStack(RemovalPolicy.DESTROY))).toEqual(Array(4).fill('Delete'));
   });
 
   it('references an existing GitHub OIDC provider by ARN instead of creating a second one', () => {
