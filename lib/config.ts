@@ -38,18 +38,28 @@ const egressSchema = z.discriminatedUnion('mode', [
     natGateways: z.number().int().min(1).max(2).default(1),
     sourceCidrs,
   }),
-  z.strictObject({
-    mode: z.literal('existing-vpc'),
-    vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id such as vpc-0123456789abcdef0'),
-    vpcCidrBlock: cidr,
-    /** The AZs of `privateSubnetIds`, in the same order (two, for Aurora). */
-    availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/)).min(2),
-    /** Private subnets with a route to the sources, one per AZ; everything Sluice runs goes there. */
-    privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).min(2),
-    /** Their route tables, in the same order (the S3 gateway endpoint adds a route to each). */
-    routeTableIds: z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/)).min(2),
-    sourceCidrs,
-  }),
+  z
+    .strictObject({
+      mode: z.literal('existing-vpc'),
+      vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id such as vpc-0123456789abcdef0'),
+      vpcCidrBlock: cidr,
+      /** The AZs of `privateSubnetIds`, in the same order (two, for Aurora). */
+      availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/)).min(2),
+      /** Private subnets with a route to the sources, one per AZ; everything Sluice runs goes there. */
+      privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).min(2),
+      /** Their route tables, in the same order (the S3 gateway endpoint adds a route to each). */
+      routeTableIds: z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/)).min(2),
+      sourceCidrs,
+    })
+    .refine(
+      (e) =>
+        e.privateSubnetIds.length === e.availabilityZones.length &&
+        e.routeTableIds.length === e.privateSubnetIds.length,
+      {
+        message: 'give one private subnet and one route table per availability zone, in the same order',
+        path: ['privateSubnetIds'],
+      },
+    ),
 ]);
 
 export const stageConfigSchema = z.strictObject({

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolveStageConfig } from '../../lib/config.js';
 import { PipelineConfigError } from '../../lib/constructs/pipeline.js';
 import { cdkJsonContext, fixturePipelines, synthSluice } from './support/synth.js';
 import { resources } from './support/template.js';
@@ -109,6 +110,31 @@ describe('egress for sources (13.1)', () => {
     const fn = Object.values(resources(pipelines['crm-contacts']!, 'AWS::Lambda::Function'))[0];
     expect(JSON.stringify(fn?.Properties.VpcConfig)).toContain('subnet-0aaaaaaaaaaaaaaa1');
   }, 300_000);
+
+  it('fails when an existing VPC’s subnets, AZs and route tables do not pair up, naming the field', () => {
+    expect(() =>
+      resolveStageConfig('dev', {
+        dev: {
+          network: {
+            egress: {
+              mode: 'existing-vpc',
+              vpcId: 'vpc-0123456789abcdef0',
+              vpcCidrBlock: '10.0.0.0/16',
+              availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+              privateSubnetIds: [
+                'subnet-0aaaaaaaaaaaaaaa1',
+                'subnet-0bbbbbbbbbbbbbbb2',
+                'subnet-0ccccccccccccccc3',
+              ],
+              routeTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0bbbbbbbbbbbbbbb2'],
+            },
+          },
+        },
+      }),
+    ).toThrow(
+      'sluice:stages.dev.network.egress.privateSubnetIds: give one private subnet and one route table per availability zone',
+    );
+  });
 
   it('fails when the stage config names an egress mode that does not exist', () => {
     expect(() =>
