@@ -19,12 +19,14 @@ const { stage, config } = resolveStageConfig(
 const pipelinesDir = resolve(String(app.node.tryGetContext('sluice:pipelinesDir') ?? 'pipelines'));
 const specs = await loadPipelineSpecs(pipelinesDir);
 const githubRepository = app.node.tryGetContext('githubRepository') as string | undefined;
+const githubOidcProviderArn = app.node.tryGetContext('githubOidcProviderArn') as string | undefined;
 
 const { platform } = buildSluiceApp(app, {
   stage,
   config,
   pipelines: specs.map((s) => ({ spec: s.spec, contentHash: s.contentHash })),
   ...(githubRepository ? { githubRepository } : {}),
+  ...(githubOidcProviderArn ? { githubOidcProviderArn } : {}),
 });
 if (specs.length === 0) {
   Annotations.of(platform).addWarningV2(

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { FARGATE_CPU_VALUES, fargateSizeProblem } from './fargate-sizes.js';
 
 /**
  * Configuration of one stage (dev, staging, prod), read from cdk.json context `sluice:stages` and
@@ -15,6 +16,51 @@ const assumingPrincipal = z
     /^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+))$/,
     'must be a 12-digit account id or an IAM role, user or account root ARN',
   );
+
+const cidr = z
+  .string()
+  .regex(/^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/, 'must be an IPv4 CIDR such as 10.20.0.0/16');
+
+/** Where the sources' databases are: egress to their ports is allowed to these CIDRs only. */
+const sourceCidrs = z.array(cidr).min(1).default(['0.0.0.0/0']);
+
+/**
+ * `none`: isolated subnets only (S3 and AWS APIs through VPC endpoints); `nat`: NAT gateways in public
+ * subnets route the functions' and workers' subnets out; `existing-vpc`: deploy into a VPC you already
+ * have (peering, Direct Connect, Transit Gateway to your databases), named by id: read offline from
+ * this config (Vpc.fromVpcAttributes), never looked up.
+ */
+const egressSchema = z.discriminatedUnion('mode', [
+  z.strictObject({ mode: z.literal('none') }),
+  z.strictObject({
+    mode: z.literal('nat'),
+    /** NAT gateways (one per AZ is resilient; one is enough for dev, where an AZ outage may stop runs). */
+    natGateways: z.number().int().min(1).max(2).default(1),
+    sourceCidrs,
+  }),
+  z
+    .strictObject({
+      mode: z.literal('existing-vpc'),
+      vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id such as vpc-0123456789abcdef0'),
+      vpcCidrBlock: cidr,
+      /** The AZs of `privateSubnetIds`, in the same order (two, for Aurora). */
+      availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/)).min(2),
+      /** Private subnets with a route to the sources, one per AZ; everything Sluice runs goes there. */
+      privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/)).min(2),
+      /** Their route tables, in the same order (the S3 gateway endpoint adds a route to each). */
+      routeTableIds: z.array(z.string().regex(/^rtb-[0-9a-f]{8,17}$/)).min(2),
+      sourceCidrs,
+    })
+    .refine(
+      (e) =>
+        e.privateSubnetIds.length === e.availabilityZones.length &&
+        e.routeTableIds.length === e.privateSubnetIds.length,
+      {
+        message: 'give one private subnet and one route table per availability zone, in the same order',
+        path: ['privateSubnetIds'],
+      },
+    ),
+]);
 
 export const stageConfigSchema = z.strictObject({
   database: z
@@ -70,8 +116,10 @@ export const stageConfigSchema = z.strictObject({
     .strictObject({
       /** Interface endpoints in one AZ (cheaper, a single point of failure) or in every AZ. */
       endpointsInEveryAz: z.boolean().default(true),
+      /** How functions and worker tasks reach sources outside AWS (docs/deploy.md, "Network for sources"). */
+      egress: egressSchema.default({ mode: 'none' }),
     })
-    .default({ endpointsInEveryAz: true }),
+    .default({ endpointsInEveryAz: true, egress: { mode: 'none' } }),
   functions: z
     .strictObject({
       logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
@@ -84,13 +132,33 @@ export const stageConfigSchema = z.strictObject({
     .default({ logLevel: 'INFO', reserveConcurrency: true }),
   worker: z
     .strictObject({
-      /** Fargate task size of the chunk worker, for chunks too big for Lambda. */
+      /** Fargate task size of the chunk worker, for chunks too big for Lambda (CPU units, 1024 = 1 vCPU). */
       cpu: z
-        .union([z.literal(1024), z.literal(2048), z.literal(4096), z.literal(8192), z.literal(16384)])
+        .number()
+        .refine((cpu) => FARGATE_CPU_VALUES.includes(cpu), {
+          message: `must be a Fargate CPU value: ${FARGATE_CPU_VALUES.join(', ')}`,
+        })
         .default(2048),
-      memoryMiB: z.number().int().min(2048).max(122880).default(8192),
+      /** Must be a size Fargate offers with `cpu` (checked at synth, not at deploy). */
+      memoryMiB: z.number().int().default(8192),
+    })
+    .superRefine((w, ctx) => {
+      const problem = FARGATE_CPU_VALUES.includes(w.cpu) ? fargateSizeProblem(w.cpu, w.memoryMiB) : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['memoryMiB'] });
     })
     .default({ cpu: 2048, memoryMiB: 8192 }),
+  audit: z
+    .strictObject({
+      /**
+       * Object Lock mode of the audit anchor bucket. COMPLIANCE: nobody, the root user included, can
+       * delete an anchored head before its retention ends. GOVERNANCE: principals granted
+       * s3:BypassGovernanceRetention can (a disposable stage that must be torn down).
+       */
+      anchorMode: z.enum(['COMPLIANCE', 'GOVERNANCE']).default('COMPLIANCE'),
+      /** Days each anchored head stays locked (7 years by default, a common audit retention). */
+      anchorRetentionDays: z.number().int().min(1).max(36500).default(2557),
+    })
+    .default({ anchorMode: 'COMPLIANCE', anchorRetentionDays: 2557 }),
   access: z
     .strictObject({
       /** Who may assume `sluice-<stage>-operator` (start, stop, redrive and read runs). Empty: the deploying account. */
@@ -102,6 +170,7 @@ export const stageConfigSchema = z.strictObject({
 });
 
 export type StageConfig = z.infer<typeof stageConfigSchema>;
+export type EgressConfig = StageConfig['network']['egress'];
 export type StageConfigInput = z.input<typeof stageConfigSchema>;
 
 export const stageNameSchema = z

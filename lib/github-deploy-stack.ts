@@ -43,6 +43,16 @@ export class GitHubDeployStack extends Stack {
     if (!/^[\w.-]+\/[\w.-]+$/.test(props.repository)) {
       throw new Error(`githubRepository must be owner/name, found "${props.repository}"`);
     }
+    if (
+      props.oidcProviderArn !== undefined &&
+      !/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/.test(
+        props.oidcProviderArn,
+      )
+    ) {
+      throw new Error(
+        `githubOidcProviderArn must be the ARN of the account's GitHub OIDC provider, arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com (found "${props.oidcProviderArn}")`,
+      );
+    }
     const providerArn =
       props.oidcProviderArn ??
       new iam.OidcProviderNative(this, 'GitHubOidc', {

@@ -5,14 +5,18 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import type { StageConfig } from './config.js';
+import { pipelineNetworkNeed } from '../functions/tooling/source-network.js';
+import { STAGES_CONTEXT_KEY, type StageConfig } from './config.js';
+import { AuditAnchorBucket } from './constructs/audit-anchor-bucket.js';
 import { ChunkWorkerImage } from './constructs/chunk-worker.js';
 import { SluiceMigrations } from './constructs/migrations.js';
 import { SluiceNetwork } from './constructs/network.js';
 import { OperatorRoles } from './constructs/operator-roles.js';
+import { PipelineConfigError } from './constructs/pipeline.js';
 import { SluiceStorage } from './constructs/storage.js';
 import { WarehouseDatabase } from './constructs/warehouse-database.js';
 import { acknowledge } from './nag.js';
@@ -46,6 +50,9 @@ const removal = (policy: 'retain' | 'destroy' | 'snapshot') =>
       ? RemovalPolicy.SNAPSHOT
       : RemovalPolicy.RETAIN;
 
+/** Rotation schedules of the runtime login secrets (not the admin's), by construct path. */
+const isLoginSchedule = (path: string) => /\/(Loader|Reader|Auditor)Secret\//.test(path);
+
 /** A stage config principal: an account id (its IAM policies decide) or an IAM ARN. */
 const toPrincipal = (principal: string): iam.IPrincipal =>
   /^\d{12}$/.test(principal) ? new iam.AccountPrincipal(principal) : new iam.ArnPrincipal(principal);
@@ -61,10 +68,12 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
   public readonly encryptionKey: kms.Key;
   public readonly network: SluiceNetwork;
   public readonly vpc: ec2.IVpc;
+  public readonly computeSubnets: ec2.SubnetSelection;
   public readonly computeSecurityGroup: ec2.SecurityGroup;
   public readonly storage: SluiceStorage;
   public readonly stagingBucket: s3.Bucket;
   public readonly landingBucket: s3.Bucket;
+  public readonly auditAnchor: AuditAnchorBucket;
   public readonly database: WarehouseDatabase;
   public readonly migrations: SluiceMigrations;
   public readonly cluster: ecs.Cluster;
@@ -107,14 +116,23 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       encryptionKey: this.encryptionKey,
       flowLogRetention: logRetention,
       endpointsInEveryAz: config.network.endpointsInEveryAz,
+      egress: config.network.egress,
     });
     this.vpc = this.network.vpc;
-    // No NAT and no internet gateway: outbound traffic can only reach the VPC endpoints and the proxy.
+    this.computeSubnets = this.network.computeSubnets;
+    // Egress is what the stage's sources need and nothing else: HTTPS (AWS APIs through the endpoints,
+    // S3 through the gateway endpoint, HTTP sources through NAT), PostgreSQL to the proxy, and each
+    // database source's port to the configured CIDRs (added per pipeline below).
     this.computeSecurityGroup = new ec2.SecurityGroup(this, 'ComputeSecurityGroup', {
       vpc: this.vpc,
       description: 'Sluice functions and chunk worker tasks',
-      allowAllOutbound: true,
+      allowAllOutbound: false,
     });
+    this.computeSecurityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS: AWS APIs (VPC endpoints, S3 gateway) and HTTP sources',
+    );
 
     this.storage = new SluiceStorage(this, 'Storage', {
       encryptionKey: this.encryptionKey,
@@ -124,6 +142,11 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
     });
     this.stagingBucket = this.storage.staging;
     this.landingBucket = this.storage.landing;
+    this.auditAnchor = new AuditAnchorBucket(this, 'AuditAnchor', {
+      mode: config.audit.anchorMode,
+      retentionDays: config.audit.anchorRetentionDays,
+      accessLogs: this.storage.accessLogs,
+    });
 
     this.database = new WarehouseDatabase(this, 'Database', {
       vpc: this.vpc,
@@ -139,6 +162,11 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
     });
     this.database.proxySecurityGroup.addIngressRule(
       this.computeSecurityGroup,
+      ec2.Port.tcp(5432),
+      'Functions and worker to RDS Proxy',
+    );
+    this.computeSecurityGroup.addEgressRule(
+      this.database.proxySecurityGroup,
       ec2.Port.tcp(5432),
       'Functions and worker to RDS Proxy',
     );
@@ -168,6 +196,7 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       securityGroup: migrationSecurityGroup,
       encryptionKey: this.encryptionKey,
       adminSecret: this.database.adminSecret,
+      loginSecrets: this.database.loginSecrets,
       stagingBucket: this.stagingBucket,
       serviceName: 'sluice-migrations',
       metricsNamespace: this.metricsNamespace,
@@ -176,6 +205,12 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
     });
     // Migrations need a writer that accepts connections, not just a cluster resource.
     this.migrations.internalSchema.node.addDependency(this.database.cluster);
+    // A login secret's first rotation logs in as the login, which the migrations create.
+    for (const schedule of this.node
+      .findAll()
+      .filter((c) => c instanceof secretsmanager.CfnRotationSchedule && isLoginSchedule(c.node.path))) {
+      schedule.node.addDependency(this.migrations.internalSchema);
+    }
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
       clusterName: `sluice-${stage}`,
@@ -230,11 +265,37 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
         'Admin credentials of the warehouse (rotated)',
       ],
       ['EncryptionKeyArn', this.encryptionKey.keyArn, 'Encrypt pipeline credential secrets with this key'],
+      [
+        'DatabaseClusterArn',
+        this.database.cluster.clusterArn,
+        'RDS Data API resource (enabled): read the ledger with a login secret below',
+      ],
+      [
+        'ReaderSecretArn',
+        this.database.loginSecrets.reader.secretArn,
+        'sluice_reader_login (run ledger and targets, read only): sluice runs --stage',
+      ],
+      [
+        'AuditorSecretArn',
+        this.database.loginSecrets.auditor.secretArn,
+        'sluice_auditor_login (audit log, read only): sluice audit verify --stage',
+      ],
+      [
+        'LoaderSecretArn',
+        this.database.loginSecrets.loader.secretArn,
+        'sluice_loader_login (member of sluice_loader), rotated',
+      ],
+      [
+        'AuditAnchorBucketName',
+        this.auditAnchor.bucket.bucketName,
+        `Anchored audit heads (Object Lock ${config.audit.anchorMode}): sluice audit verify --anchor-s3 s3://<this>/audit-anchor/`,
+      ],
     ];
     for (const [outputId, value, description] of outputs)
       new CfnOutput(this, outputId, { value, description });
 
     for (const pipeline of props.pipelines ?? []) {
+      this.allowSourceEgress(pipeline);
       const nested = new SluicePipelineStack(this, `Pipeline-${pipeline.spec.name}`, {
         platform: this,
         pipeline,
@@ -255,6 +316,8 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
     });
     this.operatorRole = access.operatorRole;
     this.viewerRole = access.viewerRole;
+    // `sluice audit verify` reads the anchored heads; only commit and fail write them.
+    for (const role of [this.operatorRole, this.viewerRole]) this.auditAnchor.grantAnchorRead(role);
     new CfnOutput(this, 'OperatorRoleArn', {
       value: this.operatorRole.roleArn,
       description: 'Assume to run, stop, redrive and read runs (sluice run / redrive / runs --stage)',
@@ -263,6 +326,38 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       value: this.viewerRole.roleArn,
       description: 'Assume to read runs, their summaries and rejects (sluice runs --stage)',
     });
+  }
+
+  /**
+   * Checks that the stage can reach the pipeline's source, and opens the source's ports to the
+   * configured CIDRs. Fails synth, naming the pipeline, the connector and the setting, when the source
+   * needs egress and the stage has none: such a pipeline would only time out in AWS.
+   */
+  private allowSourceEgress(pipeline: PipelineDefinition): void {
+    const need = pipelineNetworkNeed(pipeline.spec);
+    if (need.access === 'none') return;
+    const egress = this.config.network.egress;
+    const what =
+      need.access === 'internet'
+        ? `the internet (TCP ${need.ports.join(', ')}${need.declared ? '' : ', assumed: the connector does not declare its network'})`
+        : `a database on TCP ${need.ports.join(', ')}`;
+    if (egress.mode === 'none') {
+      throw new PipelineConfigError(
+        pipeline.spec.name,
+        `source connector "${need.connector}" needs egress to ${what}, but stage "${this.stage}" has none: set ${STAGES_CONTEXT_KEY}.${this.stage}.network.egress.mode to "nat" or "existing-vpc" in cdk.json (docs/deploy.md, "Network for sources")`,
+      );
+    }
+    if (need.access !== 'database-port') return;
+    for (const port of need.ports) {
+      for (const cidr of egress.sourceCidrs) {
+        // Rules are de-duplicated by CDK, so pipelines sharing a port and CIDR add one rule.
+        this.computeSecurityGroup.addEgressRule(
+          ec2.Peer.ipv4(cidr),
+          ec2.Port.tcp(port),
+          `Database sources on ${port} (${need.connector})`,
+        );
+      }
+    }
   }
 
   /**

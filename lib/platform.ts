@@ -5,6 +5,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { StageConfig } from './config.js';
+import type { AuditAnchorBucket } from './constructs/audit-anchor-bucket.js';
 import type { ChunkWorkerImage } from './constructs/chunk-worker.js';
 import type { SluiceMigrations } from './constructs/migrations.js';
 import type { WarehouseDatabase } from './constructs/warehouse-database.js';
@@ -15,11 +16,15 @@ export interface SluicePlatform {
   readonly config: StageConfig;
   readonly encryptionKey: kms.IKey;
   readonly vpc: ec2.IVpc;
+  /** Where functions and worker tasks run: with a route out when the stage has egress. */
+  readonly computeSubnets: ec2.SubnetSelection;
   /** Group of every function and worker task: admitted by the RDS Proxy and the VPC endpoints. */
   readonly computeSecurityGroup: ec2.ISecurityGroup;
   readonly stagingBucket: s3.IBucket;
   /** Uploads: relative source locations resolve here in AWS, and S3 triggers of such pipelines watch it. */
   readonly landingBucket: s3.IBucket;
+  /** Where commit and fail anchor the audit chain's head (S3 Object Lock). */
+  readonly auditAnchor: AuditAnchorBucket;
   readonly database: WarehouseDatabase;
   readonly migrations: SluiceMigrations;
   readonly cluster: ecs.ICluster;

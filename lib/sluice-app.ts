@@ -17,6 +17,12 @@ export interface SluiceAppProps {
    */
   readonly githubRepository?: string;
   /**
+   * ARN of the account's existing GitHub OIDC provider (an account has at most one per URL): the deploy
+   * stack references it instead of creating one (`-c githubOidcProviderArn=arn:aws:iam::…`).
+   * @default - the GitHub deploy stack creates the provider
+   */
+  readonly githubOidcProviderArn?: string;
+  /**
    * Run the cdk-nag packs (AwsSolutions, Serverless, NIST 800-53 R5) at synth: any unacknowledged
    * finding fails it.
    * @default true
@@ -35,7 +41,10 @@ export function buildSluiceApp(
     pipelines: props.pipelines,
   });
   const github = props.githubRepository
-    ? new GitHubDeployStack(app, 'SluiceGitHubDeploy', { repository: props.githubRepository })
+    ? new GitHubDeployStack(app, 'SluiceGitHubDeploy', {
+        repository: props.githubRepository,
+        ...(props.githubOidcProviderArn ? { oidcProviderArn: props.githubOidcProviderArn } : {}),
+      })
     : undefined;
   if (props.nag ?? true) {
     Validations.of(app).addPlugins(

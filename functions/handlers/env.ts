@@ -24,6 +24,12 @@ export const handlerEnvSchema = z
     SLUICE_EVENT_BUS_NAME: z.string().optional(),
     /** State machine that the S3 starter function starts. */
     SLUICE_STATE_MACHINE_ARN: z.string().startsWith('arn:').optional(),
+    /** S3 bucket (Object Lock) where commit and fail anchor the audit chain's head (AWS). */
+    SLUICE_AUDIT_ANCHOR_BUCKET: z.string().min(3).optional(),
+    /** Object Lock mode of each anchored head (the adapter's default: COMPLIANCE). */
+    SLUICE_AUDIT_ANCHOR_MODE: z.enum(['COMPLIANCE', 'GOVERNANCE']).optional(),
+    /** Days each anchored head is locked (the adapter's default: 2557, 7 years). */
+    SLUICE_AUDIT_ANCHOR_RETENTION_DAYS: z.coerce.number().int().positive().optional(),
     POWERTOOLS_SERVICE_NAME: z.string().default('sluice'),
   })
   .refine((e) => e.SLUICE_STAGING_BUCKET || e.SLUICE_STAGING_DIR, {

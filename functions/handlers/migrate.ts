@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { parseSecretJson } from '../adapters/secrets/secret-json.js';
 // The pg twin only: the adapters' index also loads PGlite, which is never bundled for Lambda.
 import { PgWarehouse } from '../adapters/warehouse/pg.js';
+import { ensureLogins, type LoginGroup, type LoginSpec } from '../engine/load/logins.js';
 import { ensureInternalSchema } from '../engine/load/migrations.js';
 import { ensureTargetTable } from '../engine/load/target.js';
 import type { Warehouse } from '../engine/ports/warehouse.js';
@@ -42,6 +43,11 @@ export interface MigrationDeps {
   /** Writes an object to the staging bucket. */
   putStagingObject(key: string, body: string): Promise<void>;
   stagingBucket: string;
+  /**
+   * The runtime logins to create or update after the internal migrations, each from its own secret.
+   * @default - none
+   */
+  loginSecrets?(): Promise<LoginSpec[]>;
   log(message: string, details?: Record<string, unknown>): void;
 }
 
@@ -63,8 +69,13 @@ export async function handleMigrationRequest(
   const props = propertiesSchema.parse(request.ResourceProperties);
   if (props.Kind === 'internal-schema') {
     // The internal migrations create the database roles (loader, reader, auditor) and their grants too.
-    const applied = await withWarehouse(deps, (wh) => ensureInternalSchema(wh));
-    deps.log('internal schema up to date', { applied });
+    const logins = (await deps.loginSecrets?.()) ?? [];
+    const { applied, ensured } = await withWarehouse(deps, async (wh) => ({
+      applied: await ensureInternalSchema(wh),
+      // After the groups exist; sets each login's password to its secret's current value.
+      ensured: await ensureLogins(wh, logins),
+    }));
+    deps.log('internal schema up to date', { applied, logins: ensured });
     return { PhysicalResourceId: INTERNAL_SCHEMA_ID, Data: { Applied: applied.join(',') } };
   }
 
@@ -135,7 +146,15 @@ const envSchema = z.object({
     .string()
     .startsWith('arn:', 'SLUICE_DATABASE_SECRET_ARN must be the ARN of the admin secret'),
   SLUICE_STAGING_BUCKET: z.string().min(3, 'SLUICE_STAGING_BUCKET must name the staging bucket'),
+  /** `{"loader":"arn:…","reader":"arn:…","auditor":"arn:…"}`: the runtime logins' secrets. */
+  SLUICE_LOGIN_SECRET_ARNS: z.string().optional(),
 });
+
+const loginSecretArnsSchema = z.partialRecord(
+  z.enum(['loader', 'reader', 'auditor']),
+  z.string().startsWith('arn:'),
+);
+const loginSecretSchema = z.object({ username: z.string().min(1), password: z.string().min(1) });
 
 const adminSecretSchema = z.object({
   host: z.string().min(1),
@@ -176,6 +195,22 @@ function coldStartDeps(): MigrationDeps {
             max: 1,
           }),
       );
+    },
+    async loginSecrets() {
+      if (!env.SLUICE_LOGIN_SECRET_ARNS) return [];
+      const arns = loginSecretArnsSchema.parse(JSON.parse(env.SLUICE_LOGIN_SECRET_ARNS));
+      const logins: LoginSpec[] = [];
+      for (const [group, arn] of Object.entries(arns) as [LoginGroup, string][]) {
+        const out = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+        const secret = parseSecretJson(
+          arn,
+          out.SecretString ?? '{}',
+          loginSecretSchema,
+          'a database login secret: JSON { "username", "password", … }',
+        );
+        logins.push({ group, username: secret.username, password: secret.password });
+      }
+      return logins;
     },
     async putStagingObject(key, body) {
       await s3.send(

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { S3ObjectLockAuditAnchor } from '../adapters/audit-anchor/s3-object-lock.js';
 import { CachedSecretStore } from '../adapters/secrets/cache.js';
 import { EnvSecretStore } from '../adapters/secrets/env.js';
 import { SecretsManagerStore } from '../adapters/secrets/secrets-manager.js';
@@ -11,6 +12,7 @@ import { openPgWarehouseFromSecret } from '../adapters/warehouse/from-secret.js'
 import { openPgWarehouse } from '../adapters/warehouse/pg.js';
 import { connectorRegistry } from '../connectors/registry.js';
 import { auditedSecretStore } from '../engine/audit/secrets.js';
+import type { AuditAnchor } from '../engine/ports/audit-anchor.js';
 import type { SecretStore } from '../engine/ports/secrets.js';
 import type { Storage } from '../engine/ports/storage.js';
 import type { Warehouse } from '../engine/ports/warehouse.js';
@@ -49,7 +51,9 @@ export async function depsFromEnv(
   }
 
   const warehouse = await openWarehouseFromEnv(env, secretsManager, logger);
+  const auditAnchor = auditAnchorFromEnv(env, s3Client);
   return {
+    ...(auditAnchor ? { auditAnchor } : {}),
     staging,
     warehouse,
     // Cached briefly in the warm container; every read is audited by name (never by value).
@@ -72,6 +76,19 @@ export async function depsFromEnv(
     logger,
     holder: options.holder ?? `${hostname()}:${process.pid}`,
   };
+}
+
+/** The stage's Object Lock bucket when SLUICE_AUDIT_ANCHOR_BUCKET is set (commit and fail in AWS). */
+export function auditAnchorFromEnv(env: HandlerEnv, s3Client: () => S3Client): AuditAnchor | undefined {
+  if (!env.SLUICE_AUDIT_ANCHOR_BUCKET) return undefined;
+  return new S3ObjectLockAuditAnchor({
+    client: s3Client(),
+    bucket: env.SLUICE_AUDIT_ANCHOR_BUCKET,
+    ...(env.SLUICE_AUDIT_ANCHOR_MODE ? { mode: env.SLUICE_AUDIT_ANCHOR_MODE } : {}),
+    ...(env.SLUICE_AUDIT_ANCHOR_RETENTION_DAYS
+      ? { retentionDays: env.SLUICE_AUDIT_ANCHOR_RETENTION_DAYS }
+      : {}),
+  });
 }
 
 async function openWarehouseFromEnv(

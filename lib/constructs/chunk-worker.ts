@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { fargateSizeProblem } from '../fargate-sizes.js';
 import { acknowledge } from '../nag.js';
 import { WORKER_CONTAINER_NAME } from '../naming.js';
 import { REPO_ROOT } from '../paths.js';
@@ -84,6 +85,10 @@ export class ChunkWorkerTask extends Construct {
 
   constructor(scope: Construct, id: string, props: ChunkWorkerTaskProps) {
     super(scope, id);
+    const cpu = props.cpu ?? 2048;
+    const memoryLimitMiB = props.memoryLimitMiB ?? 8192;
+    const problem = fargateSizeProblem(cpu, memoryLimitMiB);
+    if (problem) throw new Error(`${this.node.path}: ${problem}`);
     this.taskRole = new LeastPrivilegeRole(this, 'TaskRole', {
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
       description: `Chunk worker ${props.family}: what the chunk code calls`,
@@ -106,8 +111,8 @@ export class ChunkWorkerTask extends Construct {
 
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       family: props.family,
-      cpu: props.cpu ?? 2048,
-      memoryLimitMiB: props.memoryLimitMiB ?? 8192,
+      cpu,
+      memoryLimitMiB,
       runtimePlatform: {
         cpuArchitecture: ecs.CpuArchitecture.ARM64,
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,

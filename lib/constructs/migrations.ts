@@ -1,4 +1,4 @@
-import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -19,6 +19,11 @@ export interface SluiceMigrationsProps {
   readonly encryptionKey: kms.IKey;
   /** Admin credentials of the cluster; migrations run as the admin. */
   readonly adminSecret: secretsmanager.ISecret;
+  /**
+   * Secrets of the runtime logins the migrations create (each `{ username, password, … }`).
+   * @default - no logins are created
+   */
+  readonly loginSecrets?: Partial<Record<'loader' | 'reader' | 'auditor', secretsmanager.ISecret>>;
   /** Where pipeline specs are published (`specs/<pipeline>/<hash>.json`). */
   readonly stagingBucket: s3.IBucket;
   readonly serviceName: string;
@@ -66,6 +71,13 @@ export class SluiceMigrations extends Construct {
       environment: {
         SLUICE_DATABASE_SECRET_ARN: props.adminSecret.secretArn,
         SLUICE_STAGING_BUCKET: props.stagingBucket.bucketName,
+        ...(props.loginSecrets
+          ? {
+              SLUICE_LOGIN_SECRET_ARNS: Stack.of(this).toJsonString(
+                Object.fromEntries(Object.entries(props.loginSecrets).map(([g, s]) => [g, s.secretArn])),
+              ),
+            }
+          : {}),
       },
       serviceName: props.serviceName,
       metricsNamespace: props.metricsNamespace,
@@ -81,7 +93,10 @@ export class SluiceMigrations extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [props.adminSecret.secretArn],
+        resources: [
+          props.adminSecret.secretArn,
+          ...Object.values(props.loginSecrets ?? {}).map((s) => s.secretArn),
+        ],
       }),
     );
     role.addWildcardStatement(

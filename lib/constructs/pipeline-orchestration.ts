@@ -35,6 +35,11 @@ export interface PipelineOrchestrationProps {
   readonly cluster: ecs.ICluster;
   /** Worker tasks run in its isolated subnets. */
   readonly vpc: ec2.IVpc;
+  /**
+   * Where worker tasks run.
+   * @default - the VPC's private isolated subnets
+   */
+  readonly workerSubnets?: ec2.SubnetSelection;
   readonly workerSecurityGroup: ec2.ISecurityGroup;
   /** Where the Distributed Maps read their item manifests (runs/). */
   readonly stagingBucket: s3.IBucket;
@@ -68,7 +73,9 @@ export class PipelineOrchestration extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const isolatedSubnets = props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED });
+    const workerSubnets = props.vpc.selectSubnets(
+      props.workerSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    );
     this.stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
       stateMachineName: name,
       comment: `Sluice pipeline ${props.pipeline} (${props.stage})`,
@@ -86,7 +93,7 @@ export class PipelineOrchestration extends Construct {
         // latest ACTIVE revision (a replaced revision is deregistered and can no longer run).
         WorkerTaskDefinitionArn: props.worker.taskDefinition.family,
         WorkerContainerName: WORKER_CONTAINER_NAME,
-        WorkerSubnetIds: Fn.join(',', isolatedSubnets.subnetIds),
+        WorkerSubnetIds: Fn.join(',', workerSubnets.subnetIds),
         WorkerSecurityGroupIds: props.workerSecurityGroup.securityGroupId,
       },
       stateMachineType: sfn.StateMachineType.STANDARD,

@@ -14,6 +14,11 @@ export interface PipelineStepFunctionsProps {
   /** The state machine that invokes the functions (named in their descriptions). */
   readonly stateMachineName: string;
   readonly vpc: ec2.IVpc;
+  /**
+   * Where the functions run (subnets with a route out when the source needs one).
+   * @default - the VPC's private isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   /** Admitted by the RDS Proxy and the VPC endpoints. */
   readonly securityGroup: ec2.ISecurityGroup;
   /** Encrypts the functions' environment and logs. */
@@ -93,6 +98,7 @@ export class PipelineStepFunctions extends Construct {
           caller: `the ${props.stateMachineName} state machine (lambda:invoke task with Retry and Catch)`,
         },
         vpc: props.vpc,
+        ...(props.vpcSubnets ? { vpcSubnets: props.vpcSubnets } : {}),
         securityGroups: [props.securityGroup],
         encryptionKey: props.encryptionKey,
         environment: props.environment,

@@ -133,6 +133,7 @@ export class SluicePipeline extends Construct {
       pipeline: spec.name,
       stateMachineName: machineName,
       vpc: platform.vpc,
+      vpcSubnets: platform.computeSubnets,
       securityGroup: platform.computeSecurityGroup,
       encryptionKey: platform.encryptionKey,
       environment,
@@ -168,6 +169,7 @@ export class SluicePipeline extends Construct {
       worker: this.worker,
       cluster: platform.cluster,
       vpc: platform.vpc,
+      workerSubnets: platform.computeSubnets,
       workerSecurityGroup: platform.computeSecurityGroup,
       stagingBucket: platform.stagingBucket,
       encryptionKey: platform.encryptionKey,
@@ -261,6 +263,12 @@ export class SluicePipeline extends Construct {
       grantSecrets(role, run, names.source);
     }
     for (const role of chunkRoles) grantSecrets(role, run, names.transforms);
+    // Commit and fail append to the audit chain and anchor its head; no other step writes the anchor.
+    for (const step of [this.functions.commit, this.functions.fail]) {
+      platform.auditAnchor.grantAnchorWrite(step.role);
+      for (const [name, value] of Object.entries(auditAnchorEnvironment(platform)))
+        step.function.addEnvironment(name, value);
+    }
     this.functions.grantPutRunEvents(platform.eventBus);
   }
 }
@@ -292,6 +300,15 @@ function runEnvironment(platform: SluicePlatform): Record<string, string> {
     SLUICE_DATABASE_HOST: platform.database.proxy.endpoint,
     SLUICE_SECRET_PREFIX: platform.secretPrefix,
     SLUICE_EVENT_BUS_NAME: platform.eventBus.eventBusName,
+  };
+}
+
+/** Where commit and fail anchor the audit head (functions/handlers/env.ts, read by runtime.ts). */
+function auditAnchorEnvironment(platform: SluicePlatform): Record<string, string> {
+  return {
+    SLUICE_AUDIT_ANCHOR_BUCKET: platform.auditAnchor.bucket.bucketName,
+    SLUICE_AUDIT_ANCHOR_MODE: platform.auditAnchor.mode,
+    SLUICE_AUDIT_ANCHOR_RETENTION_DAYS: String(platform.auditAnchor.retentionDays),
   };
 }
 

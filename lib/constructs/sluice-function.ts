@@ -43,6 +43,10 @@ export interface SluiceFunctionProps {
   readonly description: string;
   readonly invocation: Invocation;
   readonly vpc: ec2.IVpc;
+  /**
+   * @default - the VPC's private isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
   readonly securityGroups: ec2.ISecurityGroup[];
   /** Encrypts the environment variables and the log group. */
   readonly encryptionKey: kms.IKey;
@@ -147,7 +151,7 @@ export class SluiceFunction extends Construct {
       timeout: props.timeout ?? Duration.minutes(1),
       role: this.role,
       vpc: props.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       securityGroups: props.securityGroups,
       tracing: lambda.Tracing.ACTIVE,
       logGroup: this.logGroup,
@@ -164,7 +168,6 @@ export class SluiceFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_LOG_LEVEL: logLevel,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,
-        NODE_OPTIONS: '--enable-source-maps',
         ...(props.trustRdsCertificates ? { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' } : {}),
       },
       projectRoot: REPO_ROOT,
@@ -173,8 +176,10 @@ export class SluiceFunction extends Construct {
         format: OutputFormat.ESM,
         target: 'node22',
         minify: true,
-        sourceMap: true,
-        sourcesContent: false,
+        // No source maps in deployed bundles: a map as large as the bundle (~2.5 MB) made each zip
+        // ~70% larger (process-chunks 0.86 → 1.47 MB), and --enable-source-maps slows every stack
+        // trace. Errors name the step and the cause; a local run reproduces the stack.
+        sourceMap: false,
         mainFields: ['module', 'main'],
         // ESM output still meets CommonJS dependencies that call require().
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",

@@ -58,6 +58,12 @@ const PASSWORD_EXCLUDED_CHARACTERS = ' %+~`#$&*()|[]{}:;<>?!\'/@"\\';
 /** The database every pipeline loads into, and its admin user. */
 export const DATABASE_NAME = 'sluice';
 export const ADMIN_USER = 'sluice_admin';
+/** The runtime logins, members of the sluice_loader / sluice_reader / sluice_auditor groups. */
+export const LOGIN_USERS = {
+  loader: 'sluice_loader_login',
+  reader: 'sluice_reader_login',
+  auditor: 'sluice_auditor_login',
+} as const;
 
 /**
  * Aurora PostgreSQL Serverless v2: encrypted with the stage key, IAM authentication on, TLS forced,
@@ -74,6 +80,13 @@ export class WarehouseDatabase extends Construct {
   public readonly clusterSecurityGroup: ec2.SecurityGroup;
   /** The rotation function's group: it needs the Secrets Manager endpoint. */
   public readonly rotationSecurityGroup: ec2.SecurityGroup;
+  /**
+   * One secret per runtime login (`{ username, password, host, port, dbname, engine }`), KMS-encrypted
+   * and rotated (single user): the migration custom resource creates the logins from them.
+   */
+  public readonly loginSecrets: Record<'loader' | 'reader' | 'auditor', secretsmanager.ISecret>;
+  /** The rotation schedules of the login secrets: their first rotation needs the login to exist. */
+  public readonly loginRotations: secretsmanager.SecretRotation[] = [];
 
   constructor(scope: Construct, id: string, props: WarehouseDatabaseProps) {
     super(scope, id);
@@ -172,6 +185,8 @@ export class WarehouseDatabase extends Construct {
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.SNAPSHOT,
       cloudwatchLogsExports: ['postgresql'],
+      // The RDS Data API: the CLI and UI read a deployed stage's ledger over HTTPS as the reader login.
+      enableDataApi: true,
       monitoringInterval: Duration.seconds(60),
       monitoringRole,
     });
@@ -201,6 +216,63 @@ export class WarehouseDatabase extends Construct {
       automaticallyAfter: props.rotationInterval ?? Duration.days(30),
       excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
     });
+    // The first rotation runs as soon as the schedule exists: it must find a writer that accepts
+    // connections, not only the cluster resource (which is complete before any instance is).
+    // (The schedule lives under the cluster's secret attachment, so it depends on the instances only.)
+    const instances = this.cluster.node.findAll().filter((c) => c instanceof rds.CfnDBInstance);
+    for (const schedule of this.cluster.node
+      .findAll()
+      .filter((c) => c instanceof secretsmanager.CfnRotationSchedule)) {
+      schedule.node.addDependency(...instances);
+    }
+    // A retained cluster keeps its data and its admin login: keep the password that opens it.
+    // (cluster.secret is the target attachment; the secret itself is the cluster's generated child.)
+    if ((props.removalPolicy ?? RemovalPolicy.SNAPSHOT) === RemovalPolicy.RETAIN) {
+      for (const secret of this.cluster.node.findAll().filter((c) => c instanceof secretsmanager.CfnSecret)) {
+        secret.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      }
+    }
+
+    const loginSecret = (id: string, username: string) => {
+      const secret = new rds.DatabaseSecret(this, id, {
+        username,
+        dbname: DATABASE_NAME,
+        encryptionKey: props.encryptionKey,
+        excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
+      });
+      // A retained cluster keeps its logins: keep the passwords that open them.
+      if ((props.removalPolicy ?? RemovalPolicy.SNAPSHOT) === RemovalPolicy.RETAIN)
+        secret.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      const attached = secret.attach(this.cluster);
+      this.loginRotations.push(
+        new secretsmanager.SecretRotation(this, `${id}Rotation`, {
+          application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
+          secret: attached,
+          target: {
+            connections: new ec2.Connections({
+              securityGroups: [this.clusterSecurityGroup],
+              defaultPort: POSTGRES_PORT,
+            }),
+          },
+          vpc: props.vpc,
+          vpcSubnets: isolated,
+          securityGroup: this.rotationSecurityGroup,
+          endpoint: props.secretsManagerEndpoint,
+          automaticallyAfter: props.rotationInterval ?? Duration.days(30),
+          excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
+        }),
+      );
+      for (const schedule of attached.node
+        .findAll()
+        .filter((c) => c instanceof secretsmanager.CfnRotationSchedule))
+        schedule.node.addDependency(...instances);
+      return attached;
+    };
+    this.loginSecrets = {
+      loader: loginSecret('LoaderSecret', LOGIN_USERS.loader),
+      reader: loginSecret('ReaderSecret', LOGIN_USERS.reader),
+      auditor: loginSecret('AuditorSecret', LOGIN_USERS.auditor),
+    };
 
     const proxyRole = new LeastPrivilegeRole(this, 'ProxyRole', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),

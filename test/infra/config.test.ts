@@ -96,9 +96,10 @@ describe('stage configuration (cdk.json context)', () => {
       retention: { logDays: 30, stagingDays: 14, accessLogDays: 90 },
       removalPolicies: { buckets: 'retain', key: 'retain' },
       alarms: { emails: [] },
-      network: { endpointsInEveryAz: true },
+      network: { endpointsInEveryAz: true, egress: { mode: 'none' } },
       functions: { logLevel: 'INFO', reserveConcurrency: true },
       worker: { cpu: 2048, memoryMiB: 8192 },
+      audit: { anchorMode: 'COMPLIANCE', anchorRetentionDays: 2557 },
       access: { operators: [], viewers: [] },
     });
   });

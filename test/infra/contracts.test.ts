@@ -65,6 +65,7 @@ const IAM_ACTION: Record<string, string> = {
   CompleteMultipartUpload: 's3:PutObject',
   AbortMultipartUpload: 's3:AbortMultipartUpload',
   ListObjectsV2: 's3:ListBucket',
+  ListObjectVersions: 's3:ListBucketVersions',
   DeleteObjects: 's3:DeleteObject',
   GetSecretValue: 'secretsmanager:GetSecretValue',
   PutEvents: 'events:PutEvents',
@@ -85,9 +86,11 @@ const SDK_INTERNALS = new Set([
 const NO_TAGS =
   "@aws-sdk/lib-storage's Upload tags objects only when given tags; the S3 storage adapter never passes any";
 /** Commands bundled through a shared module that a handler does not send, and why. */
+const NO_ANCHOR =
+  'the S3 Object Lock audit anchor (functions/handlers/runtime.ts) is built only from SLUICE_AUDIT_ANCHOR_BUCKET, which only commit and fail get';
 const NOT_SENT: Record<string, Record<string, string>> = {
-  prepare: { PutObjectTagging: NO_TAGS },
-  'process-chunks': { PutObjectTagging: NO_TAGS },
+  prepare: { PutObjectTagging: NO_TAGS, ListObjectVersions: NO_ANCHOR },
+  'process-chunks': { PutObjectTagging: NO_TAGS, ListObjectVersions: NO_ANCHOR },
   commit: { PutObjectTagging: NO_TAGS },
   fail: { PutObjectTagging: NO_TAGS },
 };
@@ -99,6 +102,14 @@ const NOT_IN_AWS: Record<string, string> = {
   SLUICE_STATE_MACHINE_ARN: 'in the shared handler schema for the starter function only',
   SLUICE_ALLOWED_ROOTS: 'local runs: folders a local location may read besides the spec folder (none in AWS)',
 };
+
+/** Variables a shared module names that some handlers must not get, and why. */
+const ANCHOR_VARS = [
+  'SLUICE_AUDIT_ANCHOR_BUCKET',
+  'SLUICE_AUDIT_ANCHOR_MODE',
+  'SLUICE_AUDIT_ANCHOR_RETENTION_DAYS',
+];
+const NOT_SET_FOR: Record<string, string[]> = { prepare: ANCHOR_VARS, 'process-chunks': ANCHOR_VARS };
 
 /** The Powertools variables every function must set (the other POWERTOOLS_* are optional switches). */
 const POWERTOOLS = ['POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE'];
@@ -201,8 +212,16 @@ describe('every environment variable a handler reads is set by its construct', (
   it('for the SLUICE_ variables its code names', () => {
     for (const f of functions) {
       const named = [...new Set([...f.bundle.matchAll(/\b(SLUICE_[A-Z_]*[A-Z])\b/g)].map((m) => m[1]!))];
-      const missing = named.filter((v) => f.env[v] === undefined && !(v in NOT_IN_AWS));
+      const notForThis = NOT_SET_FOR[f.handler] ?? [];
+      const missing = named.filter(
+        (v) => f.env[v] === undefined && !(v in NOT_IN_AWS) && !notForThis.includes(v),
+      );
       expect(missing, f.handler).toEqual([]);
+      // Only commit and fail write the audit anchor: the others must not even know the bucket.
+      expect(
+        notForThis.filter((v) => f.env[v] !== undefined),
+        f.handler,
+      ).toEqual([]);
       const wronglySet = Object.keys(NOT_IN_AWS).filter(
         (v) => f.env[v] !== undefined && !(f.handler === 'start-run' && v === 'SLUICE_STATE_MACHINE_ARN'),
       );

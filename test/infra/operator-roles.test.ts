@@ -102,7 +102,10 @@ describe('operator and viewer roles (prod)', () => {
   });
 
   it('let the viewer read runs, but not start, stop or redrive them', () => {
-    expect(actionsOf(viewer)).toEqual([...READ_RUNS, 's3:GetObject', 's3:ListBucket', 'kms:Decrypt'].sort());
+    // s3:ListBucketVersions: the anchored audit heads, for sluice audit verify (audit-anchor.test.ts).
+    expect(actionsOf(viewer)).toEqual(
+      [...READ_RUNS, 's3:GetObject', 's3:ListBucket', 's3:ListBucketVersions', 'kms:Decrypt'].sort(),
+    );
     for (const action of OPERATE_RUNS) expect(statementsGranting(viewer, action), action).toEqual([]);
   });
 

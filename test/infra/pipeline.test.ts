@@ -191,14 +191,18 @@ describe('functions', () => {
 
   it('get the handler environment, with Powertools service name, log level and metrics namespace', () => {
     for (const name of handlers) {
+      // Commit and fail also anchor the audit head (audit-anchor.test.ts).
+      const anchor = ['Commit', 'Fail'].includes(name)
+        ? ['SLUICE_AUDIT_ANCHOR_BUCKET', 'SLUICE_AUDIT_ANCHOR_MODE', 'SLUICE_AUDIT_ANCHOR_RETENTION_DAYS']
+        : [];
       expect(
         Object.keys((fn(orders, name).Properties.Environment as { Variables: object }).Variables).sort(),
       ).toEqual([
         'NODE_EXTRA_CA_CERTS',
-        'NODE_OPTIONS',
         'POWERTOOLS_LOG_LEVEL',
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
+        ...anchor,
         'SLUICE_DATABASE_HOST',
         'SLUICE_DATABASE_SECRET_ARN',
         'SLUICE_EVENT_BUS_NAME',

@@ -32,10 +32,11 @@ describe('platform stack (prod)', () => {
   });
 
   describe('network', () => {
-    it('has only private isolated subnets: no internet gateway, no NAT', () => {
-      t.resourceCountIs('AWS::EC2::InternetGateway', 0);
-      t.resourceCountIs('AWS::EC2::NatGateway', 0);
-      t.resourceCountIs('AWS::EC2::Subnet', 2);
+    it('has NAT egress (network.egress: nat, 2 gateways) for sources, and no public address on launch', () => {
+      t.resourceCountIs('AWS::EC2::InternetGateway', 1);
+      t.resourceCountIs('AWS::EC2::NatGateway', 2);
+      // isolated (database), egress (functions, workers), public (NAT gateways only): two AZs each.
+      t.resourceCountIs('AWS::EC2::Subnet', 6);
       t.allResourcesProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false });
     });
 
@@ -120,8 +121,9 @@ describe('platform stack (prod)', () => {
     };
 
     it('encrypts staging and landing with the stage key, blocks public access, logs access, keeps versions', () => {
+      // staging, landing, access logs, and the audit anchor (SSE-S3, Object Lock: audit-anchor.test.ts)
       const buckets = Object.values(resourcesOf(t, 'AWS::S3::Bucket'));
-      expect(buckets).toHaveLength(3);
+      expect(buckets).toHaveLength(4);
       const encrypted = buckets.filter((b) =>
         JSON.stringify(b.Properties.BucketEncryption).includes('aws:kms'),
       );
@@ -142,7 +144,7 @@ describe('platform stack (prod)', () => {
 
     it('refuses anything but TLS on every bucket', () => {
       const policies = Object.values(resourcesOf(t, 'AWS::S3::BucketPolicy'));
-      expect(policies).toHaveLength(3);
+      expect(policies).toHaveLength(4);
       for (const p of policies) {
         expect(JSON.stringify(p.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
       }
@@ -285,9 +287,12 @@ describe('platform stack (dev)', () => {
       },
       DeletionPolicy: 'Snapshot',
     });
-    for (const bucket of Object.values(dev.template.findResources('AWS::S3::Bucket'))) {
-      expect(bucket.DeletionPolicy).toBe('Delete');
+    // Every bucket but the audit anchor, whose locked versions outlive any stack (audit-anchor.test.ts).
+    const buckets = Object.entries(dev.template.findResources('AWS::S3::Bucket'));
+    for (const [id, bucket] of buckets) {
+      expect(bucket.DeletionPolicy, id).toBe(id.startsWith('AuditAnchorBucket') ? 'Retain' : 'Delete');
     }
+    expect(buckets.filter(([id]) => id.startsWith('AuditAnchorBucket'))).toHaveLength(1);
     dev.template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain' });
     expect(dev.platform.terminationProtection).toBe(false);
   });

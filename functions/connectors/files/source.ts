@@ -13,6 +13,8 @@ export const filesConnector = defineSource({
   configSchema: filesSourceConfig,
   cannotBackfill: () =>
     'files are loaded once each by bookmark (key + content hash), not by a cursor window; use --full-refresh to reload every file',
+  // S3 in the stage's region, through the VPC's gateway endpoint (another region's bucket is not supported).
+  network: () => ({ access: 'none', ports: [] }),
   async discover(ctx) {
     const storage = ctx.openStorage(ctx.config.location);
     const columns = await discoverFileColumns(storage, ctx.config);

@@ -21,6 +21,11 @@ export default defineSource<HttpSourceConfig>({
     config.cursor
       ? undefined
       : 'a backfill window is a range of the cursor field: set source.config.cursor.field',
+  // HTTPS (or HTTP) to the API's host, at the URL's port.
+  network: (config) => {
+    const url = new URL(config.url);
+    return { access: 'internet', ports: [Number(url.port || (url.protocol === 'http:' ? 80 : 443))] };
+  },
 
   async check(ctx) {
     const headers = await requestHeaders(ctx.config, ctx.credential);

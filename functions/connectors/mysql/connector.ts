@@ -24,6 +24,7 @@ export default defineSource<MysqlSourceConfig>({
     config.cursor
       ? undefined
       : 'a backfill window is a range of the cursor column: set source.config.cursor.column',
+  network: (config) => ({ access: 'database-port', ports: [config.connection.port] }),
 
   async check(ctx) {
     await withConnection(ctx, (conn) => run(conn, `SELECT 1 FROM ${relation(ctx.config, quoteId)} LIMIT 0`));

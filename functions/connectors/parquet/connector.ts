@@ -79,6 +79,8 @@ export default defineSource<ParquetSourceConfig>({
   configSchema: parquetSourceConfig,
   cannotBackfill: () =>
     'parquet files are loaded once each by bookmark (key + ETag), not by a cursor window; use --full-refresh to reload every file',
+  // S3 in the stage's region, through the VPC's gateway endpoint (another region's bucket is not supported).
+  network: () => ({ access: 'none', ports: [] }),
 
   async discover(ctx) {
     const storage = ctx.openStorage(ctx.config.location);

@@ -25,6 +25,7 @@ export default defineSource<PostgresSourceConfig>({
     config.cursor
       ? undefined
       : 'a backfill window is a range of the cursor column: set source.config.cursor.column',
+  network: (config) => ({ access: 'database-port', ports: [config.connection.port] }),
 
   async check(ctx) {
     await withClient(ctx, async (client) => {

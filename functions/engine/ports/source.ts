@@ -119,10 +119,28 @@ export interface DiscoveredStream {
  * A source connector: validates its config, optionally checks its connection and discovers its
  * columns, plans chunks, and reads one chunk as a stream of records.
  */
+/**
+ * What a source reaches over the network when it runs in AWS: `none` (S3 in the stage's region, through
+ * the VPC's gateway endpoint), `internet` (HTTPS to a public API) or `database-port` (a database the
+ * stage reaches through NAT or an existing VPC's routes). Synth refuses a pipeline whose source needs
+ * egress its stage does not have; the ports become the only egress its security group allows.
+ */
+export interface SourceNetworkNeed {
+  access: 'none' | 'internet' | 'database-port';
+  /** TCP ports the source connects to (empty for `none`). */
+  ports: number[];
+}
+
 export interface SourceConnector<C = unknown> {
   name: string;
   description: string;
   configSchema: z.ZodType<C>;
+  /**
+   * The network the source needs in AWS, from its validated config (e.g. a database's port). A connector
+   * that does not say is treated as needing `internet` on 443: synth then asks for egress rather than
+   * deploying a pipeline that times out.
+   */
+  network?(config: C): SourceNetworkNeed;
   /** Cheap connectivity and permission check (for a connection test before a run); throws with a readable cause. */
   check?(ctx: SourceContext<C>): Promise<void>;
   /**

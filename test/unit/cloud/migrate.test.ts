@@ -8,6 +8,10 @@ const ensureTargetTable = vi.fn(async (_wh: Warehouse, _dest: unknown, _meta: un
 }));
 vi.mock('../../../functions/engine/load/migrations.js', () => ({ ensureInternalSchema }));
 vi.mock('../../../functions/engine/load/target.js', () => ({ ensureTargetTable }));
+const ensureLogins = vi.fn(async (_wh: Warehouse, logins: { username: string }[]) =>
+  logins.map((l) => l.username),
+);
+vi.mock('../../../functions/engine/load/logins.js', () => ({ ensureLogins }));
 
 const { connectWithRetry, handleMigrationRequest } = await import('../../../functions/handlers/migrate.js');
 
@@ -72,6 +76,7 @@ const request = (
 
 beforeEach(() => {
   ensureInternalSchema.mockClear();
+  ensureLogins.mockClear();
   ensureTargetTable.mockClear();
 });
 
@@ -85,6 +90,29 @@ describe('internal schema', () => {
     expect(out).toEqual({ PhysicalResourceId: 'sluice-internal-schema', Data: { Applied: '1,2' } });
     expect(ensureInternalSchema).toHaveBeenCalledTimes(1);
     expect(d.warehouses[0]?.closed).toBe(true);
+  });
+
+  it('creates the runtime logins from their secrets after the migrations, on the same connection', async () => {
+    const order: string[] = [];
+    ensureInternalSchema.mockImplementationOnce(async () => {
+      order.push('migrations');
+      return [5];
+    });
+    ensureLogins.mockImplementationOnce(async (_wh, logins) => {
+      order.push('logins');
+      return logins.map((l) => l.username);
+    });
+    const logins = [
+      { group: 'loader' as const, username: 'sluice_loader_login', password: 'p'.repeat(32) },
+      { group: 'reader' as const, username: 'sluice_reader_login', password: 'q'.repeat(32) },
+    ];
+    const d = { ...deps(), loginSecrets: async () => logins };
+
+    await handleMigrationRequest(request('Update', { Kind: 'internal-schema', Code: 'def.zip' }), d);
+
+    expect(order).toEqual(['migrations', 'logins']);
+    expect(ensureLogins).toHaveBeenCalledWith(d.warehouses[0], logins);
+    expect(d.warehouses).toHaveLength(1);
   });
 });
 
