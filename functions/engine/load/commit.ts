@@ -4,6 +4,7 @@ import { appendAudit } from '../audit/log.js';
 import { quoteQualified } from '../ports/sql.js';
 import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 import type { DestinationSpec, PipelineSpec } from '../spec/schema.js';
+import { applyDeletes, type DeleteCounts, dropKeysTable } from './deletes.js';
 import { DuplicateKeyError, IncompleteRunError, RunStateError } from './errors.js';
 import type { FaultInjector } from './fault-points.js';
 import { ledgerTotals } from './ledger.js';
@@ -141,6 +142,10 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
       throw new Error(`run ${runId}: inserted ${written} rows, expected ${loaded}`);
     }
     checkRowLimits(spec, loaded);
+    // deletes: hard | soft (deletes.ts); a full refresh has just replaced every row.
+    const deletes: DeleteCounts = fullRefresh
+      ? { deleted: 0, moved: 0, restored: 0 }
+      : await applyDeletes(tx, dest, runId);
 
     if (input.files.length > 0) await bookmarkFiles(tx, spec.name, runId, input.files);
     if (input.cursor !== undefined) await saveCursor(tx, spec.name, runId, input.cursor);
@@ -179,11 +184,13 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
           replaced,
           files: input.files.length,
           swapped: merged.swapped,
+          ...(dest.deletes && dest.deletes !== 'ignore' ? deletes : {}),
         }),
       ],
     );
     await releaseLock(tx, runId);
     await tx.query(`DROP TABLE IF EXISTS ${quoteQualified(staging)}`);
+    await dropKeysTable(tx, runId);
     await appendAudit(tx, {
       kind: 'run.committed',
       pipeline: spec.name,

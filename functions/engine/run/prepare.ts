@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod';
+import { createKeysTable, deletesMode, identityColumn } from '../load/deletes.js';
 import {
   beginRun,
   createStagingTable,
@@ -17,6 +18,7 @@ import type {
   CredentialResolver,
   CursorState,
   DiscoveredColumn,
+  SourceConnector,
   SourceUnit,
 } from '../ports/index.js';
 import type { Storage } from '../ports/storage.js';
@@ -114,7 +116,9 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   const spec = loaded.spec;
   if (spec.name !== input.pipeline) throw new PipelineMismatchError(input.pipeline, spec.name);
   // Fail on a bad connector config before anything is locked or recorded.
-  parseConnectorConfig(deps.connectors.getSource(spec.source.connector).configSchema, spec);
+  const connector = deps.connectors.getSource(spec.source.connector);
+  const connectorConfig = parseConnectorConfig(connector.configSchema, spec);
+  checkDeletesSupported(spec, connector, connectorConfig);
   const fullRefresh = input.options.fullRefresh ?? false;
   const backfill = input.options.backfill;
   if (backfill && fullRefresh)
@@ -158,6 +162,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       credential,
       ...(stored ? { cursor: stored.state } : {}),
       ...(backfill ? { backfill } : {}),
+      ...(deletesMode(spec.destination) && !fullRefresh ? { keySnapshot: true } : {}),
     });
     // Before the target is touched: every column name resolves, or the run is refused (issue 12). A
     // plan that reads nothing (nothing new, an empty export) loads nothing: there is nothing to resolve.
@@ -204,6 +209,10 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     await retryStep(deps, `create the staging table of run ${runId}`, () =>
       createStagingTable(wh, runId, runSpec.destination),
     );
+    if (deletesMode(runSpec.destination))
+      await retryStep(deps, `create the key table of run ${runId}`, () =>
+        createKeysTable(wh, runId, runSpec.destination),
+      );
     await retryStep(deps, `record the plan of run ${runId}`, () =>
       recordPlan(wh, runId, {
         chunkCount: chunks.length,
@@ -280,6 +289,8 @@ export async function planChunks(
     /** The committed cursor (omit on a full refresh). */
     cursor?: CursorState;
     backfill?: BackfillWindow;
+    /** Plan chunks covering the source's whole key space (deletes by key snapshot). */
+    keySnapshot?: boolean;
   },
 ): Promise<{
   chunks: ChunkDescriptor[];
@@ -299,6 +310,7 @@ export async function planChunks(
     alreadyLoaded: ctx.alreadyLoaded,
     ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
     ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
+    ...(ctx.keySnapshot ? { keySnapshot: true } : {}),
   });
   const chunks: ChunkDescriptor[] = plan.chunks.map((c, seq) => ({
     id: `chunk-${String(seq).padStart(5, '0')}`,
@@ -314,6 +326,33 @@ export async function planChunks(
     ...(plan.cursor !== undefined ? { cursor: plan.cursor } : {}),
     ...(plan.columns ? { columns: plan.columns } : {}),
   };
+}
+
+/**
+ * `deletes: hard | soft` compares the source's key set with the target: the connector must list its
+ * keys, by the same column the destination identifies rows with. Refused before the run starts.
+ */
+function checkDeletesSupported(
+  spec: PipelineSpec,
+  connector: SourceConnector<unknown>,
+  config: unknown,
+): void {
+  const mode = deletesMode(spec.destination);
+  if (!mode) return;
+  if (!connector.readKeys || !connector.keyColumn)
+    throw new ConnectorConfigError(
+      `destination.deletes: ${mode} needs a source that can list its keys (postgres, mysql); the ${spec.source.connector} source cannot: use deletes: ignore`,
+    );
+  const sourceKey = connector.keyColumn(config);
+  const identity = identityColumn(spec.destination);
+  if (sourceKey === undefined)
+    throw new ConnectorConfigError(
+      `destination.deletes: ${mode} needs source.config.key (the source's unique key, "${identity}" in the destination)`,
+    );
+  if (sourceKey !== identity)
+    throw new ConnectorConfigError(
+      `destination.deletes: ${mode} compares the source key "${sourceKey}" with the destination key column "${identity}": they must be the same column (name the destination column "${sourceKey}")`,
+    );
 }
 
 /** Chunks too big for one Lambda invocation go to Fargate (with `auto`), or all go where the spec says. */

@@ -140,6 +140,17 @@ export const destinationSchema = z.strictObject({
       minRows: z.number().int().positive().default(PARTITION_SWAP_MIN_ROWS),
     })
     .optional(),
+  /**
+   * `upsert` from a database source: what happens to target rows whose key is no longer in the source
+   * (each run compares the source's key set, read by key range in the run's chunks, with the target):
+   * `hard` deletes them, `soft` sets `softDeleteColumn` (and clears it when the key comes back),
+   * `ignore` keeps them. With `hard` or `soft` a row whose partition column changed is moved: its old
+   * version is deleted in the same commit. See functions/engine/load/deletes.ts.
+   * @default ignore
+   */
+  deletes: z.enum(['hard', 'soft', 'ignore']).optional(),
+  /** The timestamptz column `deletes: soft` sets; Sluice adds it to the table. @default deleted_at */
+  softDeleteColumn: identifier.optional(),
 });
 
 export const qualitySchema = z.strictObject({
@@ -259,6 +270,36 @@ export const pipelineSpecSchema = z
         code: 'custom',
         path: ['destination', 'key'],
         message: 'is required when mode is upsert',
+      });
+    }
+    const deletes = spec.destination.deletes ?? 'ignore';
+    if (deletes !== 'ignore') {
+      const identity = (key ?? []).filter((k) => k !== part);
+      if (spec.destination.mode !== 'upsert')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['destination', 'deletes'],
+          message: `deletes: ${deletes} needs mode: upsert (the target must hold one row per source key)`,
+        });
+      else if (key && identity.length !== 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['destination', 'key'],
+          message: `deletes: ${deletes} needs exactly one key column besides the partition column "${part}" (the source's key), not ${identity.length}`,
+        });
+      const soft = spec.destination.softDeleteColumn ?? 'deleted_at';
+      if (deletes === 'soft' && columns[soft])
+        ctx.addIssue({
+          code: 'custom',
+          path: ['destination', 'columns', soft],
+          message: `"${soft}" is the soft-delete column Sluice sets: remove it from columns, or name another with softDeleteColumn`,
+        });
+    }
+    if (deletes !== 'soft' && spec.destination.softDeleteColumn !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['destination', 'softDeleteColumn'],
+        message: 'is used only with deletes: soft',
       });
     }
     spec.transforms.forEach((t, i) => {

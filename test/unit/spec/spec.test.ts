@@ -89,6 +89,22 @@ describe('pipeline spec', () => {
     );
   });
 
+  it('fails when deletes is used outside upsert or with a soft-delete column the spec declares', () => {
+    expect(problemsOf(fixture('deletes-misused.yaml'))).toEqual(
+      expect.arrayContaining([
+        '9:destination.deletes: deletes: soft needs mode: upsert (the target must hold one row per source key)',
+        '14:destination.columns.deleted_at: "deleted_at" is the soft-delete column Sluice sets: remove it from columns, or name another with softDeleteColumn',
+      ]),
+    );
+  });
+
+  it('fails when deletes has more than one key column besides the partition column', () => {
+    expect(problemsOf(fixture('deletes-composite-key.yaml'))).toEqual([
+      '9:destination.key: deletes: hard needs exactly one key column besides the partition column "day" (the source\'s key), not 2',
+      '11:destination.softDeleteColumn: is used only with deletes: soft',
+    ]);
+  });
+
   it('fails when the YAML itself is malformed, with the line of the syntax error', () => {
     const problems = problemsOf(fixture('broken.yaml'));
 
