@@ -12,6 +12,7 @@ import {
   readCursor,
   recordPlan,
 } from '../load/index.js';
+import { historyTableDestination, isHistory } from '../load/scd2.js';
 import type {
   BackfillWindow,
   ConnectorLookup,
@@ -123,6 +124,10 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   const backfill = input.options.backfill;
   if (backfill && fullRefresh)
     throw new ConnectorConfigError('--backfill and --full-refresh exclude each other');
+  if (fullRefresh && isHistory(spec.destination))
+    throw new ConnectorConfigError(
+      `--full-refresh would delete the history of ${spec.destination.schema}.${spec.destination.table} (mode: history): drop the table yourself if that is what you want`,
+    );
 
   const wh = deps.warehouse;
   // Each database step is safe to replay after a transient error (a dropped connection): the schema
@@ -174,7 +179,11 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     const unreached = sourceColumns ? resolveSourceColumns(loaded, sourceColumns) : undefined;
     const meta = { pipeline: spec.name, version: spec.version, hash: loaded.contentHash };
     await retryStep(deps, `create the target table of "${spec.name}"`, () =>
-      ensureTargetTable(wh, spec.destination, meta),
+      ensureTargetTable(
+        wh,
+        isHistory(spec.destination) ? historyTableDestination(spec.destination) : spec.destination,
+        meta,
+      ),
     );
     const evolution = unreached ? await applySchemaEvolution(wh, spec, unreached, meta) : undefined;
     if (evolution && (evolution.outcome.added.length > 0 || evolution.outcome.discarded.length > 0))

@@ -112,7 +112,7 @@ const columnEntry = z.preprocess((v) => (typeof v === 'string' ? { type: v } : v
 export const destinationSchema = z.strictObject({
   schema: identifier.default('public'),
   table: identifier,
-  mode: z.enum(['append', 'upsert', 'replace-partitions']).default('append'),
+  mode: z.enum(['append', 'upsert', 'replace-partitions', 'history']).default('append'),
   /** `name: { type, nullable }`, or the shorthand `name: type` (nullable). */
   columns: z
     .record(identifier, columnEntry)
@@ -151,6 +151,21 @@ export const destinationSchema = z.strictObject({
   deletes: z.enum(['hard', 'soft', 'ignore']).optional(),
   /** The timestamptz column `deletes: soft` sets; Sluice adds it to the table. @default deleted_at */
   softDeleteColumn: identifier.optional(),
+  /**
+   * `mode: history` (SCD type 2): one row per version of a key. Sluice adds the three columns (not
+   * listed in `columns`); `partitioning.column` must be `validFrom`. A change in a `tracked` column
+   * closes the current version and opens one; other columns are updated in the current version.
+   * See functions/engine/load/scd2.ts.
+   */
+  history: z
+    .strictObject({
+      validFrom: identifier.default('valid_from'),
+      validTo: identifier.default('valid_to'),
+      isCurrent: identifier.default('is_current'),
+      /** @default every column that is not in the key */
+      tracked: z.array(identifier).min(1).optional(),
+    })
+    .optional(),
 });
 
 export const qualitySchema = z.strictObject({
@@ -219,7 +234,19 @@ export const pipelineSpecSchema = z
     const columns = spec.destination.columns;
     const part = spec.destination.partitioning.column;
     const partColumn = columns[part];
-    if (!partColumn) {
+    const isHistory = spec.destination.mode === 'history';
+    if (isHistory) {
+      checkHistory(spec.destination, ctx);
+    } else if (spec.destination.history) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['destination', 'history'],
+        message: 'is used only with mode: history',
+      });
+    }
+    if (isHistory) {
+      // The partition column is the history's validFrom, which Sluice adds: checked by checkHistory.
+    } else if (!partColumn) {
       ctx.addIssue({
         code: 'custom',
         path: ['destination', 'partitioning', 'column'],
@@ -257,7 +284,7 @@ export const pipelineSpecSchema = z
             message: `key column "${k}" must be nullable: false`,
           });
       });
-      if (!key.includes(part)) {
+      if (!key.includes(part) && !isHistory) {
         ctx.addIssue({
           code: 'custom',
           path: ['destination', 'key'],
@@ -265,21 +292,27 @@ export const pipelineSpecSchema = z
         });
       }
     }
-    if (spec.destination.mode === 'upsert' && !key) {
+    if ((spec.destination.mode === 'upsert' || isHistory) && !key) {
       ctx.addIssue({
         code: 'custom',
         path: ['destination', 'key'],
-        message: 'is required when mode is upsert',
+        message: `is required when mode is ${spec.destination.mode}`,
       });
     }
     const deletes = spec.destination.deletes ?? 'ignore';
     if (deletes !== 'ignore') {
       const identity = (key ?? []).filter((k) => k !== part);
-      if (spec.destination.mode !== 'upsert')
+      if (isHistory && deletes === 'soft')
         ctx.addIssue({
           code: 'custom',
           path: ['destination', 'deletes'],
-          message: `deletes: ${deletes} needs mode: upsert (the target must hold one row per source key)`,
+          message: 'mode: history closes the version of a deleted key: use deletes: hard (or ignore)',
+        });
+      else if (spec.destination.mode !== 'upsert' && !isHistory)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['destination', 'deletes'],
+          message: `deletes: ${deletes} needs mode: upsert or history (the target must hold one row per source key)`,
         });
       else if (key && identity.length !== 1)
         ctx.addIssue({
@@ -323,6 +356,39 @@ export const pipelineSpecSchema = z
       });
     }
   });
+
+/** mode: history — the added columns are not declared, the partition column is validFrom, tracked columns exist. */
+function checkHistory(dest: z.infer<typeof destinationSchema>, ctx: z.RefinementCtx): void {
+  const h = dest.history ?? { validFrom: 'valid_from', validTo: 'valid_to', isCurrent: 'is_current' };
+  const added = [h.validFrom, h.validTo, h.isCurrent];
+  if (new Set(added).size !== 3)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['destination', 'history'],
+      message: 'validFrom, validTo and isCurrent must be three different names',
+    });
+  for (const name of added)
+    if (dest.columns[name])
+      ctx.addIssue({
+        code: 'custom',
+        path: ['destination', 'columns', name],
+        message: `"${name}" is a history column Sluice adds: remove it from columns, or rename it under destination.history`,
+      });
+  if (dest.partitioning.column !== h.validFrom)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['destination', 'partitioning', 'column'],
+      message: `mode: history partitions by the version's start: set it to "${h.validFrom}"`,
+    });
+  (h.tracked ?? []).forEach((name, i) => {
+    if (!dest.columns[name] || (dest.key ?? []).includes(name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['destination', 'history', 'tracked', i],
+        message: `"${name}" is not a destination column outside the key`,
+      });
+  });
+}
 
 export type PipelineSpec = z.infer<typeof pipelineSpecSchema>;
 export type ColumnSpec = z.infer<typeof columnSchema>;
