@@ -167,7 +167,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       credential,
       ...(stored ? { cursor: stored.state } : {}),
       ...(backfill ? { backfill } : {}),
-      ...(deletesMode(spec.destination) && !fullRefresh ? { keySnapshot: true } : {}),
+      keySnapshot: deletesMode(spec.destination) !== undefined && !fullRefresh,
     });
     // Before the target is touched: every column name resolves, or the run is refused (issue 12). A
     // plan that reads nothing (nothing new, an empty export) loads nothing: there is nothing to resolve.
@@ -298,7 +298,10 @@ export async function planChunks(
     /** The committed cursor (omit on a full refresh). */
     cursor?: CursorState;
     backfill?: BackfillWindow;
-    /** Plan chunks covering the source's whole key space (deletes by key snapshot). */
+    /**
+     * Plan chunks covering the source's whole key space (deletes by key snapshot).
+     * @default true when the destination propagates deletes (`sluice plan` shows what a run plans)
+     */
     keySnapshot?: boolean;
   },
 ): Promise<{
@@ -319,7 +322,7 @@ export async function planChunks(
     alreadyLoaded: ctx.alreadyLoaded,
     ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
     ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
-    ...(ctx.keySnapshot ? { keySnapshot: true } : {}),
+    ...((ctx.keySnapshot ?? deletesMode(spec.destination) !== undefined) ? { keySnapshot: true } : {}),
   });
   const chunks: ChunkDescriptor[] = plan.chunks.map((c, seq) => ({
     id: `chunk-${String(seq).padStart(5, '0')}`,
