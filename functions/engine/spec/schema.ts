@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { checkDeletes, checkHistory } from './load-modes.js';
 import { scheduleExpressionProblem } from './schedule.js';
 
 /**
@@ -299,42 +300,7 @@ export const pipelineSpecSchema = z
         message: `is required when mode is ${spec.destination.mode}`,
       });
     }
-    const deletes = spec.destination.deletes ?? 'ignore';
-    if (deletes !== 'ignore') {
-      const identity = (key ?? []).filter((k) => k !== part);
-      if (isHistory && deletes === 'soft')
-        ctx.addIssue({
-          code: 'custom',
-          path: ['destination', 'deletes'],
-          message: 'mode: history closes the version of a deleted key: use deletes: hard (or ignore)',
-        });
-      else if (spec.destination.mode !== 'upsert' && !isHistory)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['destination', 'deletes'],
-          message: `deletes: ${deletes} needs mode: upsert or history (the target must hold one row per source key)`,
-        });
-      else if (key && identity.length !== 1)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['destination', 'key'],
-          message: `deletes: ${deletes} needs exactly one key column besides the partition column "${part}" (the source's key), not ${identity.length}`,
-        });
-      const soft = spec.destination.softDeleteColumn ?? 'deleted_at';
-      if (deletes === 'soft' && columns[soft])
-        ctx.addIssue({
-          code: 'custom',
-          path: ['destination', 'columns', soft],
-          message: `"${soft}" is the soft-delete column Sluice sets: remove it from columns, or name another with softDeleteColumn`,
-        });
-    }
-    if (deletes !== 'soft' && spec.destination.softDeleteColumn !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['destination', 'softDeleteColumn'],
-        message: 'is used only with deletes: soft',
-      });
-    }
+    checkDeletes(spec.destination, ctx);
     spec.transforms.forEach((t, i) => {
       if ('dedupe' in t && !t.dedupe.key && !key) {
         ctx.addIssue({
@@ -356,39 +322,6 @@ export const pipelineSpecSchema = z
       });
     }
   });
-
-/** mode: history — the added columns are not declared, the partition column is validFrom, tracked columns exist. */
-function checkHistory(dest: z.infer<typeof destinationSchema>, ctx: z.RefinementCtx): void {
-  const h = dest.history ?? { validFrom: 'valid_from', validTo: 'valid_to', isCurrent: 'is_current' };
-  const added = [h.validFrom, h.validTo, h.isCurrent];
-  if (new Set(added).size !== 3)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['destination', 'history'],
-      message: 'validFrom, validTo and isCurrent must be three different names',
-    });
-  for (const name of added)
-    if (dest.columns[name])
-      ctx.addIssue({
-        code: 'custom',
-        path: ['destination', 'columns', name],
-        message: `"${name}" is a history column Sluice adds: remove it from columns, or rename it under destination.history`,
-      });
-  if (dest.partitioning.column !== h.validFrom)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['destination', 'partitioning', 'column'],
-      message: `mode: history partitions by the version's start: set it to "${h.validFrom}"`,
-    });
-  (h.tracked ?? []).forEach((name, i) => {
-    if (!dest.columns[name] || (dest.key ?? []).includes(name))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['destination', 'history', 'tracked', i],
-        message: `"${name}" is not a destination column outside the key`,
-      });
-  });
-}
 
 export type PipelineSpec = z.infer<typeof pipelineSpecSchema>;
 export type ColumnSpec = z.infer<typeof columnSchema>;
