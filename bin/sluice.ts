@@ -86,6 +86,29 @@ program
   });
 
 program
+  .command('init')
+  .description(
+    'sample a source (CSV/JSON/Parquet files, a PostgreSQL or MySQL table) and write a commented spec for it',
+  )
+  .argument('<name>', 'pipeline name (kebab-case); the table gets the same name in snake_case')
+  .requiredOption(
+    '--from <source>',
+    'a folder or file (csv, tsv, jsonl, json, parquet; .gz too), s3://bucket/prefix, postgres://user@host/db/table or mysql://user@host/db/table',
+  )
+  .option('--out <file>', 'where to write the spec (default: pipelines/<name>.yaml)')
+  .option('--force', 'overwrite the spec if it exists')
+  .action(async (name: string, opts: { from: string; out?: string; force?: boolean }) => {
+    const { initPipeline } = await import('./cli/init/index.js');
+    const result = await initPipeline({
+      name,
+      from: opts.from,
+      ...(opts.out ? { out: opts.out } : {}),
+      ...(opts.force ? { force: true } : {}),
+    });
+    process.stdout.write(`${result.summary.join('\n')}\n`);
+  });
+
+program
   .command('schema')
   .description('print the JSON Schema of a pipeline spec (for editors)')
   .action(async () => {
@@ -112,6 +135,7 @@ program
       },
     ) => {
       const loaded = await loadValidSpec(file);
+      await checkOptions(loaded.spec, opts);
       const [
         { createLocalDeps },
         { ensureInternalSchema, loadedFiles, readCursor },
@@ -196,6 +220,7 @@ program
       },
     ) => {
       const loaded = await loadValidSpec(file);
+      await checkOptions(loaded.spec, opts);
       if (opts.stage) {
         const { runInStage } = await import('./cli/stage.js');
         await runInStage(loaded.spec.name, opts.stage, opts);
@@ -319,6 +344,18 @@ async function loadValidSpec(file: string) {
   });
   if (problems.length > 0 || !loaded) throw new SpecError(problems);
   return loaded;
+}
+
+/** Refuses `--backfill` where the source has no cursor window (and with --full-refresh): exit code 2. */
+async function checkOptions(
+  spec: Awaited<ReturnType<typeof loadValidSpec>>['spec'],
+  opts: { backfill?: { from: string; to: string }; fullRefresh?: boolean },
+) {
+  const [{ checkRunOptions }, { connectorRegistry }] = await Promise.all([
+    import('../functions/engine/run/connector-config.js'),
+    import('../functions/connectors/registry.js'),
+  ]);
+  checkRunOptions(spec, connectorRegistry, opts);
 }
 
 // Where the log of the command being run lives (its --home), for stacks kept off the terminal.

@@ -32,11 +32,19 @@ type States = Record<string, Json>;
 /** Name of the Task the runner inserts in front of a Distributed Map to read and batch its items. */
 export const readItemsStateName = (mapName: string) => `${mapName}ReadItems`;
 
+/** Name of the Task the runner inserts after a Distributed Map to write (ResultWriter) or keep its results. */
+export const mapResultsStateName = (mapName: string) => `${mapName}Results`;
+
+/** Fields the rewrite adds to the state data; they exist only locally (limits.ts does not count them). */
+export const LOCAL_STATE_FIELD_PREFIX = '__sluice';
+
 /**
- * aws-local-stepfunctions runs a Distributed Map as an inline Map and ignores ItemReader/ItemBatcher.
- * This rewrites each such Map into what Step Functions does for it: a Task (run by the runner) that reads
- * the items from staging and batches them like ItemBatcher, feeding an inline Map over `$.__sluiceItems`.
- * Everything else in the definition, including every Task's Parameters, Retry and Catch, is untouched.
+ * aws-local-stepfunctions runs a Distributed Map as an inline Map and ignores ItemReader/ItemBatcher/
+ * ResultWriter. This rewrites each such Map into what Step Functions does for it: a Task (run by the
+ * runner) that reads the items from staging and batches them like ItemBatcher, feeding an inline Map over
+ * `$.__sluiceItems`, then a Task that does what ResultWriter does with the child results (writes them to
+ * staging and passes on only where they are) or, without one, checks they fit in the state, and applies
+ * the Map's ResultPath and OutputPath. Every Task's Parameters, Retry and Catch are untouched.
  */
 export function rewriteDistributedMaps(definition: Json): Json {
   const copy = structuredClone(definition);
@@ -61,6 +69,8 @@ function rewriteStates(states: States): void {
     if (state.ItemBatcher) params.Batched = true;
     if (state.ToleratedFailurePercentagePath)
       params['ToleratedFailurePercentage.$'] = state.ToleratedFailurePercentagePath;
+    if (state.ResultSelector)
+      throw new Error(`${name}: the local runner does not emulate ResultSelector on a Distributed Map`);
     const readName = readItemsStateName(name);
     // Every way into the Map now goes through the read state first (redirected before it exists).
     for (const other of Object.values(states)) redirect(other, name, readName);
@@ -72,6 +82,27 @@ function rewriteStates(states: States): void {
       ResultPath: '$.__sluiceItems',
       Next: name,
     };
+    const resultsName = mapResultsStateName(name);
+    const writer = state.ResultWriter as Json | undefined;
+    states[resultsName] = {
+      Type: 'Task',
+      Comment: `local runner: ${writer ? 'ResultWriter' : 'results'} of ${name}`,
+      Resource: 'arn:aws:states:::s3:putObject',
+      Parameters: {
+        'state.$': '$',
+        MapName: name,
+        ResultPath: state.ResultPath === undefined ? '$' : state.ResultPath,
+        ...(writer ? { ResultWriter: writer.Parameters } : {}),
+      },
+      ResultPath: '$',
+      ...(state.OutputPath !== undefined ? { OutputPath: state.OutputPath } : {}),
+      ...(state.Next ? { Next: state.Next } : { End: true }),
+    };
+    state.ResultPath = `$.${LOCAL_STATE_FIELD_PREFIX}Results`;
+    state.Next = resultsName;
+    delete state.End;
+    delete state.OutputPath;
+    delete state.ResultWriter;
     if (processor) delete processor.ProcessorConfig;
     delete state.ItemReader;
     delete state.ItemBatcher;
@@ -117,4 +148,29 @@ export function retryingStateNames(definition: Json): string[] {
   };
   walk(definition.States as States);
   return names;
+}
+
+/**
+ * Local pauses for each state's retriers (aws-local-stepfunctions takes one per retrier, in order): the
+ * same retriers as AWS with shorter pauses, except waiting for the pipeline lock, which must outlast the
+ * run that holds it (a burst of uploads queues behind one run; docs/deploy.md).
+ */
+export function localRetryIntervals(
+  definition: Json,
+  pauses: { defaultMs: number; lockMs: number },
+): Record<string, number[]> {
+  const intervals: Record<string, number[]> = {};
+  const walk = (states: States) => {
+    for (const [name, state] of Object.entries(states)) {
+      const retry = state.Retry as { ErrorEquals: string[] }[] | undefined;
+      if (retry)
+        intervals[name] = retry.map((r) =>
+          r.ErrorEquals.includes('PipelineLockedError') ? pauses.lockMs : pauses.defaultMs,
+        );
+      if (state.Type === 'Parallel') for (const b of state.Branches as Json[]) walk(b.States as States);
+      if (state.Type === 'Map') walk(((state.ItemProcessor ?? state.Iterator) as Json).States as States);
+    }
+  };
+  walk(definition.States as States);
+  return intervals;
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { delimiter, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { type FaultInjector, getRun } from '../engine/load/index.js';
+import { chunkBatchFromStaging, chunkTaskIdsFromEnv } from '../engine/run/chunk-from-staging.js';
 import { commitPreparedRun } from '../engine/run/commit.js';
-import type { ChunkProgress, EngineDeps, EngineLogger } from '../engine/run/deps.js';
+import type { ChunkProgress, EngineDeps } from '../engine/run/deps.js';
 import { markRunFailed } from '../engine/run/fail.js';
 import { prepareRun } from '../engine/run/prepare.js';
 import type { PrepareOutput } from '../engine/run/prepare-output.js';
@@ -13,18 +14,24 @@ import { loadSpecFile } from '../engine/spec/load.js';
 import type { PipelineSpec } from '../engine/spec/schema.js';
 import type { RunSummary } from '../engine/types.js';
 import {
+  localRetryIntervals,
   readAsl,
-  retryingStateNames,
   rewriteDistributedMaps,
   type Substitutions,
   substitute,
 } from './asl.js';
-import { runChild } from './child-process.js';
 import { createLocalDeps, type LocalEnvironment } from './environment.js';
 import { faultInjectorFromEnv } from './faults.js';
 import { LambdaPool } from './lambda-pool.js';
-import { containerEntryCommand } from './paths.js';
+import {
+  type AwsLimitError,
+  assertContainerOverrides,
+  assertExecutionName,
+  watchStatePayloads,
+} from './limits.js';
+import { finishMap, type MapResultsInput, type ReadItemsInput, readItems } from './map-io.js';
 import './polyfills.js';
+import { runWorkerProcess } from './worker-process.js';
 
 export interface LocalRunOptions extends LocalEnvironment {
   /** Path of the pipeline's YAML spec. */
@@ -53,6 +60,13 @@ export interface LocalRunOptions extends LocalEnvironment {
   retry?: Partial<RetryPolicy>;
   /** Sees every Task's input and output as the state machine passes them (tests scan them for secrets). */
   onPayload?: (state: string, direction: 'input' | 'output', payload: unknown) => void;
+  /**
+   * How long a Prepare that finds the pipeline locked waits before it tries again, locally (AWS waits
+   * 20 s and more, with backoff: statemachines/pipeline.asl.json). @default 1500
+   */
+  lockRetryMs?: number;
+  /** The execution's name (what the S3 starter would name it). @default - `local-<uuid>` */
+  executionName?: string;
 }
 
 export type LocalRunEvent =
@@ -175,8 +189,10 @@ export async function executeLocally(
       });
       return { Payload: out };
     },
-    LambdaChunksReadItems: (input: ReadItemsInput) => readItems(deps, input),
-    FargateChunksReadItems: (input: ReadItemsInput) => readItems(deps, input),
+    LambdaChunksReadItems: (input: ReadItemsInput) => readItems(deps.staging, 'LambdaChunks', input),
+    FargateChunksReadItems: (input: ReadItemsInput) => readItems(deps.staging, 'FargateChunks', input),
+    LambdaChunksResults: (input: MapResultsInput) => finishMap(deps.staging, input),
+    FargateChunksResults: (input: MapResultsInput) => finishMap(deps.staging, input),
     ProcessChunkBatch: async (input: { Payload: unknown }) => {
       await faults?.hit('mid-map', { runId });
       return {
@@ -186,11 +202,14 @@ export async function executeLocally(
       };
     },
     RunChunkWorkerTask: async (input: EcsRunTaskInput) => {
-      const batch = batchFromEcsOverrides(input);
-      if (fargateWorker === 'in-process')
-        return { Payload: await processChunkBatch(JSON.parse(batch), runDeps) };
+      assertContainerOverrides('RunChunkWorkerTask', input.Overrides);
+      const env = environmentFromEcsOverrides(input);
+      if (fargateWorker === 'in-process') {
+        const batch = await chunkBatchFromStaging(deps.staging, chunkTaskIdsFromEnv(env));
+        return { Payload: await processChunkBatch(batch, runDeps) };
+      }
       await runWorkerProcess(
-        batch,
+        env,
         stagingDir,
         options.databaseUrl ?? process.env.DATABASE_URL ?? '',
         runDeps,
@@ -253,7 +272,8 @@ export async function executeLocally(
   // command, and the definition is the repository's own file, rewritten by pure code that
   // test/unit/local/asl.test.ts checks with this same validator (and test/infra with asl-validator).
   const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
-  const executionName = `local-${randomUUID()}`;
+  const executionName = options.executionName ?? `local-${randomUUID()}`;
+  assertExecutionName(executionName);
   const input = {
     ...(options.fullRefresh ? { fullRefresh: true } : {}),
     ...(options.backfill ? { backfill: options.backfill } : {}),
@@ -264,7 +284,10 @@ export async function executeLocally(
     overrides: {
       taskResourceLocalHandlers: handlers as never,
       // Same retriers as AWS, shorter pauses: a laptop run should not sleep for minutes.
-      retryIntervalOverrides: Object.fromEntries(retryingStateNames(definition).map((n) => [n, 200])),
+      retryIntervalOverrides: localRetryIntervals(definition, {
+        defaultMs: 200,
+        lockMs: options.lockRetryMs ?? 1500,
+      }),
     },
     context: {
       Execution: {
@@ -275,11 +298,22 @@ export async function executeLocally(
       },
     },
   });
+  // Every state's input and output is held to Step Functions' 256 KiB, as in AWS: over it, the
+  // execution stops (States.DataLimitExceeded is not catchable there either) and the run is marked failed.
+  let limitError: AwsLimitError | undefined;
+  const watching = watchStatePayloads(execution.eventLogs as never, (err) => {
+    limitError = err;
+    deps.logger.error('AWS limit exceeded', { ...(runId ? { runId } : {}), error: err.message });
+    execution.abort();
+  });
   try {
     const summary = (await execution.result) as unknown as RunSummary;
+    await watching;
+    if (limitError) throw limitError;
     options.onPayload?.('Execution', 'output', summary);
     return { status: 'succeeded', runId: summary.runId, summary };
   } catch (err) {
+    if (limitError) return await failOnLimit(limitError, spec.name, runId, runDeps);
     const run = runId ? await getRun(deps.warehouse, runId).catch(() => undefined) : undefined;
     const cause = err as { name?: string; message?: string; cause?: { name?: string; message?: string } };
     const error =
@@ -305,81 +339,33 @@ class ExecutionStoppedError extends Error {
   }
 }
 
-interface ReadItemsInput {
-  Key: string;
-  MaxItemsPerBatch?: number;
-  BatchInput?: Record<string, unknown>;
-  Batched?: boolean;
-}
-
-/** ItemReader (S3 JSON array) + ItemBatcher, as Step Functions does them for a Distributed Map. */
-async function readItems(deps: EngineDeps, input: ReadItemsInput): Promise<{ items: unknown[] }> {
-  const items = JSON.parse((await deps.staging.readBytes(input.Key)).toString('utf8')) as unknown[];
-  if (!input.Batched) return { items };
-  const size = Math.max(1, input.MaxItemsPerBatch ?? 1);
-  const batches: unknown[] = [];
-  for (let i = 0; i < items.length; i += size) {
-    batches.push({ Items: items.slice(i, i + size), BatchInput: input.BatchInput ?? {} });
-  }
-  return { items: batches };
-}
-
 interface EcsRunTaskInput {
   Overrides?: { ContainerOverrides?: { Name: string; Environment?: { Name: string; Value: string }[] }[] };
 }
 
-function batchFromEcsOverrides(input: EcsRunTaskInput): string {
-  for (const c of input.Overrides?.ContainerOverrides ?? []) {
-    const v = c.Environment?.find((e) => e.Name === 'SLUICE_CHUNK_BATCH')?.Value;
-    if (v) return v;
-  }
-  throw new Error('RunChunkWorkerTask: no SLUICE_CHUNK_BATCH in the container overrides');
+/** The environment ECS would add to the worker container from the task's overrides. */
+function environmentFromEcsOverrides(input: EcsRunTaskInput): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const c of input.Overrides?.ContainerOverrides ?? [])
+    for (const e of c.Environment ?? []) env[e.Name] = e.Value;
+  return env;
 }
 
-/** Runs the Fargate container's entry command as a child process, with the environment ECS would give it. */
-async function runWorkerProcess(
-  batch: string,
-  stagingDir: string,
-  databaseUrl: string,
+/** The execution stopped at an AWS limit: the run is marked failed (locally; in AWS its lease runs out). */
+async function failOnLimit(
+  err: AwsLimitError,
+  pipeline: string,
+  runId: string | undefined,
   deps: EngineDeps,
-  logger: EngineLogger,
-  allowedRoots: readonly string[] | undefined,
-): Promise<void> {
-  const {
-    code,
-    stdout,
-    stderrTail: stderr,
-  } = await runChild(process.execPath, containerEntryCommand().args, {
-    env: {
-      ...process.env,
-      SLUICE_CHUNK_BATCH: batch,
-      SLUICE_STAGING_DIR: stagingDir,
-      DATABASE_URL: databaseUrl,
-      SLUICE_WORKER_REPORT: '1',
-      ...(allowedRoots ? { SLUICE_ALLOWED_ROOTS: allowedRoots.join(delimiter) } : {}),
+): Promise<LocalRunResult> {
+  await markRunFailed(
+    {
+      pipeline,
+      state: { ...(runId ? { run: { runId } } : {}), error: { Error: err.name, Cause: err.message } },
     },
-  });
-  if (code !== 0) {
-    logger.error('chunk worker failed', { code, stderr });
-    const err = new Error(
-      `chunk worker exited with ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
-    );
-    err.name = 'States.TaskFailed';
-    throw err;
-  }
-  const report = stdout
-    .trim()
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('{"chunks"'));
-  if (report) {
-    const runId = (JSON.parse(batch) as { BatchInput: { runId: string } }).BatchInput.runId;
-    for (const c of (
-      JSON.parse(report) as {
-        chunks: { id: string; status: 'loaded' | 'already-loaded'; counts: ChunkProgress['counts'] }[];
-      }
-    ).chunks) {
-      deps.onChunkDone?.({ runId, chunkId: c.id, status: c.status, counts: c.counts, bytes: 0 });
-    }
-  }
+    deps,
+  ).catch((failErr: unknown) =>
+    deps.logger.error('could not mark the run failed', { error: String(failErr) }),
+  );
+  return { status: 'failed', ...(runId ? { runId } : {}), error: err.message, errorName: err.name };
 }

@@ -98,7 +98,7 @@ export class PipelineOrchestration extends Construct {
   }
 }
 
-/** The Distributed Map needs: invoke the four functions, run its own child executions, read manifests, run Fargate tasks. */
+/** The Distributed Map needs: invoke the four functions, run its own child executions, read manifests, write child results, run Fargate tasks. */
 function stateMachineRole(scope: Construct, props: PipelineOrchestrationProps): LeastPrivilegeRole {
   const stack = Stack.of(scope);
   const name = props.stateMachineName;
@@ -147,8 +147,18 @@ function stateMachineRole(scope: Construct, props: PipelineOrchestrationProps): 
       resources: [props.stagingBucket.arnForObjects(`${RUNS_PREFIX}*`)],
     }),
   );
+  role.addWildcardStatement(
+    'The Distributed Maps write their child results (ResultWriter) under runs/<runId>/map-results/ in staging, so the state holds only where they are; run ids are created at run time',
+    new iam.PolicyStatement({
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      resources: [props.stagingBucket.arnForObjects(`${RUNS_PREFIX}*/map-results/*`)],
+    }),
+  );
   role.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.encryptionKey.keyArn] }),
+    new iam.PolicyStatement({
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [props.encryptionKey.keyArn],
+    }),
   );
   role.addWildcardStatement(
     "RunTask by family runs its latest revision; the revision number changes with every image, so the grant names the family with any revision, in this stage's cluster only",

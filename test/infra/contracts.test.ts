@@ -18,6 +18,8 @@ import { type CfnResource, resources, roleOf, statementsGranting, statementsOf }
 
 interface BundledFunction {
   handler: string;
+  /** The pipeline a step function belongs to (its description starts with it); undefined for platform functions. */
+  pipeline: string | undefined;
   template: Template;
   resource: CfnResource;
   bundle: string;
@@ -33,6 +35,25 @@ const HANDLERS: Record<string, RegExp> = {
   'start-run': /^PipelineStartRunFunction[0-9A-F]{8}$/,
   migrate: /^MigrationsFunction[0-9A-F]{8}$/,
 };
+
+/** The handlers each pipeline has its own function of. */
+const STEP_HANDLERS = ['prepare', 'process-chunks', 'commit', 'fail'];
+
+/** Each example pipeline and its source connector's description (what its bundle must contain). */
+const EXAMPLE_SOURCES: Record<string, string> = {
+  orders: 'CSV or JSON Lines files',
+  'customers-pg': 'PostgreSQL table or query',
+};
+/** `files` lives in the registry itself, so every bundle has it (functions/tooling/connector-discovery.ts). */
+const ALWAYS_BUNDLED = 'CSV or JSON Lines files';
+const CONNECTOR_MARKERS = [
+  'CSV or JSON Lines files',
+  'HTTP JSON API',
+  'MySQL or MariaDB table',
+  'Parquet files in a folder',
+  'PostgreSQL table or query',
+  'caching_sha2_password', // mysql2's authentication plugin
+];
 
 /** SDK operation → the IAM action it needs. */
 const IAM_ACTION: Record<string, string> = {
@@ -110,7 +131,9 @@ beforeAll(async () => {
       const bundle = readFileSync(join(outdir, `asset.${key}`, 'index.mjs'), 'utf8');
       const vars = (resource.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, resolveIntrinsics(v)]));
-      return [{ handler, template, resource, bundle, env }];
+      const description = String(resource.Properties.Description ?? '');
+      const pipeline = STEP_HANDLERS.includes(handler) ? description.split(':')[0] : undefined;
+      return [{ handler, pipeline, template, resource, bundle, env }];
     }),
   );
 });
@@ -125,7 +148,7 @@ const sdkOperations = (bundle: string) =>
 describe('bin/app.ts synthesized like cdk synth -c stage=prod', () => {
   it('needs no credentials, network or Docker, and bundles every handler with esbuild', () => {
     expect(existsSync(join(outdir, 'manifest.json'))).toBe(true);
-    expect(functions.map((f) => f.handler).sort()).toEqual([
+    expect([...new Set(functions.map((f) => f.handler))].sort()).toEqual([
       'commit',
       'fail',
       'migrate',
@@ -133,6 +156,19 @@ describe('bin/app.ts synthesized like cdk synth -c stage=prod', () => {
       'process-chunks',
       'start-run',
     ]);
+    expect(functions.filter((f) => f.handler === 'migrate')).toHaveLength(1);
+    // Every example pipeline has its own four step functions, once.
+    for (const pipeline of Object.keys(EXAMPLE_SOURCES))
+      expect(
+        functions
+          .filter((f) => f.pipeline === pipeline)
+          .map((f) => f.handler)
+          .sort(),
+        pipeline,
+      ).toEqual(['commit', 'fail', 'prepare', 'process-chunks']);
+    expect(new Set(functions.filter((f) => f.pipeline).map((f) => f.pipeline))).toEqual(
+      new Set(Object.keys(EXAMPLE_SOURCES)),
+    );
   });
 
   it('bundles ESM for Node with the AWS SDK inside and never PGlite', () => {
@@ -143,19 +179,17 @@ describe('bin/app.ts synthesized like cdk synth -c stage=prod', () => {
     }
   });
 
-  it("bundles only the pipeline's own source connector (orders reads files)", () => {
-    for (const f of functions.filter((x) => ['prepare', 'process-chunks'].includes(x.handler))) {
-      expect(f.bundle, f.handler).toContain('CSV or JSON Lines files');
-      // Each connector's description, and mysql2's authentication plugin names.
-      for (const marker of [
-        'HTTP JSON API',
-        'MySQL or MariaDB table',
-        'Parquet files in a folder',
-        'PostgreSQL table or query',
-        'caching_sha2_password',
-      ])
-        expect(f.bundle.includes(marker), `${f.handler}: ${marker}`).toBe(false);
-      expect(f.bundle, f.handler).not.toMatch(/SLUICE_OMIT_CONNECTOR_/);
+  it("bundles only each pipeline's own source connector (orders reads files, customers-pg PostgreSQL)", () => {
+    const readers = functions.filter((x) => ['prepare', 'process-chunks'].includes(x.handler));
+    expect(readers).toHaveLength(2 * Object.keys(EXAMPLE_SOURCES).length);
+    for (const f of readers) {
+      const own = EXAMPLE_SOURCES[f.pipeline ?? ''];
+      const where = `${f.pipeline} ${f.handler}`;
+      expect(own, `${where}: an example pipeline`).toBeDefined();
+      expect(f.bundle, where).toContain(own);
+      for (const marker of CONNECTOR_MARKERS.filter((m) => m !== own && m !== ALWAYS_BUNDLED))
+        expect(f.bundle.includes(marker), `${where}: ${marker}`).toBe(false);
+      expect(f.bundle, where).not.toMatch(/SLUICE_OMIT_CONNECTOR_/);
     }
   });
 });
@@ -187,15 +221,18 @@ describe('every environment variable a handler reads is set by its construct', (
     }
   });
 
-  it('and so does the chunk worker container, which runs the same code', () => {
-    const worker = functions.find((f) => f.handler === 'process-chunks')!.template;
-    const [task] = Object.values(resources(worker, 'AWS::ECS::TaskDefinition'));
-    const [container] = task!.Properties.ContainerDefinitions as {
-      Environment: { Name: string; Value: unknown }[];
-    }[];
-    const env = Object.fromEntries(container!.Environment.map((e) => [e.Name, resolveIntrinsics(e.Value)]));
-    expect(handlerEnvSchema.safeParse(env).error?.issues ?? []).toEqual([]);
-    for (const v of POWERTOOLS) expect(env[v]).toBeTruthy();
+  it('and so does the chunk worker container of every pipeline, which runs the same code', () => {
+    const workers = functions.filter((f) => f.handler === 'process-chunks');
+    expect(workers.map((f) => f.pipeline).sort()).toEqual(Object.keys(EXAMPLE_SOURCES).sort());
+    for (const { template, pipeline } of workers) {
+      const [task] = Object.values(resources(template, 'AWS::ECS::TaskDefinition'));
+      const [container] = task!.Properties.ContainerDefinitions as {
+        Environment: { Name: string; Value: unknown }[];
+      }[];
+      const env = Object.fromEntries(container!.Environment.map((e) => [e.Name, resolveIntrinsics(e.Value)]));
+      expect(handlerEnvSchema.safeParse(env).error?.issues ?? [], pipeline).toEqual([]);
+      for (const v of POWERTOOLS) expect(env[v], `${pipeline}: ${v}`).toBeTruthy();
+    }
   });
 });
 

@@ -32,14 +32,17 @@ const ONCALL = ['arn:aws:iam::111122223333:role/oncall', '444455556666'];
 let prod: SynthResult;
 let viewer: Statement[];
 let operator: Statement[];
+/** The example pipelines' names: every one of them is the stage's, and the roles cover each. */
+let examples: string[];
+
 beforeAll(async () => {
   const stages = cdkJsonContext()[STAGES_CONTEXT_KEY] as Record<string, Record<string, unknown>>;
   const context = {
     [STAGES_CONTEXT_KEY]: { ...stages, prod: { ...stages.prod, access: { operators: ONCALL } } },
   };
-  // The orders example alone: the assertions below name its state machine, whatever other examples ship.
-  const orders = (await examplePipelines()).filter((l) => l.spec.name === 'orders');
-  prod = synthSluice({ stage: 'prod', specs: orders, context });
+  const specs = await examplePipelines();
+  examples = specs.map((s) => s.spec.name).sort();
+  prod = synthSluice({ stage: 'prod', specs, context });
   viewer = statementsOf(prod.template, roleIdNamed(prod.template, 'sluice-prod-viewer'));
   operator = statementsOf(prod.template, roleIdNamed(prod.template, 'sluice-prod-operator'));
 });
@@ -106,27 +109,36 @@ describe('operator and viewer roles (prod)', () => {
   it('let the operator read runs and start, stop and redrive the pipelines', () => {
     for (const action of [...READ_RUNS, ...OPERATE_RUNS])
       expect(statementsGranting(operator, action).length, action).toBeGreaterThan(0);
-    expect(resourcesOfStatements(statementsGranting(operator, 'states:StartExecution'))).toEqual([
-      expect.stringContaining(':stateMachine:sluice-prod-orders"'),
-    ]);
+    expect(examples).toContain('orders');
+    expect(resourcesOfStatements(statementsGranting(operator, 'states:StartExecution'))).toEqual(
+      examples.map((name) => expect.stringContaining(`:stateMachine:sluice-prod-${name}"`)),
+    );
     const stopAndRedrive = resourcesOfStatements(statementsGranting(operator, 'states:RedriveExecution'));
-    expect(stopAndRedrive).toEqual([expect.stringContaining(':execution:sluice-prod-orders:*"')]);
+    expect(stopAndRedrive).toEqual(
+      examples.map((name) => expect.stringContaining(`:execution:sluice-prod-${name}:*"`)),
+    );
   });
 
   it("scope runs to the stage's state machines, their child executions and map runs", () => {
     const executions = resourcesOfStatements(statementsGranting(viewer, 'states:GetExecutionHistory'));
-    for (const arn of [
-      ':execution:sluice-prod-orders:*',
-      ':execution:sluice-prod-orders/LambdaChunks:*',
-      ':execution:sluice-prod-orders/FargateChunks:*',
-    ])
-      expect(
-        executions.some((r) => r.includes(arn)),
-        arn,
-      ).toBe(true);
+    for (const name of examples)
+      for (const arn of [
+        `:execution:sluice-prod-${name}:*`,
+        `:execution:sluice-prod-${name}/LambdaChunks:*`,
+        `:execution:sluice-prod-${name}/FargateChunks:*`,
+      ])
+        expect(
+          executions.some((r) => r.includes(arn)),
+          arn,
+        ).toBe(true);
     const mapRuns = resourcesOfStatements(statementsGranting(viewer, 'states:DescribeMapRun'));
-    expect(mapRuns).toHaveLength(2);
-    for (const r of mapRuns) expect(r).toMatch(/:mapRun:sluice-prod-orders\/(Lambda|Fargate)Chunks:\*"/);
+    expect(mapRuns).toHaveLength(2 * examples.length);
+    for (const name of examples)
+      for (const map of ['LambdaChunks', 'FargateChunks'])
+        expect(
+          mapRuns.filter((r) => r.includes(`:mapRun:sluice-prod-${name}/${map}:*"`)),
+          `${name} ${map}`,
+        ).toHaveLength(1);
     const wildcard = statementsGranting(viewer, 'states:ListStateMachines');
     expect(wildcard.map((s) => s.Resource)).toEqual(['*']);
     expect(actionsOf(wildcard)).toEqual(['states:ListStateMachines']);

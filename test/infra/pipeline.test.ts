@@ -47,7 +47,8 @@ const json = (v: unknown) => JSON.stringify(v);
 
 describe('state machine', () => {
   it('is one per pipeline, named sluice-<stage>-<pipeline>', async () => {
-    const examples = (await examplePipelines()).map((l) => l.spec.name);
+    const examples = (await examplePipelines()).map((s) => s.spec.name);
+    expect(examples).toEqual(expect.arrayContaining(['customers-pg', 'orders']));
     expect(Object.keys(prod.pipelines).sort()).toEqual([...examples, 'manual', 'payments'].sort());
     for (const [name, t] of Object.entries(prod.pipelines)) {
       t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);

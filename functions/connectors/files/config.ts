@@ -29,5 +29,13 @@ export const filesSourceConfig = z.strictObject({
   format: z.enum(['csv', 'jsonl', 'json']),
   compression: z.enum(['auto', 'gzip', 'none']).default('auto'),
   csv: csvOptions.default({ delimiter: ',', quote: '"', escape: '"', header: true, encoding: 'utf8' }),
+  /**
+   * Append mode, a file loaded before whose content changed: one that only grew (the old content is a
+   * prefix of the new, e.g. a daily log) always loads just its new records. Any other change (a
+   * rewritten, shrunk or gzipped file, an edited last line) is refused, naming the file (`refuse`), or
+   * loaded whole again (`reload`: its earlier rows are loaded a second time, which is what you asked).
+   * @default refuse
+   */
+  changedFiles: z.enum(['refuse', 'reload']).default('refuse'),
 });
 export type FilesSourceConfig = z.infer<typeof filesSourceConfig>;

@@ -1,9 +1,12 @@
+import { createHash, type Hash } from 'node:crypto';
 import { globToRegExp, literalPrefix } from '../../sdk/glob.js';
 import type { ObjectInfo, Storage } from '../../sdk/index.js';
+import type { PreviousUnitVersion } from '../../sdk/source.js';
 import { gunzip, hasGzipMagic, peek, replay, stripBom } from './byte-streams.js';
 import type { FilesSourceConfig } from './config.js';
 import { columnNames, isBlankRecord, MAX_RECORD_BYTES, scannerOptions } from './csv-dialect.js';
 import { SourceError } from './errors.js';
+import { ChangedFileError, growthStart } from './growth.js';
 import { RecordScanner, type RecordScannerOptions } from './record-scanner.js';
 import type { FileChunkSource, PlannedFiles } from './types.js';
 
@@ -19,6 +22,8 @@ export interface PlanFileChunksOptions {
   targetBytes: number;
   /** True for files an earlier run loaded (same key and etag): they are skipped and counted. */
   alreadyLoaded: (file: { key: string; etag: string }) => boolean;
+  /** Append mode: the version of a changed file an earlier run loaded (see growth.ts). */
+  previousVersion?: (key: string) => PreviousUnitVersion | undefined;
 }
 
 /**
@@ -55,8 +60,15 @@ export async function planFileChunks(
       planned.skipped++;
       continue;
     }
-    planned.files.push({ key: info.key, etag: info.etag, size: info.size });
-    planned.chunks.push(...(await planFile(storage, config, scanning, info, opts.targetBytes)));
+    const previous = config.changedFiles === 'refuse' ? opts.previousVersion?.(info.key) : undefined;
+    const file = await planFile(storage, config, scanning, info, opts.targetBytes, previous);
+    planned.files.push({
+      key: info.key,
+      etag: info.etag,
+      size: info.size,
+      ...(file.sha256 ? { sha256: file.sha256 } : {}),
+    });
+    planned.chunks.push(...file.chunks);
   }
   if (matched === 0) {
     const under = `${config.location} (${storage.url}${prefix ? `, below ${prefix}` : ''})`;
@@ -75,9 +87,14 @@ async function planFile(
   scanning: RecordScannerOptions,
   info: ObjectInfo,
   targetBytes: number,
-): Promise<{ bytes: number; source: FileChunkSource }[]> {
-  if (info.size === 0) return [];
+  previous: PreviousUnitVersion | undefined,
+): Promise<{ chunks: { bytes: number; source: FileChunkSource }[]; sha256?: string }> {
   const where = describeObject(storage, info.key);
+  if (info.size === 0) {
+    if (previous && previous.size > 0)
+      await growthStart(storage, info, previous, where, { gzip: false, format: config.format });
+    return { chunks: [], sha256: createHash('sha256').digest('hex') };
+  }
   const base = { key: info.key, etag: info.etag, size: info.size, format: config.format };
   const { head, rest, close } = await peek(
     await storage.read(info.key, undefined, { ifMatch: info.etag }),
@@ -87,6 +104,16 @@ async function planFile(
     config.compression === 'gzip' ||
     (config.compression === 'auto' && (info.key.endsWith('.gz') || hasGzipMagic(head)));
   const bytes = replay(head, rest);
+  // A changed file (append mode) loads only what it gained, or is refused (growth.ts).
+  const grownFrom = previous
+    ? await growthStart(storage, info, previous, where, { gzip, format: config.format }).catch(
+        (err: unknown) => {
+          close();
+          throw err;
+        },
+      )
+    : 0;
+  const resumeAt = grownFrom > 0 ? grownFrom : undefined;
 
   if (config.format === 'json') {
     // One top-level array: a file is one chunk (an array cannot be entered in the middle).
@@ -98,7 +125,7 @@ async function planFile(
       compression: gzip ? 'gzip' : 'none',
       firstLine: 1,
     };
-    return [{ bytes: gzip ? info.size * GZIP_SIZE_FACTOR : info.size, source }];
+    return { chunks: [{ bytes: gzip ? info.size * GZIP_SIZE_FACTOR : info.size, source }] };
   }
 
   if (gzip) {
@@ -112,7 +139,7 @@ async function planFile(
         where,
       });
       header = columnNames(config, scan.headerRecord, where);
-      if (!scan.hasData) return [];
+      if (!scan.hasData) return { chunks: [] };
     } else {
       close();
     }
@@ -124,14 +151,17 @@ async function planFile(
       header,
       firstLine: 1,
     };
-    return [{ bytes: info.size * GZIP_SIZE_FACTOR, source }];
+    return { chunks: [{ bytes: info.size * GZIP_SIZE_FACTOR, source }] };
   }
 
-  const scan = await scanRecords(bytes, scanning, {
+  // The whole file is read here anyway: its hash is bookmarked, so a later version can be checked for growth.
+  const hash = createHash('sha256');
+  const scan = await scanRecords(hashing(bytes, hash), scanning, {
     readHeader: config.format === 'csv' && config.csv.header,
     targetBytes,
     stopAfterHeader: false,
     where,
+    ...(resumeAt !== undefined ? { resumeAt } : {}),
   });
   if (scan.totalBytes !== info.size) {
     throw new SourceError(
@@ -139,10 +169,21 @@ async function planFile(
     );
   }
   const header = columnNames(config, scan.headerRecord, where);
-  return scan.ranges.map((range) => ({
-    bytes: range.end - range.start,
-    source: { ...base, ...range, compression: 'none', header },
-  }));
+  return {
+    chunks: scan.ranges.map((range) => ({
+      bytes: range.end - range.start,
+      source: { ...base, ...range, compression: 'none', header },
+    })),
+    sha256: hash.digest('hex'),
+  };
+}
+
+/** The bytes as they pass, fed to a hash. */
+async function* hashing(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const buf of source) {
+    hash.update(buf);
+    yield buf;
+  }
 }
 
 interface ScanResult {
@@ -162,7 +203,14 @@ interface ScanResult {
 async function scanRecords(
   source: AsyncIterable<Buffer>,
   scanning: RecordScannerOptions,
-  p: { readHeader: boolean; targetBytes: number; stopAfterHeader: boolean; where: string },
+  p: {
+    readHeader: boolean;
+    targetBytes: number;
+    stopAfterHeader: boolean;
+    where: string;
+    /** Ranges start here (a grown file's new records): it must be a record boundary. */
+    resumeAt?: number;
+  },
 ): Promise<ScanResult> {
   const scanner = new RecordScanner(scanning);
   const ends: number[] = [];
@@ -226,6 +274,12 @@ async function scanRecords(
     }
     for (; i < ends.length; i++) {
       const end = offset + ends[i]!;
+      if (p.resumeAt !== undefined && end <= p.resumeAt) {
+        // Loaded by an earlier run: the ranges begin after it.
+        chunkStart = end;
+        chunkLine = endLines[i]! + 1;
+        continue;
+      }
       if (end - chunkStart >= p.targetBytes) {
         result.ranges.push({ start: chunkStart, end, firstLine: chunkLine });
         chunkStart = end;
@@ -235,6 +289,12 @@ async function scanRecords(
     offset += buf.length;
   }
   result.totalBytes = Math.max(offset, 0);
+  if (p.resumeAt !== undefined && chunkStart !== p.resumeAt) {
+    throw new ChangedFileError(
+      p.where,
+      `byte ${p.resumeAt}, where the content loaded before ended, is inside a record (a quoted field spans it)`,
+    );
+  }
   if (wantHeader && headerParts.length > 0) {
     // A header without a line break at the end of the file: the file is all header.
     const record = Buffer.concat(headerParts);

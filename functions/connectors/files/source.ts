@@ -11,6 +11,8 @@ export const filesConnector = defineSource({
   name: 'files',
   description: 'CSV or JSON Lines files (optionally gzip) in a folder or under an s3:// prefix',
   configSchema: filesSourceConfig,
+  cannotBackfill: () =>
+    'files are loaded once each by bookmark (key + content hash), not by a cursor window; use --full-refresh to reload every file',
   async discover(ctx) {
     const storage = ctx.openStorage(ctx.config.location);
     const columns = await discoverFileColumns(storage, ctx.config);
@@ -21,6 +23,7 @@ export const filesConnector = defineSource({
     const planned = await planFileChunks(storage, ctx.config, {
       targetBytes: ctx.targetBytes,
       alreadyLoaded: ctx.alreadyLoaded,
+      ...(ctx.previousVersion ? { previousVersion: ctx.previousVersion.bind(ctx) } : {}),
     });
     const columns = await plannedColumns(storage, ctx.config, planned);
     return {

@@ -39,6 +39,8 @@ export interface PlannedFile {
   key: string;
   etag: string;
   size: number;
+  /** SHA-256 of the whole file, when the plan read it whole (uncompressed CSV and JSON Lines). */
+  sha256?: string;
 }
 
 export interface PlannedFiles {

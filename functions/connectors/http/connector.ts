@@ -17,6 +17,10 @@ export default defineSource<HttpSourceConfig>({
   name: 'http',
   description: 'HTTP JSON API: page, offset, cursor or next-link pagination, retries on 429/5xx, incremental',
   configSchema: httpSourceConfig,
+  cannotBackfill: (config) =>
+    config.cursor
+      ? undefined
+      : 'a backfill window is a range of the cursor field: set source.config.cursor.field',
 
   async check(ctx) {
     const headers = await requestHeaders(ctx.config, ctx.credential);

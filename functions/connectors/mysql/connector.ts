@@ -20,6 +20,10 @@ export default defineSource<MysqlSourceConfig>({
   name: 'mysql',
   description: 'MySQL or MariaDB table or query: key-range chunks, incremental by a cursor column',
   configSchema: mysqlSourceConfig,
+  cannotBackfill: (config) =>
+    config.cursor
+      ? undefined
+      : 'a backfill window is a range of the cursor column: set source.config.cursor.column',
 
   async check(ctx) {
     await withConnection(ctx, (conn) => run(conn, `SELECT 1 FROM ${relation(ctx.config, quoteId)} LIMIT 0`));
@@ -30,12 +34,24 @@ export default defineSource<MysqlSourceConfig>({
       const [, fields] = await conn
         .promise()
         .query(`SELECT ${selectList(ctx.config, quoteId)} FROM ${relation(ctx.config, quoteId)} LIMIT 0`);
-      const columns: DiscoveredColumn[] = (fields as mysql.FieldPacket[]).map((f) => ({
+      const packets = fields as mysql.FieldPacket[];
+      const columns: DiscoveredColumn[] = packets.map((f) => ({
         name: f.name,
-        type: destinationType(f.type ?? 253),
-        nullable: true,
+        type: destinationType(f.type ?? 253, f),
+        nullable: (numericFlags(f.flags) & NOT_NULL_FLAG) === 0,
       }));
-      return [{ name: ctx.config.table ?? 'query', columns }];
+      // The primary key of the one table read, in key order, when every one of its columns is read.
+      const primaryKey = ctx.config.table
+        ? await run(
+            conn,
+            `SELECT COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE
+              WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY'
+              ORDER BY ORDINAL_POSITION`,
+            tableParts(ctx.config.table),
+          ).then((rows) => rows.map((r) => String(r.name)))
+        : [];
+      const complete = primaryKey.length > 0 && primaryKey.every((k) => columns.some((c) => c.name === k));
+      return [{ name: ctx.config.table ?? 'query', columns, ...(complete ? { primaryKey } : {}) }];
     });
   },
 
@@ -219,8 +235,35 @@ function quoteId(name: string): string {
   return `\`${name.replaceAll('`', '``')}\``;
 }
 
-/** mysql2 column type code → destination type (text for anything Sluice does not type). */
-function destinationType(code: number): string {
+const NOT_NULL_FLAG = 1;
+const UNSIGNED_FLAG = 32;
+
+/** mysql2 reports column flags as a bit set (or, in some modes, as names: then nothing is assumed). */
+function numericFlags(flags: unknown): number {
+  return typeof flags === 'number' ? flags : 0;
+}
+
+/** `schema.table` or `table` as [schema | null, table] (backquotes are not part of the name). */
+function tableParts(table: string): [string | null, string] {
+  const dot = table.indexOf('.');
+  return dot < 0 ? [null, table] : [table.slice(0, dot), table.slice(dot + 1)];
+}
+
+/**
+ * mysql2 column type code → destination type (text for anything Sluice does not type). A DECIMAL
+ * keeps its precision and scale: the column length counts the sign (unless unsigned) and the point.
+ */
+function destinationType(
+  code: number,
+  field?: { columnLength?: number; decimals?: number; flags?: unknown },
+): string {
+  if ((code === 246 || code === 0) && field?.columnLength !== undefined && field.decimals !== undefined) {
+    const unsigned = numericFlags(field.flags) & UNSIGNED_FLAG;
+    const precision = field.columnLength - (field.decimals > 0 ? 1 : 0) - (unsigned ? 0 : 1);
+    if (precision >= 1 && precision <= 65 && field.decimals <= precision) {
+      return `numeric(${precision},${field.decimals})`;
+    }
+  }
   const map: Record<number, string> = {
     1: 'smallint',
     2: 'smallint',

@@ -77,6 +77,8 @@ export default defineSource<ParquetSourceConfig>({
   name: 'parquet',
   description: 'Parquet files in a folder or under an s3:// prefix; one chunk per row group',
   configSchema: parquetSourceConfig,
+  cannotBackfill: () =>
+    'parquet files are loaded once each by bookmark (key + ETag), not by a cursor window; use --full-refresh to reload every file',
 
   async discover(ctx) {
     const storage = ctx.openStorage(ctx.config.location);
@@ -232,14 +234,19 @@ function columnsOf(metadata: FileMetaData, only: string[] | undefined): Discover
     }));
 }
 
+/**
+ * The footer's type as a destination type, exact: DECIMAL keeps its precision and scale, a TIMESTAMP
+ * adjusted to UTC is timestamptz and a local (wall-clock) one timestamp.
+ */
 function destinationType(e: FileMetaData['schema'][number]): string {
-  const logical = e.logical_type?.type;
-  if (logical === 'TIMESTAMP') return 'timestamptz';
-  if (logical === 'DATE' || e.converted_type === 'DATE') return 'date';
-  if (logical === 'DECIMAL' || e.converted_type === 'DECIMAL') return 'numeric';
-  if (logical === 'STRING' || e.converted_type === 'UTF8') return 'text';
-  if (logical === 'JSON' || e.converted_type === 'JSON') return 'jsonb';
-  if (logical === 'UUID') return 'uuid';
+  const logical = e.logical_type;
+  if (logical?.type === 'TIMESTAMP') return logical.isAdjustedToUTC ? 'timestamptz' : 'timestamp';
+  if (logical?.type === 'DATE' || e.converted_type === 'DATE') return 'date';
+  if (logical?.type === 'DECIMAL') return decimalType(logical.precision, logical.scale);
+  if (e.converted_type === 'DECIMAL') return decimalType(e.precision, e.scale);
+  if (logical?.type === 'STRING' || e.converted_type === 'UTF8') return 'text';
+  if (logical?.type === 'JSON' || e.converted_type === 'JSON') return 'jsonb';
+  if (logical?.type === 'UUID') return 'uuid';
   switch (e.type) {
     case 'BOOLEAN':
       return 'boolean';
@@ -254,4 +261,11 @@ function destinationType(e: FileMetaData['schema'][number]): string {
     default:
       return e.num_children ? 'jsonb' : 'text';
   }
+}
+
+/** numeric(p,s) when the footer states a usable precision, else numeric. */
+function decimalType(precision: number | undefined, scale: number | undefined): string {
+  if (precision === undefined || precision < 1 || precision > 1000) return 'numeric';
+  const s = scale ?? 0;
+  return s >= 0 && s <= precision ? `numeric(${precision},${s})` : 'numeric';
 }

@@ -21,6 +21,10 @@ export default defineSource<PostgresSourceConfig>({
   name: 'postgres',
   description: 'PostgreSQL table or query: key-range chunks, incremental by a cursor column',
   configSchema: postgresSourceConfig,
+  cannotBackfill: (config) =>
+    config.cursor
+      ? undefined
+      : 'a backfill window is a range of the cursor column: set source.config.cursor.column',
 
   async check(ctx) {
     await withClient(ctx, async (client) => {
@@ -33,12 +37,23 @@ export default defineSource<PostgresSourceConfig>({
       const res = await client.query(
         `SELECT ${selectList(ctx.config, quoteIdent)} FROM ${relation(ctx.config, quoteIdent)} LIMIT 0`,
       );
+      const catalog = await catalogFacts(client, res.fields);
       const columns: DiscoveredColumn[] = res.fields.map((f) => ({
         name: f.name,
-        type: destinationType(f.dataTypeID),
-        nullable: true,
+        type: destinationType(f.dataTypeID, f.dataTypeModifier),
+        nullable: !catalog.notNull.has(`${f.tableID}.${f.columnID}`),
       }));
-      return [{ name: ctx.config.table ?? 'query', columns }];
+      const primaryKey = ctx.config.table ? catalog.primaryKey : undefined;
+      return [
+        {
+          name: ctx.config.table ?? 'query',
+          columns,
+          // A key is a key of the source only when every one of its columns is read.
+          ...(primaryKey?.length && primaryKey.every((k) => columns.some((c) => c.name === k))
+            ? { primaryKey }
+            : {}),
+        },
+      ];
     });
   },
 
@@ -243,8 +258,48 @@ function parseTextArray(value: string[] | string | null): string[] {
   return out;
 }
 
-/** PostgreSQL type OID → destination type (text for anything Sluice does not type). */
-function destinationType(oid: number): string {
+/**
+ * What the catalog says of the result's columns: NOT NULL ones (as `tableID.columnID`; a computed
+ * column of a query has no table and stays nullable), and the primary key of the one table read.
+ */
+async function catalogFacts(
+  client: pg.Client,
+  fields: readonly pg.FieldDef[],
+): Promise<{ notNull: Set<string>; primaryKey: string[] }> {
+  const tables = [...new Set(fields.map((f) => f.tableID).filter((t) => t !== 0))];
+  if (tables.length === 0) return { notNull: new Set(), primaryKey: [] };
+  const notNull = await client.query<{ rel: string; num: string }>(
+    `SELECT attrelid::text AS rel, attnum::text AS num FROM pg_attribute
+      WHERE attrelid = ANY($1::oid[]) AND attnum > 0 AND attnotnull AND NOT attisdropped`,
+    [tables],
+  );
+  const key =
+    tables.length === 1
+      ? await client.query<{ name: string }>(
+          `SELECT a.attname AS name FROM pg_index i
+             CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(num, pos)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+            WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY k.pos`,
+          [tables[0]],
+        )
+      : { rows: [] };
+  return {
+    notNull: new Set(notNull.rows.map((r) => `${r.rel}.${r.num}`)),
+    primaryKey: key.rows.map((r) => r.name),
+  };
+}
+
+/**
+ * PostgreSQL type OID (and type modifier) → destination type (text for anything Sluice does not
+ * type): `numeric(12,2)` and `varchar(20)` keep their declared precision and length.
+ */
+function destinationType(oid: number, typmod = -1): string {
+  if (oid === 1700 && typmod >= 4) {
+    const precision = ((typmod - 4) >> 16) & 0xffff;
+    const scale = (typmod - 4) & 0xffff;
+    if (precision >= 1 && scale <= precision) return `numeric(${precision},${scale})`;
+  }
+  if (oid === 1043 && typmod >= 5) return `varchar(${typmod - 4})`;
   const map: Record<number, string> = {
     16: 'boolean',
     20: 'bigint',

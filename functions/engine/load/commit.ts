@@ -26,6 +26,7 @@ import { checkRejectRatio, checkRowLimits } from './quality.js';
 import { getRunRow, lockRun, type RunRow, stagingTableName } from './run-row.js';
 import { type HistoryCounts, isHistory, mergeHistory, prepareHistoryVersion } from './scd2.js';
 import { bookmarkFiles, type SourceFile, saveCursor } from './state.js';
+import { refuseSharedFullRefresh } from './table-writers.js';
 import { preparePartitions, primaryKeyColumns, type StagedPartition, targetTableName } from './target.js';
 
 export interface CommitRunInput {
@@ -120,7 +121,9 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
       throw new IncompleteRunError(runId, final.chunks, input.expectedChunks);
 
     const fullRefresh = input.fullRefresh ?? locked.full_refresh;
-    const replace = fullRefresh ? 'all' : dest.mode === 'replace-partitions' ? partitions : undefined;
+    // Checked again here (Prepare checked first): another pipeline may have committed into the table since.
+    if (fullRefresh) await refuseSharedFullRefresh(tx, dest, spec.name, { lock: true });
+    const replace = replacedRows(dest, partitions, fullRefresh, final.staged);
     let merged: MergeCounts & { swapped: string[]; replaced: number };
     let history: HistoryCounts | undefined;
     try {
@@ -186,6 +189,7 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
         result.deduplicated,
         result.partitions,
         JSON.stringify({
+          target: targetTableName(dest),
           mode: dest.mode,
           fullRefresh,
           written,
@@ -224,6 +228,25 @@ interface MergeCounts {
  * (replace-partitions); undefined when it replaces nothing.
  */
 type Replace = 'all' | { start: string; end: string }[] | undefined;
+
+/**
+ * What the commit replaces. A full refresh: everything. replace-partitions: the partitions the staged
+ * rows touch; an unpartitioned table is one partition, so the whole table when the run staged a row
+ * (a rerun that found nothing new replaces nothing, as it touches no partition of a partitioned one).
+ * Deleted in the commit's transaction (never TRUNCATE, which a REPEATABLE READ snapshot taken before
+ * the commit would see as an empty table): readers see the old rows or the new.
+ */
+function replacedRows(
+  dest: DestinationSpec,
+  partitions: StagedPartition[],
+  fullRefresh: boolean,
+  staged: number,
+): Replace {
+  if (fullRefresh) return 'all';
+  if (dest.mode !== 'replace-partitions') return undefined;
+  if (!dest.partitioning) return staged > 0 ? 'all' : undefined;
+  return partitions;
+}
 
 /**
  * The merge, with the partitions the run fills that are empty swapped in rather than inserted into

@@ -17,7 +17,7 @@ export function deletesMode(dest: DestinationSpec): 'hard' | 'soft' | undefined 
 
 /** The destination column that identifies a source row: the key without the partition column. */
 export function identityColumn(dest: DestinationSpec): string {
-  const identity = (dest.key ?? []).filter((k) => k !== dest.partitioning.column);
+  const identity = (dest.key ?? []).filter((k) => k !== dest.partitioning?.column);
   if (identity.length !== 1)
     throw new Error(
       `deletes need exactly one key column besides the partition column, not ${identity.length}`,
@@ -83,14 +83,17 @@ export async function applyDeletes(
   const staging = quoteQualified(stagingTableName(runId));
   const keys = quoteQualified(keysTableName(runId));
   const id = quoteIdent(identityColumn(dest));
-  const part = quoteIdent(dest.partitioning.column);
   const k = quoteIdent(KEY_COLUMN);
   // A row that moved: the run wrote (id, new partition value); (id, old value) is the stale version.
-  const moved = await tx.query(
-    `DELETE FROM ${target} t
-      WHERE t.${id} IN (SELECT ${id} FROM ${staging})
-        AND (t.${id}, t.${part}) NOT IN (SELECT ${id}, ${part} FROM ${staging})`,
-  );
+  // Unpartitioned, the key is the id alone: the upsert replaced the row in place.
+  const part = dest.partitioning ? quoteIdent(dest.partitioning.column) : undefined;
+  const moved = part
+    ? await tx.query(
+        `DELETE FROM ${target} t
+          WHERE t.${id} IN (SELECT ${id} FROM ${staging})
+            AND (t.${id}, t.${part}) NOT IN (SELECT ${id}, ${part} FROM ${staging})`,
+      )
+    : { rowCount: 0 };
   const gone = `NOT EXISTS (SELECT 1 FROM ${keys} s WHERE s.${k} = t.${id})`;
   if (mode === 'hard') {
     const deleted = await tx.query(`DELETE FROM ${target} t WHERE ${gone}`);

@@ -22,10 +22,11 @@ export class SchemaMismatchError extends Error {
   constructor(
     readonly table: string,
     readonly differences: string[],
+    /** What to do, when there is a command for it (`sluice migrate <pipeline> --plan`). */
+    hint = 'Change the spec to match the table.',
   ) {
     super(
-      `table ${table} does not match the spec:\n${differences.map((d) => `  - ${d}`).join('\n')}\n` +
-        'Change the spec to match the table, or migrate the table (Sluice does not alter existing tables).',
+      `table ${table} does not match the spec:\n${differences.map((d) => `  - ${d}`).join('\n')}\n${hint}`,
     );
     this.name = 'SchemaMismatchError';
   }

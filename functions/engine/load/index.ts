@@ -37,7 +37,20 @@ export {
   STAGING_SCHEMA,
 } from './migrations.js';
 export { stagingTableName } from './run-row.js';
-export { fileBookmarkKey, loadedFiles, readCursor, type SourceFile, type StoredCursor } from './state.js';
+export {
+  type BookmarkedFile,
+  bookmarkedFiles,
+  fileBookmarkKey,
+  loadedFiles,
+  readCursor,
+  type SourceFile,
+  type StoredCursor,
+} from './state.js';
+export {
+  otherPipelinesWritingTable,
+  refuseSharedFullRefresh,
+  SharedTableRefreshError,
+} from './table-writers.js';
 export {
   applyRetention,
   type EnsureTargetResult,

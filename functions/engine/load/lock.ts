@@ -194,14 +194,23 @@ async function lockPipeline(tx: WarehouseTx, pipeline: string): Promise<LockRow>
     'INSERT INTO sluice.pipeline_locks (pipeline) VALUES ($1) ON CONFLICT (pipeline) DO NOTHING',
     [pipeline],
   );
-  const { rows } = await tx.query<LockRow>(
-    `SELECT l.run_id, l.holder, l.acquired_at, l.expires_at, l.expires_at <= clock_timestamp() AS expired, r.status
-       FROM sluice.pipeline_locks l LEFT JOIN sluice.runs r ON r.run_id = l.run_id
-      WHERE l.pipeline = $1
-        FOR UPDATE OF l`,
+  const { rows } = await tx.query<Omit<LockRow, 'status'>>(
+    `SELECT run_id, holder, acquired_at, expires_at, expires_at <= clock_timestamp() AS expired
+       FROM sluice.pipeline_locks
+      WHERE pipeline = $1
+        FOR UPDATE`,
     [pipeline],
   );
-  return rows[0]!;
+  const lock = rows[0]!;
+  if (!lock.run_id) return { ...lock, status: null };
+  // The holder's run is read by a statement of its own, after the row lock is ours. Joined into the
+  // locking SELECT, a run inserted by the transaction we waited for is invisible to that statement's
+  // snapshot (READ COMMITTED re-checks only the locked row): its status read as NULL, the lock looked
+  // free, and the next statement marked that fresh run abandoned (seen in a burst of six uploads).
+  const run = await tx.query<{ status: RunStatus }>('SELECT status FROM sluice.runs WHERE run_id = $1', [
+    lock.run_id,
+  ]);
+  return { ...lock, status: run.rows[0]?.status ?? null };
 }
 
 async function takeOverIfStale(

@@ -1,6 +1,6 @@
 import { quoteIdent, quoteQualified } from '../ports/sql.js';
 import type { DestinationSpec } from '../spec/schema.js';
-import { asPartitionColumnType, boundLiteral } from './partition-units.js';
+import { asPartitionColumnType, boundLiteral, partitioningOf } from './partition-units.js';
 import { targetTableName } from './target.js';
 
 /** Memory for the merge's dedupe sort (per sort, for the commit's transaction only). */
@@ -128,8 +128,9 @@ export function deleteUnitsSql(
   dest: DestinationSpec,
   units: { start: string; end: string }[],
 ): { sql: string; params: string[] } {
-  const column = quoteIdent(dest.partitioning.column);
-  const type = asPartitionColumnType(dest.columns[dest.partitioning.column]?.type ?? '');
+  const partitioning = partitioningOf(dest);
+  const column = quoteIdent(partitioning.column);
+  const type = asPartitionColumnType(dest.columns[partitioning.column]?.type ?? '');
   const params: string[] = [];
   const ranges = units.map((u) => {
     params.push(boundLiteral(u.start, type).slice(1, -1), boundLiteral(u.end, type).slice(1, -1));

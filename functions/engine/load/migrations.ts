@@ -202,6 +202,21 @@ REVOKE ALL ON FUNCTION sluice.audit_append(text, text, uuid, text, text) FROM PU
     name: 'audit actor is the session login; head readable for the anchor',
     sql: auditActorAndHeadSql(DEFAULT_ROLE_PREFIX),
   },
+  {
+    version: 5,
+    name: 'file bookmarks keep the content hash; table versions record migrations',
+    sql: `
+-- A target's schema changes are versioned: 'migrated' rows say what a run or sluice migrate applied.
+ALTER TABLE sluice.table_versions DROP CONSTRAINT table_versions_action_check;
+ALTER TABLE sluice.table_versions
+  ADD CONSTRAINT table_versions_action_check CHECK (action IN ('created', 'verified', 'migrated'));
+
+-- SHA-256 of the whole file as loaded (uncompressed CSV and JSON Lines): a later version of the file
+-- whose first size bytes hash to it only grew. NULL where the plan did not read the file whole.
+ALTER TABLE sluice.file_bookmarks
+  ADD COLUMN content_sha256 text CHECK (content_sha256 ~ '^[0-9a-f]{64}$');
+`,
+  },
 ]);
 
 /**

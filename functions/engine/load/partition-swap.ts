@@ -1,7 +1,7 @@
 import { quoteIdent, quoteQualified } from '../ports/sql.js';
 import type { WarehouseTx } from '../ports/warehouse.js';
 import { type DestinationSpec, PARTITION_SWAP_MIN_ROWS } from '../spec/schema.js';
-import { asPartitionColumnType, boundLiteral } from './partition-units.js';
+import { asPartitionColumnType, boundLiteral, partitioningOf } from './partition-units.js';
 import { listPartitions, primaryKeyColumns, type TargetPartition, targetTableName } from './target.js';
 
 /**
@@ -203,8 +203,9 @@ export async function withLockTimeout<T>(tx: WarehouseTx, timeout: string, fn: (
 /** SQL predicate: the partition column lies in one of the units `[start, end)`; bounds inlined (validated days). */
 export function unitsPredicate(dest: DestinationSpec, units: { start: string; end: string }[]): string {
   if (units.length === 0) return 'false';
-  const column = quoteIdent(dest.partitioning.column);
-  const type = asPartitionColumnType(dest.columns[dest.partitioning.column]?.type ?? '');
+  const partitioning = partitioningOf(dest);
+  const column = quoteIdent(partitioning.column);
+  const type = asPartitionColumnType(dest.columns[partitioning.column]?.type ?? '');
   return units
     .map((u) => `(${column} >= ${boundLiteral(u.start, type)} AND ${column} < ${boundLiteral(u.end, type)})`)
     .join(' OR ');
@@ -231,7 +232,7 @@ export async function fillNewPartitions(
   await tx.query(
     `CREATE TABLE ${quoteQualified(scratch)} (LIKE ${parent} INCLUDING DEFAULTS INCLUDING GENERATED
        INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING STATISTICS)
-       PARTITION BY RANGE (${quoteIdent(dest.partitioning.column)})`,
+       PARTITION BY RANGE (${quoteIdent(partitioningOf(dest).column)})`,
   );
   const filled: SwapCandidate[] = [];
   for (const c of candidates) {
@@ -247,7 +248,7 @@ export async function fillNewPartitions(
       continue;
     }
     // Checked per row as it is written (cheap); it lets ATTACH skip scanning the table for its bounds.
-    const column = quoteIdent(dest.partitioning.column);
+    const column = quoteIdent(partitioningOf(dest).column);
     await tx.query(
       `ALTER TABLE ${fresh} ADD CONSTRAINT ${BOUND_CHECK} CHECK (${column} IS NOT NULL AND (${unitsPredicate(dest, [c])}))`,
     );

@@ -7,6 +7,25 @@ import { calendarProblem, civilFromDays, daysFromCivil } from '../validate/calen
 
 export type PartitionBy = 'day' | 'week' | 'month' | 'year';
 
+/** The partition column and unit of a partitioned destination. */
+export interface Partitioning {
+  column: string;
+  by: PartitionBy;
+}
+
+/**
+ * The destination's partitioning, for code that only runs on partitioned targets (partitions exist
+ * only there); an unpartitioned destination reaching it is a bug, said loudly.
+ */
+export function partitioningOf(dest: {
+  table: string;
+  partitioning?: Partitioning | undefined;
+}): Partitioning {
+  if (!dest.partitioning)
+    throw new Error(`internal: ${dest.table} has no partitioning, but partition code was reached for it`);
+  return dest.partitioning;
+}
+
 /** PostgreSQL truncates longer identifiers, which would make two partitions collide. */
 export const MAX_IDENTIFIER_LENGTH = 63;
 

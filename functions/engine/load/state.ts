@@ -5,6 +5,15 @@ export interface SourceFile {
   key: string;
   etag: string;
   size: number;
+  /** SHA-256 of the whole content, when the plan read it whole (see PreviousFileVersion). */
+  sha256?: string;
+}
+
+/** The latest bookmarked version of a file key: what a changed file is compared with. */
+export interface BookmarkedFile {
+  etag: string;
+  size: number;
+  sha256?: string;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -24,6 +33,22 @@ export async function loadedFiles(wh: Warehouse, pipeline: string): Promise<Set<
   return new Set(rows.map((r) => fileBookmarkKey(r.object_key, r.etag)));
 }
 
+/** The latest bookmarked version of each file key the pipeline's committed runs loaded. */
+export async function bookmarkedFiles(wh: Warehouse, pipeline: string): Promise<Map<string, BookmarkedFile>> {
+  const { rows } = await wh.query<{ object_key: string; etag: string; size: string; sha256: string | null }>(
+    `SELECT DISTINCT ON (object_key) object_key, etag, size::text AS size, content_sha256 AS sha256
+       FROM sluice.file_bookmarks WHERE pipeline = $1
+      ORDER BY object_key, loaded_at DESC, size DESC`,
+    [pipeline],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.object_key,
+      { etag: r.etag, size: Number(r.size), ...(r.sha256 ? { sha256: r.sha256 } : {}) },
+    ]),
+  );
+}
+
 /** Bookmarks the files a run loaded, inside its commit, so later runs skip them. */
 export async function bookmarkFiles(
   tx: WarehouseTx,
@@ -32,12 +57,20 @@ export async function bookmarkFiles(
   files: SourceFile[],
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO sluice.file_bookmarks (pipeline, object_key, etag, size, run_id)
-     SELECT $1, f.object_key, f.etag, f.size, $2
-       FROM unnest($3::text[], $4::text[], $5::bigint[]) AS f(object_key, etag, size)
+    `INSERT INTO sluice.file_bookmarks (pipeline, object_key, etag, size, run_id, content_sha256)
+     SELECT $1, f.object_key, f.etag, f.size, $2, f.sha256
+       FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[]) AS f(object_key, etag, size, sha256)
      ON CONFLICT (pipeline, object_key, etag) DO UPDATE
-       SET size = EXCLUDED.size, run_id = EXCLUDED.run_id, loaded_at = now()`,
-    [pipeline, runId, files.map((f) => f.key), files.map((f) => f.etag), files.map((f) => String(f.size))],
+       SET size = EXCLUDED.size, run_id = EXCLUDED.run_id, loaded_at = now(),
+           content_sha256 = coalesce(EXCLUDED.content_sha256, sluice.file_bookmarks.content_sha256)`,
+    [
+      pipeline,
+      runId,
+      files.map((f) => f.key),
+      files.map((f) => f.etag),
+      files.map((f) => String(f.size)),
+      files.map((f) => f.sha256 ?? null),
+    ],
   );
 }
 

@@ -2,14 +2,16 @@ import { appendAudit } from '../audit/log.js';
 import { quoteIdent, quoteQualified } from '../ports/sql.js';
 import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 import { COLUMN_TYPE_PATTERN, type DestinationSpec } from '../spec/schema.js';
-import { catalogType, specTypeName } from './column-types.js';
 import { PartitionLimitError, SchemaMismatchError } from './errors.js';
+import { applyChanges, readTableShape } from './migrate.js';
+import { planMigration } from './migration-plan.js';
 import {
   asPartitionColumnType,
   boundLiteral,
   defaultPartitionName,
   nextUnitStart,
   type PartitionColumnType,
+  partitioningOf,
   partitionName,
   shiftUnitStart,
   unitStartFromPartitionName,
@@ -44,6 +46,8 @@ export interface EnsureTargetResult {
   table: string;
   /** True when this call created it (false: it existed and matches the spec). */
   created: boolean;
+  /** The safe changes this call migrated the existing table with (empty or absent: none). */
+  migrated?: string[];
 }
 
 /**
@@ -76,12 +80,44 @@ export async function ensureTargetTable(
       });
       return { table, created: true };
     }
+    const wanted = dest.partitioning ? 'p' : 'r';
+    if (kind === wanted) {
+      // Versioned migrations: safe changes (a new nullable column, a wider type) are applied here, in
+      // this transaction, and recorded; any other change refuses the run, naming each change.
+      const plan = planMigration(await readTableShape(tx, dest), dest);
+      const refused = plan.changes.filter((c) => c.allow);
+      const differences = [
+        ...refused.map((c) => `${c.description} [needs --${c.allow}]`),
+        ...(await compareWithSpec(tx, dest)),
+      ];
+      if (differences.length > 0) {
+        throw new SchemaMismatchError(
+          table,
+          differences,
+          refused.length > 0
+            ? `Nothing was changed. See the DDL with: sluice migrate ${meta.pipeline} --plan; apply it with: sluice migrate ${meta.pipeline} --apply ${[...new Set(refused.map((c) => `--${c.allow}`))].join(' ')} (or change the spec back).`
+            : undefined,
+        );
+      }
+      if (plan.changes.length > 0) await applyChanges(tx, dest, plan.changes, meta);
+      else await recordTableVersion(tx, dest, meta, 'verified');
+      if (dest.partitioning) await ensureDefaultPartition(tx, dest);
+      return {
+        table,
+        created: false,
+        ...(plan.changes.length > 0 ? { migrated: plan.changes.map((c) => c.description) } : {}),
+      };
+    }
     const differences =
-      kind === 'p'
-        ? await compareWithSpec(tx, dest)
-        : [`is not a partitioned table (relkind ${kind}); Sluice loads only range-partitioned tables`];
+      kind === wanted
+        ? []
+        : [
+            dest.partitioning
+              ? `is not a partitioned table (relkind ${kind}); the spec says partitioned by range on (${dest.partitioning.column})`
+              : `is ${kind === 'p' ? 'a partitioned table' : `not a plain table (relkind ${kind})`}; the spec has no partitioning (an unpartitioned table)`,
+          ];
     if (differences.length > 0) throw new SchemaMismatchError(table, differences);
-    await ensureDefaultPartition(tx, dest);
+    if (dest.partitioning) await ensureDefaultPartition(tx, dest);
     await recordTableVersion(tx, dest, meta, 'verified');
     return { table, created: false };
   });
@@ -102,10 +138,13 @@ async function createTargetTable(tx: WarehouseTx, dest: DestinationSpec): Promis
   if (schema.rowCount === 0) await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(dest.schema)}`);
   const parts = Object.keys(dest.columns).map((name) => columnDdl(dest, name));
   if (dest.key && dest.key.length > 0) parts.push(`PRIMARY KEY (${dest.key.map(quoteIdent).join(', ')})`);
+  const partitionBy = dest.partitioning
+    ? ` PARTITION BY RANGE (${quoteIdent(dest.partitioning.column)})`
+    : '';
   await tx.query(
-    `CREATE TABLE ${quoteQualified(targetTableName(dest))} (\n  ${parts.join(',\n  ')}\n) PARTITION BY RANGE (${quoteIdent(dest.partitioning.column)})`,
+    `CREATE TABLE ${quoteQualified(targetTableName(dest))} (\n  ${parts.join(',\n  ')}\n)${partitionBy}`,
   );
-  await ensureDefaultPartition(tx, dest);
+  if (dest.partitioning) await ensureDefaultPartition(tx, dest);
 }
 
 async function ensureDefaultPartition(tx: WarehouseTx, dest: DestinationSpec): Promise<void> {
@@ -122,7 +161,11 @@ async function recordTableVersion(
   meta: SpecMeta,
   action: 'created' | 'verified',
 ): Promise<void> {
-  const definition = { columns: dest.columns, key: dest.key ?? null, partitioning: dest.partitioning };
+  const definition = {
+    columns: dest.columns,
+    key: dest.key ?? null,
+    partitioning: dest.partitioning ?? null,
+  };
   await tx.query(
     `INSERT INTO sluice.table_versions (table_schema, table_name, pipeline, spec_version, spec_hash, action, definition)
      VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
@@ -162,42 +205,14 @@ export async function primaryKeyColumns(tx: Pick<WarehouseTx, 'query'>, table: s
   return keys.rows.map((r) => r.name).sort();
 }
 
-/** What differs between the table and the spec, in the user's words; empty when they match. */
+/**
+ * What differs between the table's partitioning and the spec, in the user's words; empty when they
+ * match. Columns, types, nullability and the key are the migration planner's (migration-plan.ts).
+ */
 async function compareWithSpec(tx: WarehouseTx, dest: DestinationSpec): Promise<string[]> {
   const table = targetTableName(dest);
   const differences: string[] = [];
-  const columns = new Map((await tableColumns(tx, table)).map((c) => [c.name, c]));
-
-  for (const [name, spec] of Object.entries(dest.columns)) {
-    const actual = columns.get(name);
-    if (!actual) {
-      differences.push(`column "${name}": missing from the table (spec says ${spec.type})`);
-      continue;
-    }
-    if (actual.type !== catalogType(spec.type)) {
-      differences.push(`column "${name}": table has ${specTypeName(actual.type)}, spec says ${spec.type}`);
-    }
-    if (actual.not_null && spec.nullable) {
-      differences.push(`column "${name}": table has NOT NULL, spec allows null (loading a null would fail)`);
-    }
-  }
-  for (const actual of columns.values()) {
-    if (actual.name in dest.columns) continue;
-    if (actual.not_null && !actual.has_default) {
-      differences.push(
-        `column "${actual.name}": in the table as NOT NULL without a default but not in the spec (every insert would fail)`,
-      );
-    }
-  }
-
-  const tableKey = await primaryKeyColumns(tx, table);
-  const specKey = [...(dest.key ?? [])].sort();
-  if (specKey.length > 0 && tableKey.join(',') !== specKey.join(',')) {
-    differences.push(
-      `primary key: table has ${tableKey.length > 0 ? `(${tableKey.join(', ')})` : 'none'}, spec says (${specKey.join(', ')})`,
-    );
-  }
-
+  if (!dest.partitioning) return differences;
   const partKey = await tx.query<{ strategy: string; name: string | null }>(
     `SELECT pt.partstrat AS strategy, a.attname AS name
        FROM pg_partitioned_table pt
@@ -283,6 +298,8 @@ export async function preparePartitions(
   stagingTable: string,
 ): Promise<StagedPartition[]> {
   const table = targetTableName(dest);
+  // An unpartitioned table has no partitions to make; replace-partitions replaces all of it.
+  if (!dest.partitioning) return [];
   const { column, by } = dest.partitioning;
   const type = asPartitionColumnType(dest.columns[column]?.type ?? '');
   return wh.transaction(async (tx) => {
@@ -357,7 +374,7 @@ async function unitsInDefault(
   type: PartitionColumnType,
   defaultName: string,
 ): Promise<Set<string>> {
-  const { column, by } = dest.partitioning;
+  const { column, by } = partitioningOf(dest);
   const { rows } = await tx.query<{ unit: string }>(
     `SELECT DISTINCT to_char(u, 'YYYY-MM-DD') AS unit
        FROM (SELECT DISTINCT ${unitTruncExpression(quoteIdent(column), type, by)} AS u
@@ -384,7 +401,7 @@ export async function applyRetention(
   options: RetentionOptions = {},
 ): Promise<string[]> {
   const keep = dest.retention?.keep;
-  if (keep === undefined) return [];
+  if (keep === undefined || !dest.partitioning) return [];
   const { by } = dest.partitioning;
   const cutoff = shiftUnitStart(unitStartOf(options.now ?? new Date(), by), by, -keep);
   const table = targetTableName(dest);
@@ -466,7 +483,7 @@ export async function evolveTargetTable(
         JSON.stringify({
           columns: evolved.columns,
           key: dest.key ?? null,
-          partitioning: dest.partitioning,
+          partitioning: dest.partitioning ?? null,
           evolved: { added: added.map((c) => ({ name: c.name, type: c.type, nullable: true })) },
         }),
       ],

@@ -11,6 +11,7 @@ export type {
   DiscoveredStream,
   PlanContext,
   PlannedChunk,
+  PreviousUnitVersion,
   ReadContext,
   SourceConnector,
   SourceContext,

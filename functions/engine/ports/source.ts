@@ -19,6 +19,15 @@ export interface SourceUnit {
   key: string;
   etag: string;
   size: number;
+  /** SHA-256 of the unit's whole content, when the plan read it whole: a later version is compared with it. */
+  sha256?: string;
+}
+
+/** The version of a unit (file) an earlier run loaded: its ETag, size and, when known, content hash. */
+export interface PreviousUnitVersion {
+  etag: string;
+  size: number;
+  sha256?: string;
 }
 
 export interface SourcePlan {
@@ -74,6 +83,12 @@ export interface PlanContext<C> extends SourceContext<C> {
   targetBytes: number;
   /** True when an earlier run committed this unit (never true on a full refresh). */
   alreadyLoaded(unit: { key: string; etag: string }): boolean;
+  /**
+   * In `append` mode (not on a full refresh): the version of this key an earlier run loaded, when the
+   * unit changed since. A source must then load only what is new (a file that grew) or refuse the unit,
+   * never load again what is already in the table. Absent in the other modes, where a reload is harmless.
+   */
+  previousVersion?(key: string): PreviousUnitVersion | undefined;
   /** The cursor the last successful run committed; undefined on the first run and on a full refresh. */
   cursor?: CursorState;
   /** Set on a backfill: plan exactly this window; the plan's cursor is ignored. */
@@ -102,6 +117,8 @@ export interface DiscoveredStream {
   /** Table name, query label, endpoint, file set. */
   name: string;
   columns: DiscoveredColumn[];
+  /** The primary key's columns, in key order, when the source declares one (a table's catalog). */
+  primaryKey?: string[];
 }
 
 /**
@@ -123,6 +140,13 @@ export interface SourceConnector<C = unknown> {
    */
   discover?(ctx: SourceContext<C>): Promise<DiscoveredStream[]>;
   plan(ctx: PlanContext<C>): Promise<SourcePlan>;
+  /**
+   * Why this source, as configured, cannot load a `--backfill` window (it has no cursor: files are
+   * loaded by bookmark, a database table without `cursor`); undefined when it can. The engine and the
+   * CLI ask before a run starts, so the flag is refused, never ignored. Absent: the connector handles
+   * `backfill` in `plan`.
+   */
+  cannotBackfill?(config: C): string | undefined;
   read(chunk: ChunkDescriptor, ctx: ReadContext<C>): AsyncIterable<SourceRecord>;
   /**
    * Optional: the same records as `read`, in the same order, a batch (array) at a time. The engine

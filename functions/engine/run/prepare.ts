@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { createKeysTable, deletesMode, identityColumn } from '../load/deletes.js';
 import {
   beginRun,
+  bookmarkedFiles,
   createStagingTable,
   ensureInternalSchema,
   ensureTargetTable,
@@ -11,6 +12,7 @@ import {
   loadedFiles,
   readCursor,
   recordPlan,
+  refuseSharedFullRefresh,
 } from '../load/index.js';
 import { historyTableDestination, isHistory } from '../load/scd2.js';
 import type {
@@ -19,6 +21,7 @@ import type {
   CredentialResolver,
   CursorState,
   DiscoveredColumn,
+  PreviousUnitVersion,
   SourceConnector,
   SourceUnit,
 } from '../ports/index.js';
@@ -26,7 +29,7 @@ import type { Storage } from '../ports/storage.js';
 import { type LoadedSpec, parsePublishedSpec } from '../spec/parse.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import type { ChunkDescriptor, ChunkRoute } from '../types.js';
-import { ConnectorConfigError, parseConnectorConfig } from './connector-config.js';
+import { ConnectorConfigError, checkRunOptions, parseConnectorConfig } from './connector-config.js';
 import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
@@ -122,8 +125,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   checkDeletesSupported(spec, connector, connectorConfig);
   const fullRefresh = input.options.fullRefresh ?? false;
   const backfill = input.options.backfill;
-  if (backfill && fullRefresh)
-    throw new ConnectorConfigError('--backfill and --full-refresh exclude each other');
+  checkRunOptions(spec, deps.connectors, { backfill, fullRefresh });
   if (fullRefresh && isHistory(spec.destination))
     throw new ConnectorConfigError(
       `--full-refresh would delete the history of ${spec.destination.schema}.${spec.destination.table} (mode: history): drop the table yourself if that is what you want`,
@@ -133,6 +135,8 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   // Each database step is safe to replay after a transient error (a dropped connection): the schema
   // and target steps converge, beginRun is idempotent for its run id, the plan is recorded by id.
   await retryStep(deps, 'create the internal schema', () => ensureInternalSchema(wh));
+  // Before a run is recorded: a full refresh must not delete what other pipelines loaded.
+  if (fullRefresh) await refuseSharedFullRefresh(wh, spec.destination, spec.name);
 
   const runId = randomUUID();
   await retryStep(deps, `start run ${runId}`, () =>
@@ -157,6 +161,11 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     const seen = fullRefresh
       ? undefined
       : await retryStep(deps, 'read the loaded files', () => loadedFiles(wh, spec.name));
+    // Append mode: a file that changed since it was loaded must not load its old rows again (files/growth.ts).
+    const previous =
+      fullRefresh || spec.destination.mode !== 'append'
+        ? undefined
+        : await retryStep(deps, 'read the file bookmarks', () => bookmarkedFiles(wh, spec.name));
     const stored = fullRefresh
       ? undefined
       : await retryStep(deps, 'read the cursor', () => readCursor(wh, spec.name));
@@ -164,6 +173,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       connectors: deps.connectors,
       openStorage,
       alreadyLoaded: (unit) => (seen ? seen.has(`${unit.key}\u0000${unit.etag}`) : false),
+      ...(previous ? { previousVersion: (key: string) => previous.get(key) } : {}),
       credential,
       ...(stored ? { cursor: stored.state } : {}),
       ...(backfill ? { backfill } : {}),
@@ -293,6 +303,8 @@ export async function planChunks(
     connectors: ConnectorLookup;
     openStorage(location: string): Storage;
     alreadyLoaded(unit: { key: string; etag: string }): boolean;
+    /** Append mode: the version of a changed unit an earlier run loaded (PlanContext.previousVersion). */
+    previousVersion?(key: string): PreviousUnitVersion | undefined;
     /** The source's credentials (credentialResolver over the secret store). */
     credential: CredentialResolver;
     /** The committed cursor (omit on a full refresh). */
@@ -320,6 +332,7 @@ export async function planChunks(
     targetBytes: spec.chunking.targetBytes,
     parallelism: spec.runtime.concurrency,
     alreadyLoaded: ctx.alreadyLoaded,
+    ...(ctx.previousVersion ? { previousVersion: ctx.previousVersion } : {}),
     ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
     ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
     ...((ctx.keySnapshot ?? deletesMode(spec.destination) !== undefined) ? { keySnapshot: true } : {}),

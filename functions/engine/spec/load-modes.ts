@@ -5,7 +5,7 @@ export interface ModeDestination {
   mode: string;
   columns: Record<string, unknown>;
   key?: string[] | undefined;
-  partitioning: { column: string };
+  partitioning?: { column: string } | undefined;
   deletes?: 'hard' | 'soft' | 'ignore' | undefined;
   softDeleteColumn?: string | undefined;
   history?:
@@ -21,7 +21,7 @@ export interface IssueSink {
 /** `deletes`: only for upsert and history, one identity column, a soft-delete column Sluice owns. */
 export function checkDeletes(dest: ModeDestination, ctx: IssueSink): void {
   const key = dest.key;
-  const part = dest.partitioning.column;
+  const part = dest.partitioning?.column;
   const columns = dest.columns;
   const isHistory = dest.mode === 'history';
   const deletes = dest.deletes ?? 'ignore';
@@ -43,7 +43,7 @@ export function checkDeletes(dest: ModeDestination, ctx: IssueSink): void {
       ctx.addIssue({
         code: 'custom',
         path: ['destination', 'key'],
-        message: `deletes: ${deletes} needs exactly one key column besides the partition column "${part}" (the source's key), not ${identity.length}`,
+        message: `deletes: ${deletes} needs exactly one key column${part === undefined ? '' : ` besides the partition column "${part}"`} (the source's key), not ${identity.length}`,
       });
     const soft = dest.softDeleteColumn ?? 'deleted_at';
     if (deletes === 'soft' && columns[soft])
@@ -79,7 +79,8 @@ export function checkHistory(dest: ModeDestination, ctx: IssueSink): void {
         path: ['destination', 'columns', name],
         message: `"${name}" is a history column Sluice adds: remove it from columns, or rename it under destination.history`,
       });
-  if (dest.partitioning.column !== h.validFrom)
+  // Unpartitioned (no partitioning) is a plain history table; partitioned, it is by the version's start.
+  if (dest.partitioning && dest.partitioning.column !== h.validFrom)
     ctx.addIssue({
       code: 'custom',
       path: ['destination', 'partitioning', 'column'],

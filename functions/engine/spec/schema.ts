@@ -119,7 +119,12 @@ export const destinationSchema = z.strictObject({
     .record(identifier, columnEntry)
     .refine((c) => Object.keys(c).length > 0, 'needs at least one column'),
   key: z.array(identifier).optional(),
-  partitioning: partitioningSchema,
+  /**
+   * Range partitioning on a date/timestamp column. Leave it out for a lookup table (zip codes,
+   * products): the table is a plain table, and `replace-partitions` replaces the whole table.
+   * @default - none: an unpartitioned table
+   */
+  partitioning: partitioningSchema.optional(),
   /** Partitions older than this many partition units (e.g. 24 with `by: month`) are detached and dropped. */
   retention: z.strictObject({ keep: z.number().int().positive() }).optional(),
   /**
@@ -233,8 +238,8 @@ export const pipelineSpecSchema = z
   })
   .superRefine((spec, ctx) => {
     const columns = spec.destination.columns;
-    const part = spec.destination.partitioning.column;
-    const partColumn = columns[part];
+    const part = spec.destination.partitioning?.column;
+    const partColumn = part === undefined ? undefined : columns[part];
     const isHistory = spec.destination.mode === 'history';
     if (isHistory) {
       checkHistory(spec.destination, ctx);
@@ -245,7 +250,16 @@ export const pipelineSpecSchema = z
         message: 'is used only with mode: history',
       });
     }
-    if (isHistory) {
+    if (part === undefined) {
+      if (spec.destination.retention) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['destination', 'retention'],
+          message:
+            'needs destination.partitioning: retention drops whole partitions, and an unpartitioned table has none (add partitioning, or remove retention)',
+        });
+      }
+    } else if (isHistory) {
       // The partition column is the history's validFrom, which Sluice adds: checked by checkHistory.
     } else if (!partColumn) {
       ctx.addIssue({
@@ -285,7 +299,7 @@ export const pipelineSpecSchema = z
             message: `key column "${k}" must be nullable: false`,
           });
       });
-      if (!key.includes(part) && !isHistory) {
+      if (part !== undefined && !key.includes(part) && !isHistory) {
         ctx.addIssue({
           code: 'custom',
           path: ['destination', 'key'],

@@ -75,7 +75,7 @@ describe.skipIf(!postgresAvailable)(
         {
           evolved: {
             added: [
-              { name: 'price', type: 'numeric', nullable: true },
+              { name: 'price', type: 'numeric(10,2)', nullable: true },
               { name: 'tags', type: 'jsonb', nullable: true },
             ],
           },
@@ -102,7 +102,7 @@ describe.skipIf(!postgresAvailable)(
 
       expect(result.status).toBe('failed');
       expect(result.error).toContain(
-        'schemaEvolution is freeze and source postgres has 2 column(s) that analytics.items_freeze does not: price (numeric), tags (jsonb)',
+        'schemaEvolution is freeze and source postgres has 2 column(s) that analytics.items_freeze does not: price (numeric(10,2)), tags (jsonb)',
       );
       expect(await rows(`SELECT state FROM sluice.cursors WHERE pipeline = 'pg-items-freeze'`)).toEqual(
         before,

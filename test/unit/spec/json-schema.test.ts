@@ -93,6 +93,13 @@ describe('the exported JSON Schema of the spec', () => {
     expect(validate(spec)).toBe(true);
   });
 
+  it('accepts a destination without partitioning (a lookup table)', () => {
+    const text = readFileSync('test/fixtures/specs/unpartitioned.yaml', 'utf8');
+
+    expect(zodProblems(text, 'unpartitioned.yaml')).toEqual([]);
+    expect(validate(parse(text))).toBe(true);
+  });
+
   for (const file of readdirSync(INVALID)) {
     it(`fails when the spec is ${file.replace(/\.yaml$/, '').replaceAll('-', ' ')}: both validators refuse it`, () => {
       const text = readFileSync(join(INVALID, file), 'utf8');

@@ -25,7 +25,7 @@ describe('pipeline spec', () => {
     expect(spec.version).toBe(1);
     expect(spec.destination.schema).toBe('public');
     expect(spec.destination.mode).toBe('append');
-    expect(spec.destination.partitioning.by).toBe('month');
+    expect(spec.destination.partitioning?.by).toBe('month');
     expect(spec.chunking.targetBytes).toBe(32 * 1024 * 1024);
     expect(spec.quality.maxRejectRatio).toBe(0.05);
     expect(spec.runtime).toMatchObject({ compute: 'auto', concurrency: 8, toleratedFailurePercentage: 0 });
@@ -61,6 +61,23 @@ describe('pipeline spec', () => {
     expect(problems).toEqual([
       expect.stringMatching(
         /^11:destination\.key: must include the partition column "day": PostgreSQL requires/,
+      ),
+    ]);
+  });
+
+  it('accepts a destination without partitioning (a lookup table), with a key of its own', async () => {
+    const { spec } = await loadSpecFile(fixture('unpartitioned.yaml'));
+
+    expect(spec.destination.partitioning).toBeUndefined();
+    expect(spec.destination.key).toEqual(['zip']);
+  });
+
+  it('fails when an unpartitioned destination asks for retention, naming the line and why', () => {
+    const problems = problemsOf(fixture('retention-unpartitioned.yaml'));
+
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^10:destination\.retention: needs destination\.partitioning: retention drops whole partitions/,
       ),
     ]);
   });
