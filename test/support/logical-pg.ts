@@ -89,16 +89,16 @@ async function withStartLock<T>(fn: () => Promise<T>): Promise<T> {
  */
 export async function startLogicalPostgres(): Promise<string> {
   if ((await walLevel()) === 'logical') return logicalPgUrl();
+  if (!existsSync(join(PG_BIN, 'initdb')))
+    throw new Error(
+      `no PostgreSQL server programs in ${PG_BIN} (set SLUICE_PG_BIN): cannot start a logical-WAL instance`,
+    );
   return withStartLock(async () => {
     const level = await walLevel();
     if (level === 'logical') return logicalPgUrl();
     if (level !== undefined)
       throw new Error(
         `a PostgreSQL on port ${LOGICAL_PG_PORT} runs with wal_level=${level}; the CDC tests need logical: set SLUICE_LOGICAL_PG_PORT to a free port`,
-      );
-    if (!existsSync(join(PG_BIN, 'initdb')))
-      throw new Error(
-        `no PostgreSQL server programs in ${PG_BIN} (set SLUICE_PG_BIN): cannot start a logical-WAL instance`,
       );
     if (asRoot) {
       execFileSync('chown', ['postgres:postgres', DIR]);
