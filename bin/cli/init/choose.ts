@@ -37,7 +37,7 @@ export function suggestKey(
     if (c.name === 'id') return 0;
     if (c.name === `${table}_id`) return 1;
     if (c.name.endsWith('_id')) return 2;
-    if (/(^|_)(key|code|uuid)$/.test(c.name)) return 3;
+    if (/(^|_)(key|code|uuid|sku|isbn|zip|postcode|postal_code)$/.test(c.name)) return 3;
     if (/^(smallint|integer|bigint|uuid)$/.test(c.type)) return 4;
     return Number.POSITIVE_INFINITY;
   };

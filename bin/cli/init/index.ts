@@ -197,7 +197,7 @@ function describe(options: InitOptions, sample: SourceSample): InitSpecInput {
               : `a ${partition.type} column that is never empty in the sample (this Sluice requires partitioning)`,
           },
         }
-      : { noPartitionWhy: 'no date or timestamp column is never empty in the sample' }),
+      : { noPartitionWhy: 'no date or timestamp column without empty values in the sample' }),
   };
 }
 

@@ -42,6 +42,14 @@ describe('sluice init: key, cursor and partition suggestions', () => {
     expect(suggestKey([column('comment', 'text', { distinct: true })], 't')).toBeUndefined();
   });
 
+  it('takes a unique text column only when its name says it is a code (zip, sku, *_code)', () => {
+    expect(suggestKey([column('zip', 'text', { distinct: true })], 'zips')).toEqual(['zip']);
+    expect(suggestKey([column('country_code', 'varchar(2)', { distinct: true })], 'c')).toEqual([
+      'country_code',
+    ]);
+    expect(suggestKey([column('city', 'text', { distinct: true })], 'zips')).toBeUndefined();
+  });
+
   it('partitions by a non-null date before a timestamp, never by the cursor, and by updated_at last', () => {
     const columns = [
       column('updated_at', 'timestamptz'),
