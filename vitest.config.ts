@@ -6,6 +6,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Integration and e2e tests start PGlite (~3 s) and whole runs; two cores, so keep files in two forks.
     pool: 'forks',
+    // Owns the logical-WAL PostgreSQL that CDC test files start on demand (test/support/logical-pg.ts).
+    globalSetup: ['test/support/logical-pg-global.ts'],
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     // Fixture specs under test/**/fixtures read the committed sample data in pipelines/data, outside
     // their own folder: allow that one root, as a user would (README: SLUICE_ALLOWED_ROOTS).

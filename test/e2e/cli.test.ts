@@ -62,7 +62,7 @@ describe('sluice CLI', () => {
     const result = await runCli(['run', 'nope']);
 
     expect(result.stderr).toMatch(
-      /no pipeline "nope": pipelines\/nope\.yaml does not exist \(found: [^)]*customers-pg\.yaml[^)]*orders\.yaml/,
+      /no pipeline "nope": pipelines\/nope\.yaml does not exist \(found: [^)]*customers-history\.yaml[^)]*customers-pg\.yaml[^)]*orders\.yaml/,
     );
     // A usage error: exit 2, not 1 (a failed run).
     expect(result.code).toBe(2);

@@ -3,7 +3,7 @@ import type { SourceRecord } from '../../sdk/index.js';
 import { type DiscoveredColumn, defineSource, type SourceContext } from '../../sdk/source.js';
 import { type SqlChunk, type SqlSourceConfig, sqlSourceConfig } from '../sql-common/config.js';
 import { planSqlChunks, type SqlPlanner } from '../sql-common/plan.js';
-import { chunkQuery, describeDriverError, relation, selectList } from '../sql-common/query.js';
+import { chunkQuery, describeDriverError, keysQuery, relation, selectList } from '../sql-common/query.js';
 import { windowPredicate } from '../sql-common/where.js';
 
 export const mysqlSourceConfig = sqlSourceConfig(3306);
@@ -108,12 +108,14 @@ export default defineSource<MysqlSourceConfig>({
         ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
         ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
         parallelism: ctx.parallelism,
+        ...(ctx.keySnapshot ? { keySnapshot: true } : {}),
       });
     });
   },
 
   async *read(chunk, ctx): AsyncGenerator<SourceRecord> {
     const config = ctx.config;
+    if ((chunk.source as SqlChunk).keysOnly) return;
     const { sql, params } = chunkQuery(config, chunk.source as SqlChunk, quoteId, () => '?');
     const conn = await connect(ctx);
     let finished = false;
@@ -133,6 +135,34 @@ export default defineSource<MysqlSourceConfig>({
       finished = true;
     } finally {
       // A reader that stops early leaves a half-read result on the wire: drop the connection.
+      if (finished) await new Promise<void>((res) => conn.end(() => res()));
+      else conn.destroy();
+    }
+  },
+
+  keyColumn: (config) => config.key,
+
+  /** The chunk's key range, without its cursor window, streamed in one consistent snapshot. */
+  async *readKeys(chunk, ctx): AsyncGenerator<string[]> {
+    const { sql, params } = keysQuery(ctx.config, chunk.source as SqlChunk, quoteId, () => '?');
+    const conn = await connect(ctx);
+    let finished = false;
+    try {
+      await run(conn, 'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      await run(conn, 'START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT');
+      const stream = conn.query(sql, params).stream({ highWaterMark: ctx.config.fetchSize });
+      let batch: string[] = [];
+      for await (const row of stream as AsyncIterable<{ k: string }>) {
+        batch.push(row.k);
+        if (batch.length >= ctx.config.fetchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+      await run(conn, 'COMMIT');
+      finished = true;
+    } finally {
       if (finished) await new Promise<void>((res) => conn.end(() => res()));
       else conn.destroy();
     }

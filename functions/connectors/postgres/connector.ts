@@ -3,7 +3,7 @@ import type { SourceRecord } from '../../sdk/index.js';
 import { type DiscoveredColumn, defineSource, flattenBatches, type SourceContext } from '../../sdk/source.js';
 import { type SqlChunk, type SqlSourceConfig, sqlSourceConfig } from '../sql-common/config.js';
 import { planSqlChunks, type SqlPlanner } from '../sql-common/plan.js';
-import { chunkQuery, describeDriverError, relation, selectList } from '../sql-common/query.js';
+import { chunkQuery, describeDriverError, keysQuery, relation, selectList } from '../sql-common/query.js';
 import { windowPredicate } from '../sql-common/where.js';
 
 export const postgresSourceConfig = sqlSourceConfig(5432);
@@ -131,6 +131,7 @@ export default defineSource<PostgresSourceConfig>({
         ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
         ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
         parallelism: ctx.parallelism,
+        ...(ctx.keySnapshot ? { keySnapshot: true } : {}),
       });
     });
   },
@@ -142,6 +143,7 @@ export default defineSource<PostgresSourceConfig>({
   /** One FETCH of the chunk's cursor per batch. */
   async *readBatches(chunk, ctx): AsyncGenerator<SourceRecord[]> {
     const source = chunk.source as SqlChunk;
+    if (source.keysOnly) return;
     const config = ctx.config;
     const { sql, params } = chunkQuery(config, source, quoteIdent, (i) => `$${i}`);
     const client = await connect(ctx);
@@ -164,6 +166,31 @@ export default defineSource<PostgresSourceConfig>({
             return { kind: 'row' as const, row, location: `${label} ${at}` };
           });
         if (res.rows.length < config.fetchSize) break;
+      }
+      await client.query('COMMIT');
+      open = false;
+    } finally {
+      if (open) await client.query('ROLLBACK').catch(() => undefined);
+      await client.end().catch(() => undefined);
+    }
+  },
+
+  keyColumn: (config) => config.key,
+
+  /** The chunk's key range, without its cursor window: one FETCH of keys per batch, in one snapshot. */
+  async *readKeys(chunk, ctx): AsyncGenerator<string[]> {
+    const config = ctx.config;
+    const { sql, params } = keysQuery(config, chunk.source as SqlChunk, quoteIdent, (i) => `$${i}`);
+    const client = await connect(ctx);
+    let open = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      open = true;
+      await client.query(`DECLARE sluice_keys NO SCROLL CURSOR FOR ${sql}`, params);
+      for (;;) {
+        const res = await client.query<{ k: string }>(`FETCH ${config.fetchSize * 5} FROM sluice_keys`);
+        if (res.rows.length > 0) yield res.rows.map((r) => r.k);
+        if (res.rows.length < config.fetchSize * 5) break;
       }
       await client.query('COMMIT');
       open = false;

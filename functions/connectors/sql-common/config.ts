@@ -56,5 +56,7 @@ export interface SqlChunk {
   lo?: string;
   hi?: string;
   nulls?: boolean;
+  /** Only the key snapshot (deletes): no row changed since the cursor, so the chunk reads no rows. */
+  keysOnly?: boolean;
   cursor?: { gt?: string; gte?: string; lt?: string; lte?: string };
 }

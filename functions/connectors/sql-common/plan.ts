@@ -24,10 +24,12 @@ const ESTIMATED_ROW_BYTES = 128;
 export async function planSqlChunks(
   config: SqlSourceConfig,
   planner: SqlPlanner,
-  options: { cursor?: CursorState; backfill?: BackfillWindow; parallelism: number },
+  options: { cursor?: CursorState; backfill?: BackfillWindow; parallelism: number; keySnapshot?: boolean },
 ): Promise<SourcePlan> {
   let window: SqlChunk['cursor'];
   let nextCursor: CursorState | undefined;
+  if (options.keySnapshot && !config.key)
+    throw new Error('deletes need source.config.key: the key snapshot lists the source keys by key range');
   if (config.cursor) {
     const column = config.cursor.column;
     if (options.backfill) {
@@ -35,8 +37,18 @@ export async function planSqlChunks(
     } else {
       const stored = storedValue(options.cursor, column);
       const upper = await planner.maxCursor(column, stored, 0);
-      if (upper === undefined)
+      if (upper === undefined && !options.keySnapshot)
         return { chunks: [], units: [], skipped: 0, ...(options.cursor ? { cursor: options.cursor } : {}) };
+      // Nothing changed, but deletes need the key set all the same: key ranges over the whole table.
+      if (upper === undefined) {
+        const stats = await planner.keyStats(config.key!, undefined);
+        return {
+          ...keyRangeChunks(await boundariesOf(config, planner, stats, undefined, options), stats.rows, {
+            keysOnly: true,
+          }),
+          ...(options.cursor ? { cursor: options.cursor } : {}),
+        };
+      }
       const gt =
         stored === undefined
           ? undefined
@@ -60,29 +72,55 @@ export async function planSqlChunks(
     };
   }
   const stats = await planner.keyStats(config.key, window);
+  const boundaries = await boundariesOf(config, planner, stats, window, options);
+  return {
+    ...keyRangeChunks(boundaries, stats.rows, cursorPart),
+    ...(nextCursor ? { cursor: nextCursor } : {}),
+  };
+}
+
+/** Distinct key boundaries splitting the key's [min, max] into about n ranges (none for one chunk). */
+async function boundariesOf(
+  config: SqlSourceConfig,
+  planner: SqlPlanner,
+  stats: { min?: string; max?: string },
+  window: SqlChunk['cursor'],
+  options: { parallelism: number },
+): Promise<string[]> {
   const n = Math.max(1, config.chunks ?? options.parallelism);
   let boundaries: string[] = [];
   if (stats.min !== undefined && stats.max !== undefined && n > 1) {
     if (config.split === 'quantiles') {
       if (!planner.quantiles)
         throw new Error('split: quantiles is not supported by this database; use minmax');
-      boundaries = await planner.quantiles(config.key, window, n);
+      boundaries = await planner.quantiles(config.key!, window, n);
     } else {
-      boundaries = integerBoundaries(stats.min, stats.max, n, config.key);
+      boundaries = integerBoundaries(stats.min, stats.max, n, config.key!);
     }
   }
-  boundaries = [...new Set(boundaries)];
-  const perChunk = Math.ceil(stats.rows / (boundaries.length + 1)) * ESTIMATED_ROW_BYTES;
+  return [...new Set(boundaries)];
+}
+
+/**
+ * Chunks for the ranges between the boundaries: the first takes every key below the first boundary
+ * (and null keys), the last every key from the last boundary on, so together they cover every key.
+ */
+function keyRangeChunks(
+  boundaries: string[],
+  rows: number,
+  extra: Partial<SqlChunk>,
+): { chunks: PlannedChunk[]; units: []; skipped: 0 } {
+  const perChunk = extra.keysOnly ? 0 : Math.ceil(rows / (boundaries.length + 1)) * ESTIMATED_ROW_BYTES;
   const chunks: PlannedChunk[] = [];
   for (let i = 0; i <= boundaries.length; i++) {
     const source: SqlChunk = {
       ...(i > 0 ? { lo: boundaries[i - 1] } : { nulls: true }),
       ...(i < boundaries.length ? { hi: boundaries[i] } : {}),
-      ...cursorPart,
+      ...extra,
     };
     chunks.push({ bytes: perChunk, source: source as Record<string, unknown> });
   }
-  return { chunks, units: [], skipped: 0, ...(nextCursor ? { cursor: nextCursor } : {}) };
+  return { chunks, units: [], skipped: 0 };
 }
 
 /** Boundaries b1 < … < b(n-1) strictly inside (min, max], splitting [min, max] into n equal ranges. */

@@ -33,6 +33,26 @@ export function chunkQuery(
   };
 }
 
+/**
+ * The query that lists one chunk's key values for the key snapshot (deletes): the chunk's key range
+ * without its cursor window, non-null keys only, in key order.
+ */
+export function keysQuery(
+  config: SqlSourceConfig,
+  chunk: SqlChunk,
+  quote: Quote,
+  param: (index: number) => string,
+): { sql: string; params: string[] } {
+  if (!config.key) throw new Error('the key snapshot needs source.config.key');
+  const { cursor: _window, ...range } = chunk;
+  const where = chunkPredicate({ ...range, nulls: false }, config.key, undefined, quote, param);
+  const k = quote(config.key);
+  return {
+    sql: `SELECT ${k} AS k FROM ${relation(config, quote)} WHERE ${where.sql} AND ${k} IS NOT NULL ORDER BY ${k}`,
+    params: where.params,
+  };
+}
+
 /** A driver error's message, for errors that say what failed (AggregateError: its first cause). */
 export function describeDriverError(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return describeDriverError(err.errors[0]);

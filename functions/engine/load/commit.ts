@@ -4,6 +4,7 @@ import { appendAudit } from '../audit/log.js';
 import { quoteQualified } from '../ports/sql.js';
 import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 import type { DestinationSpec, PipelineSpec } from '../spec/schema.js';
+import { applyDeletes, type DeleteCounts, dropKeysTable } from './deletes.js';
 import { DuplicateKeyError, IncompleteRunError, RunStateError } from './errors.js';
 import type { FaultInjector } from './fault-points.js';
 import { ledgerTotals } from './ledger.js';
@@ -23,6 +24,7 @@ import {
 } from './partition-swap.js';
 import { checkRejectRatio, checkRowLimits } from './quality.js';
 import { getRunRow, lockRun, type RunRow, stagingTableName } from './run-row.js';
+import { type HistoryCounts, isHistory, mergeHistory, prepareHistoryVersion } from './scd2.js';
 import { bookmarkFiles, type SourceFile, saveCursor } from './state.js';
 import { refuseSharedFullRefresh } from './table-writers.js';
 import { preparePartitions, primaryKeyColumns, type StagedPartition, targetTableName } from './target.js';
@@ -103,8 +105,10 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
   // (b) reject ratio, from the ledger, before any work
   checkRejectRatio(spec, ledger);
 
-  // (c) partitions, in their own short transaction so the merge holds no DDL locks
-  const partitions = await preparePartitions(wh, dest, staging);
+  // (c) partitions, in their own short transaction so the merge holds no DDL locks (history: the one
+  // partition of the instant its versions start)
+  const version = isHistory(dest) ? await prepareHistoryVersion(wh, dest, runId) : undefined;
+  const partitions = version ? version.partitions : await preparePartitions(wh, dest, staging);
 
   // (d) the merge and everything that must move with it
   return wh.transaction(async (tx) => {
@@ -121,8 +125,12 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
     if (fullRefresh) await refuseSharedFullRefresh(tx, dest, spec.name, { lock: true });
     const replace = replacedRows(dest, partitions, fullRefresh, final.staged);
     let merged: MergeCounts & { swapped: string[]; replaced: number };
+    let history: HistoryCounts | undefined;
     try {
-      merged = await mergeOrSwap(tx, dest, staging, partitions, replace);
+      if (version) {
+        history = await mergeHistory(tx, dest, runId, version.at);
+        merged = { ...history, swapped: [], replaced: 0 };
+      } else merged = await mergeOrSwap(tx, dest, staging, partitions, replace);
     } catch (err) {
       if ((err as { code?: string }).code === '23505') {
         throw new DuplicateKeyError(targetTableName(dest), (err as { detail?: string }).detail, {
@@ -140,10 +148,15 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
     }
     const loaded = Number(merged.distinct_rows);
     const written = Number(merged.written);
-    if (dest.mode !== 'upsert' && written !== loaded) {
+    if (dest.mode !== 'upsert' && !history && written !== loaded) {
       throw new Error(`run ${runId}: inserted ${written} rows, expected ${loaded}`);
     }
     checkRowLimits(spec, loaded);
+    // deletes: hard | soft (deletes.ts); a full refresh has just replaced every row.
+    const deletes: DeleteCounts =
+      fullRefresh || history
+        ? { deleted: history?.deleted ?? 0, moved: 0, restored: 0 }
+        : await applyDeletes(tx, dest, runId);
 
     if (input.files.length > 0) await bookmarkFiles(tx, spec.name, runId, input.files);
     if (input.cursor !== undefined) await saveCursor(tx, spec.name, runId, input.cursor);
@@ -183,11 +196,16 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
           replaced,
           files: input.files.length,
           swapped: merged.swapped,
+          ...(dest.deletes && dest.deletes !== 'ignore' ? deletes : {}),
+          ...(history
+            ? { versionsFrom: version?.at, closed: history.closed, updatedInPlace: history.updatedInPlace }
+            : {}),
         }),
       ],
     );
     await releaseLock(tx, runId);
     await tx.query(`DROP TABLE IF EXISTS ${quoteQualified(staging)}`);
+    await dropKeysTable(tx, runId);
     await appendAudit(tx, {
       kind: 'run.committed',
       pipeline: spec.name,

@@ -129,6 +129,11 @@ export interface LoadChunkInput {
    * staged file, its rejects) is written. Either failing rolls the load back.
    */
   produce: () => { rows: Readable; done: Promise<ChunkCounts> };
+  /**
+   * Delete propagation (deletes.ts): the chunk's source keys, CSV lines `key,seq`, copied into `table`
+   * after the rows, in the same transaction, so a chunk's keys are staged exactly once with it.
+   */
+  keys?: { table: string; columns: string[]; lines: () => Readable };
   /** Crash tests' fault points inside the transaction (EngineDeps.faults); absent in production. */
   faults?: FaultInjector;
 }
@@ -194,6 +199,7 @@ export async function loadChunkExactlyOnce(wh: Warehouse, input: LoadChunkInput)
     const counts = outcome.value;
     checkCountsAddUp(chunk.id, counts);
     if (copied !== counts.staged) throw new StagedChunkMismatchError(runId, chunk.id, copied, counts.staged);
+    if (input.keys) await tx.copyCsv(input.keys.table, input.keys.columns, input.keys.lines());
     await tx.query(
       `UPDATE sluice.run_chunks
           SET rows_read = $3, rows_staged = $4, rows_rejected = $5, rows_filtered = $6,

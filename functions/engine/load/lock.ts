@@ -243,6 +243,7 @@ async function takeOverIfStale(
       [run.run_id, reason],
     );
     await tx.query(`DROP TABLE IF EXISTS ${quoteQualified(stagingTableName(run.run_id))}`);
+    await tx.query(`DROP TABLE IF EXISTS ${quoteQualified(`${stagingTableName(run.run_id)}_keys`)}`);
     abandoned.push({ runId: run.run_id, holder: run.holder, reason });
   }
   return abandoned;

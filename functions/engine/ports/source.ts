@@ -95,6 +95,12 @@ export interface PlanContext<C> extends SourceContext<C> {
   backfill?: BackfillWindow;
   /** How many chunks the run can process at once (the Map's concurrency): a hint for splitting. */
   parallelism: number;
+  /**
+   * Set when the destination propagates deletes: the plan's chunks must together cover the source's
+   * whole key space (not only the cursor window), even when no row changed, so that `readKeys` over
+   * every chunk lists every key of the source.
+   */
+  keySnapshot?: boolean;
 }
 
 export type ReadContext<C> = SourceContext<C>;
@@ -166,4 +172,15 @@ export interface SourceConnector<C = unknown> {
    * load. Connectors whose source delivers rows in batches (a file buffer, a cursor fetch) should offer it.
    */
   readBatches?(chunk: ChunkDescriptor, ctx: ReadContext<C>): AsyncIterable<readonly SourceRecord[]>;
+  /**
+   * Optional, for delete propagation by key snapshot: the column whose values `readKeys` lists (the
+   * source's unique key), or undefined when the config names none.
+   */
+  keyColumn?(config: C): string | undefined;
+  /**
+   * Optional, with `keyColumn`: every key value (as text) in the chunk's key range, whatever the cursor
+   * window, a batch at a time. Over all chunks of a plan made with `keySnapshot` these are the source's
+   * keys; the engine stages them with the chunk, exactly once, and the commit deletes what is missing.
+   */
+  readKeys?(chunk: ChunkDescriptor, ctx: ReadContext<C>): AsyncIterable<readonly string[]>;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod';
+import { createKeysTable, deletesMode, identityColumn } from '../load/deletes.js';
 import {
   beginRun,
   bookmarkedFiles,
@@ -13,6 +14,7 @@ import {
   recordPlan,
   refuseSharedFullRefresh,
 } from '../load/index.js';
+import { historyTableDestination, isHistory } from '../load/scd2.js';
 import type {
   BackfillWindow,
   ConnectorLookup,
@@ -20,13 +22,14 @@ import type {
   CursorState,
   DiscoveredColumn,
   PreviousUnitVersion,
+  SourceConnector,
   SourceUnit,
 } from '../ports/index.js';
 import type { Storage } from '../ports/storage.js';
 import { type LoadedSpec, parsePublishedSpec } from '../spec/parse.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import type { ChunkDescriptor, ChunkRoute } from '../types.js';
-import { checkRunOptions, parseConnectorConfig } from './connector-config.js';
+import { ConnectorConfigError, checkRunOptions, parseConnectorConfig } from './connector-config.js';
 import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
@@ -117,10 +120,16 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   const spec = loaded.spec;
   if (spec.name !== input.pipeline) throw new PipelineMismatchError(input.pipeline, spec.name);
   // Fail on a bad connector config before anything is locked or recorded.
-  parseConnectorConfig(deps.connectors.getSource(spec.source.connector).configSchema, spec);
+  const connector = deps.connectors.getSource(spec.source.connector);
+  const connectorConfig = parseConnectorConfig(connector.configSchema, spec);
+  checkDeletesSupported(spec, connector, connectorConfig);
   const fullRefresh = input.options.fullRefresh ?? false;
   const backfill = input.options.backfill;
   checkRunOptions(spec, deps.connectors, { backfill, fullRefresh });
+  if (fullRefresh && isHistory(spec.destination))
+    throw new ConnectorConfigError(
+      `--full-refresh would delete the history of ${spec.destination.schema}.${spec.destination.table} (mode: history): drop the table yourself if that is what you want`,
+    );
 
   const wh = deps.warehouse;
   // Each database step is safe to replay after a transient error (a dropped connection): the schema
@@ -168,6 +177,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       credential,
       ...(stored ? { cursor: stored.state } : {}),
       ...(backfill ? { backfill } : {}),
+      keySnapshot: deletesMode(spec.destination) !== undefined && !fullRefresh,
     });
     // Before the target is touched: every column name resolves, or the run is refused (issue 12). A
     // plan that reads nothing (nothing new, an empty export) loads nothing: there is nothing to resolve.
@@ -179,7 +189,11 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     const unreached = sourceColumns ? resolveSourceColumns(loaded, sourceColumns) : undefined;
     const meta = { pipeline: spec.name, version: spec.version, hash: loaded.contentHash };
     await retryStep(deps, `create the target table of "${spec.name}"`, () =>
-      ensureTargetTable(wh, spec.destination, meta),
+      ensureTargetTable(
+        wh,
+        isHistory(spec.destination) ? historyTableDestination(spec.destination) : spec.destination,
+        meta,
+      ),
     );
     const evolution = unreached ? await applySchemaEvolution(wh, spec, unreached, meta) : undefined;
     if (evolution && (evolution.outcome.added.length > 0 || evolution.outcome.discarded.length > 0))
@@ -214,6 +228,10 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     await retryStep(deps, `create the staging table of run ${runId}`, () =>
       createStagingTable(wh, runId, runSpec.destination),
     );
+    if (deletesMode(runSpec.destination))
+      await retryStep(deps, `create the key table of run ${runId}`, () =>
+        createKeysTable(wh, runId, runSpec.destination),
+      );
     await retryStep(deps, `record the plan of run ${runId}`, () =>
       recordPlan(wh, runId, {
         chunkCount: chunks.length,
@@ -292,6 +310,11 @@ export async function planChunks(
     /** The committed cursor (omit on a full refresh). */
     cursor?: CursorState;
     backfill?: BackfillWindow;
+    /**
+     * Plan chunks covering the source's whole key space (deletes by key snapshot).
+     * @default true when the destination propagates deletes (`sluice plan` shows what a run plans)
+     */
+    keySnapshot?: boolean;
   },
 ): Promise<{
   chunks: ChunkDescriptor[];
@@ -312,6 +335,7 @@ export async function planChunks(
     ...(ctx.previousVersion ? { previousVersion: ctx.previousVersion } : {}),
     ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
     ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
+    ...((ctx.keySnapshot ?? deletesMode(spec.destination) !== undefined) ? { keySnapshot: true } : {}),
   });
   const chunks: ChunkDescriptor[] = plan.chunks.map((c, seq) => ({
     id: `chunk-${String(seq).padStart(5, '0')}`,
@@ -327,6 +351,33 @@ export async function planChunks(
     ...(plan.cursor !== undefined ? { cursor: plan.cursor } : {}),
     ...(plan.columns ? { columns: plan.columns } : {}),
   };
+}
+
+/**
+ * `deletes: hard | soft` compares the source's key set with the target: the connector must list its
+ * keys, by the same column the destination identifies rows with. Refused before the run starts.
+ */
+function checkDeletesSupported(
+  spec: PipelineSpec,
+  connector: SourceConnector<unknown>,
+  config: unknown,
+): void {
+  const mode = deletesMode(spec.destination);
+  if (!mode) return;
+  if (!connector.readKeys || !connector.keyColumn)
+    throw new ConnectorConfigError(
+      `destination.deletes: ${mode} needs a source that can list its keys (postgres, mysql); the ${spec.source.connector} source cannot: use deletes: ignore`,
+    );
+  const sourceKey = connector.keyColumn(config);
+  const identity = identityColumn(spec.destination);
+  if (sourceKey === undefined)
+    throw new ConnectorConfigError(
+      `destination.deletes: ${mode} needs source.config.key (the source's unique key, "${identity}" in the destination)`,
+    );
+  if (sourceKey !== identity)
+    throw new ConnectorConfigError(
+      `destination.deletes: ${mode} compares the source key "${sourceKey}" with the destination key column "${identity}": they must be the same column (name the destination column "${sourceKey}")`,
+    );
 }
 
 /** Chunks too big for one Lambda invocation go to Fargate (with `auto`), or all go where the spec says. */

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import * as z from 'zod';
+import { deletesMode, KEY_COLUMN, keysTableName } from '../load/deletes.js';
 import { chunkLedgerEntry, loadChunkExactlyOnce } from '../load/index.js';
 import { compileTransforms, createDeduper, secretsNeededBy } from '../transforms/index.js';
 import type { ChunkCounts, ChunkDescriptor, RejectRecord, Row } from '../types.js';
@@ -176,12 +177,35 @@ async function processChunkOnce(
     }
     if (out.length > 0) yield out.take();
   }
+  // Deletes: the chunk also lists its key range's keys, staged in the same transaction as its rows.
+  const readKeys = deletesMode(spec.destination) ? connector.readKeys?.bind(connector) : undefined;
+  if (deletesMode(spec.destination) && !readKeys)
+    throw new Error(
+      `destination.deletes: ${spec.destination.deletes} needs a source that lists its keys (postgres, mysql), not ${spec.source.connector}`,
+    );
+  async function* keyLines(): AsyncGenerator<Buffer> {
+    const ctx = { config, openStorage: (loc: string) => deps.openStorage(loc, baseDir), credential };
+    for await (const batch of readKeys!(chunk, ctx)) {
+      let text = '';
+      for (const key of batch) text += `${encodeCopyCsvFields([key])},${chunk.seq}\n`;
+      yield Buffer.from(text, 'utf8');
+    }
+  }
   await deps.faults?.hit('before-chunk-load', { runId, chunkId: chunk.id });
   const result = await loadChunkExactlyOnce(deps.warehouse, {
     runId,
     chunk: { id: chunk.id, seq: chunk.seq, route: chunk.route, bytes: chunk.bytes },
     columns: [...columns, '_sluice_seq', '_sluice_ord'],
     ...(deps.faults ? { faults: deps.faults } : {}),
+    ...(readKeys
+      ? {
+          keys: {
+            table: keysTableName(runId),
+            columns: [KEY_COLUMN, '_sluice_seq'],
+            lines: () => Readable.from(keyLines(), { objectMode: false }),
+          },
+        }
+      : {}),
     // Started once the chunk is claimed: the rows stream into COPY as they are made (the database
     // inserts while the next rows parse) and, buffer for buffer, into the staged file; both pull, so
     // memory stays flat. The rejects are written once the rows are done, all before the load commits.

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { checkDeletes, checkHistory } from './load-modes.js';
 import { scheduleExpressionProblem } from './schedule.js';
 
 /**
@@ -112,7 +113,7 @@ const columnEntry = z.preprocess((v) => (typeof v === 'string' ? { type: v } : v
 export const destinationSchema = z.strictObject({
   schema: identifier.default('public'),
   table: identifier,
-  mode: z.enum(['append', 'upsert', 'replace-partitions']).default('append'),
+  mode: z.enum(['append', 'upsert', 'replace-partitions', 'history']).default('append'),
   /** `name: { type, nullable }`, or the shorthand `name: type` (nullable). */
   columns: z
     .record(identifier, columnEntry)
@@ -143,6 +144,32 @@ export const destinationSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       minRows: z.number().int().positive().default(PARTITION_SWAP_MIN_ROWS),
+    })
+    .optional(),
+  /**
+   * `upsert` from a database source: what happens to target rows whose key is no longer in the source
+   * (each run compares the source's key set, read by key range in the run's chunks, with the target):
+   * `hard` deletes them, `soft` sets `softDeleteColumn` (and clears it when the key comes back),
+   * `ignore` keeps them. With `hard` or `soft` a row whose partition column changed is moved: its old
+   * version is deleted in the same commit. See functions/engine/load/deletes.ts.
+   * @default ignore
+   */
+  deletes: z.enum(['hard', 'soft', 'ignore']).optional(),
+  /** The timestamptz column `deletes: soft` sets; Sluice adds it to the table. @default deleted_at */
+  softDeleteColumn: identifier.optional(),
+  /**
+   * `mode: history` (SCD type 2): one row per version of a key. Sluice adds the three columns (not
+   * listed in `columns`); `partitioning.column` must be `validFrom`. A change in a `tracked` column
+   * closes the current version and opens one; other columns are updated in the current version.
+   * See functions/engine/load/scd2.ts.
+   */
+  history: z
+    .strictObject({
+      validFrom: identifier.default('valid_from'),
+      validTo: identifier.default('valid_to'),
+      isCurrent: identifier.default('is_current'),
+      /** @default every column that is not in the key */
+      tracked: z.array(identifier).min(1).optional(),
     })
     .optional(),
 });
@@ -213,6 +240,16 @@ export const pipelineSpecSchema = z
     const columns = spec.destination.columns;
     const part = spec.destination.partitioning?.column;
     const partColumn = part === undefined ? undefined : columns[part];
+    const isHistory = spec.destination.mode === 'history';
+    if (isHistory) {
+      checkHistory(spec.destination, ctx);
+    } else if (spec.destination.history) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['destination', 'history'],
+        message: 'is used only with mode: history',
+      });
+    }
     if (part === undefined) {
       if (spec.destination.retention) {
         ctx.addIssue({
@@ -222,6 +259,8 @@ export const pipelineSpecSchema = z
             'needs destination.partitioning: retention drops whole partitions, and an unpartitioned table has none (add partitioning, or remove retention)',
         });
       }
+    } else if (isHistory) {
+      // The partition column is the history's validFrom, which Sluice adds: checked by checkHistory.
     } else if (!partColumn) {
       ctx.addIssue({
         code: 'custom',
@@ -260,7 +299,7 @@ export const pipelineSpecSchema = z
             message: `key column "${k}" must be nullable: false`,
           });
       });
-      if (part !== undefined && !key.includes(part)) {
+      if (part !== undefined && !key.includes(part) && !isHistory) {
         ctx.addIssue({
           code: 'custom',
           path: ['destination', 'key'],
@@ -268,13 +307,14 @@ export const pipelineSpecSchema = z
         });
       }
     }
-    if (spec.destination.mode === 'upsert' && !key) {
+    if ((spec.destination.mode === 'upsert' || isHistory) && !key) {
       ctx.addIssue({
         code: 'custom',
         path: ['destination', 'key'],
-        message: 'is required when mode is upsert',
+        message: `is required when mode is ${spec.destination.mode}`,
       });
     }
+    checkDeletes(spec.destination, ctx);
     spec.transforms.forEach((t, i) => {
       if ('dedupe' in t && !t.dedupe.key && !key) {
         ctx.addIssue({

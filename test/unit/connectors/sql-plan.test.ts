@@ -105,6 +105,29 @@ describe('planSqlChunks', () => {
     expect(plan).toEqual({ chunks: [], units: [], skipped: 0, cursor: stored });
   });
 
+  it('plans keys-only ranges over the whole table when no row passed the cursor but deletes need the keys', async () => {
+    const stored = { column: 'updated_at', value: '2026-01-31 10:00:00' };
+    const p = planner(undefined);
+    const plan = await planSqlChunks(config({ chunks: 2, cursor: { column: 'updated_at' } }), p, {
+      parallelism: 8,
+      cursor: stored,
+      keySnapshot: true,
+    });
+
+    expect(plan.chunks.map((c) => c.source)).toEqual([
+      { nulls: true, hi: '501', keysOnly: true },
+      { lo: '501', keysOnly: true },
+    ]);
+    expect(plan.cursor).toEqual(stored);
+    expect(p.asked).toContainEqual({ keyStats: undefined });
+  });
+
+  it('fails when deletes need a key snapshot of a source without a key', async () => {
+    await expect(
+      planSqlChunks(config({ key: undefined }), planner(undefined), { parallelism: 8, keySnapshot: true }),
+    ).rejects.toThrow('deletes need source.config.key');
+  });
+
   it('plans a backfill window from the flag and returns no cursor', async () => {
     const p = planner('2026-12-31 00:00:00');
     const plan = await planSqlChunks(config({ chunks: 1, cursor: { column: 'updated_at' } }), p, {

@@ -106,6 +106,33 @@ describe('pipeline spec', () => {
     );
   });
 
+  it('fails when deletes is used outside upsert or with a soft-delete column the spec declares', () => {
+    expect(problemsOf(fixture('deletes-misused.yaml'))).toEqual(
+      expect.arrayContaining([
+        '9:destination.deletes: deletes: soft needs mode: upsert or history (the target must hold one row per source key)',
+        '14:destination.columns.deleted_at: "deleted_at" is the soft-delete column Sluice sets: remove it from columns, or name another with softDeleteColumn',
+      ]),
+    );
+  });
+
+  it('fails when deletes has more than one key column besides the partition column', () => {
+    expect(problemsOf(fixture('deletes-composite-key.yaml'))).toEqual([
+      '9:destination.key: deletes: hard needs exactly one key column besides the partition column "day" (the source\'s key), not 2',
+      '11:destination.softDeleteColumn: is used only with deletes: soft',
+    ]);
+  });
+
+  it('fails when mode: history declares its own columns, partitions by another column or soft-deletes', () => {
+    expect(problemsOf(fixture('history-misused.yaml'))).toEqual(
+      expect.arrayContaining([
+        '10:destination.deletes: mode: history closes the version of a deleted key: use deletes: hard (or ignore)',
+        '11:destination.history.tracked.0: "id" is not a destination column outside the key',
+        '16:destination.columns.is_current: "is_current" is a history column Sluice adds: remove it from columns, or rename it under destination.history',
+        '17:destination.partitioning.column: mode: history partitions by the version\'s start: set it to "valid_from"',
+      ]),
+    );
+  });
+
   it('fails when the YAML itself is malformed, with the line of the syntax error', () => {
     const problems = problemsOf(fixture('broken.yaml'));
 
