@@ -39,11 +39,31 @@ const HANDLERS: Record<string, RegExp> = {
 /** The handlers each pipeline has its own function of. */
 const STEP_HANDLERS = ['prepare', 'process-chunks', 'commit', 'fail'];
 
-/** Each example pipeline and its source connector's description (what its bundle must contain). */
-const EXAMPLE_SOURCES: Record<string, string> = {
-  orders: 'CSV or JSON Lines files',
-  'customers-pg': 'PostgreSQL table or query',
+/** Each source connector's description: what a bundle that carries it must contain. */
+const CONNECTOR_DESCRIPTION: Record<string, string> = {
+  files: 'CSV or JSON Lines files',
+  http: 'HTTP JSON API',
+  mysql: 'MySQL or MariaDB table',
+  parquet: 'Parquet files in a folder',
+  postgres: 'PostgreSQL table or query',
 };
+/**
+ * Each example pipeline in pipelines/ and its source connector's description (what its bundle must
+ * contain), read from the specs themselves so a new example is covered, not silently left out.
+ */
+const EXAMPLE_SOURCES: Record<string, string> = Object.fromEntries(
+  readdirSync(join(REPO_ROOT, 'pipelines'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => {
+      const connector = /^\s+connector:\s*(\S+)/m.exec(
+        readFileSync(join(REPO_ROOT, 'pipelines', f), 'utf8'),
+      )?.[1];
+      const description = CONNECTOR_DESCRIPTION[connector ?? ''];
+      if (!description)
+        throw new Error(`pipelines/${f}: source connector ${connector} has no description here`);
+      return [f.replace(/\.yaml$/, ''), description];
+    }),
+);
 /** `files` lives in the registry itself, so every bundle has it (functions/tooling/connector-discovery.ts). */
 const ALWAYS_BUNDLED = 'CSV or JSON Lines files';
 const CONNECTOR_MARKERS = [
@@ -193,7 +213,8 @@ describe('bin/app.ts synthesized like cdk synth -c stage=prod', () => {
     }
   });
 
-  it("bundles only each pipeline's own source connector (orders reads files, customers-pg PostgreSQL)", () => {
+  it("bundles only each pipeline's own source connector (orders reads files, the customers examples PostgreSQL)", () => {
+    expect(Object.keys(EXAMPLE_SOURCES).sort()).toEqual(['customers-history', 'customers-pg', 'orders']);
     const readers = functions.filter((x) => ['prepare', 'process-chunks'].includes(x.handler));
     expect(readers).toHaveLength(2 * Object.keys(EXAMPLE_SOURCES).length);
     for (const f of readers) {
