@@ -355,9 +355,13 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     process.exitCode = 2;
     return;
   }
-  // A connector config or run option the spec's source refuses (`--backfill` on files): a spec or usage
-  // error too, recognised by name for the same reason.
-  if (err instanceof Error && err.name === 'ConnectorConfigError') {
+  // A connector config or run option the spec's source refuses (`--backfill` on files), or `migrate
+  // --apply` without the --allow-… flag a change needs: a spec or usage error too, recognised by name for
+  // the same reason.
+  if (
+    err instanceof Error &&
+    (err.name === 'ConnectorConfigError' || err.name === 'MigrationNotAllowedError')
+  ) {
     process.stderr.write(`sluice: ${err.message}\n`);
     process.exitCode = 2;
     return;

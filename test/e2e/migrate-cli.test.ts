@@ -53,10 +53,11 @@ describe('versioned migrations through the CLI', () => {
       '-- drop column "note" text (no longer in the spec; its data is lost) [needs --allow-drop-column]\nALTER TABLE "shop"."sales_migrate" DROP COLUMN "note";\n',
     );
     const notAllowed = await runCli(['migrate', specFile, ...home, '--apply']);
-    expect(notAllowed.code).toBe(1);
-    expect(notAllowed.stderr).toContain(
-      'MigrationNotAllowedError: migration of shop.sales_migrate not applied',
-    );
+    // Without the flag the change needs: a usage error (exit 2), one line naming the change and the flag.
+    expect(notAllowed.code).toBe(2);
+    expect(notAllowed.stderr).toContain('sluice: migration of shop.sales_migrate not applied');
+    expect(notAllowed.stderr).toContain('[needs --allow-drop-column]');
+    expect(notAllowed.stderr).not.toContain('MigrationNotAllowedError');
 
     const applied = await runCli(['migrate', specFile, ...home, '--apply', '--allow-drop-column']);
     expect(applied.code).toBe(0);
