@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureInternalSchema, ensureTargetTable, roleNames } from '../../../functions/engine/load/index.js';
+import {
+  ensureInternalSchema,
+  ensureTargetTable,
+  handTargetToLoader,
+  roleNames,
+} from '../../../functions/engine/load/index.js';
 import { loadSpecFile } from '../../../functions/engine/spec/load.js';
 import { FAULT_SPEC } from '../../e2e/faults/support.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
@@ -15,6 +20,8 @@ describe.each(warehouseTargets)('runtime roles on $name', (target) => {
     await ensureInternalSchema(db.wh);
     const { spec, contentHash } = await loadSpecFile(FAULT_SPEC);
     await ensureTargetTable(db.wh, spec.destination, { pipeline: spec.name, version: 1, hash: contentHash });
+    // As the pipeline-release custom resource does: the loader owns the targets runs write.
+    await handTargetToLoader(db.wh, spec.destination);
     await db.wh.query(
       `INSERT INTO analytics.fault_orders (order_id, order_date, ordered_at, status, quantity, unit_price)
        VALUES (1, '2026-01-05', '2026-01-05 10:00:00', 'paid', 1, 9.5)`,
