@@ -1,0 +1,232 @@
+// Issue 13.2: whole pipelines run as a loader login on the real PostgreSQL, and what that login is refused.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgWarehouse } from '../../../functions/adapters/warehouse/pg.js';
+import { loadSpecFile } from '../../../functions/engine/spec/load.js';
+import { handleMigrationRequest } from '../../../functions/handlers/migrate.js';
+import { runPipelineLocally } from '../../../functions/local/runner.js';
+import { exampleSpec, partitionsOf, tableFingerprint } from '../../support/pipelines.js';
+import { type TestWarehouse, warehouseTargets, withAdminClient } from '../warehouse/targets.js';
+
+// PostgreSQL only: a LOGIN role and a second connection as it need a server (CI=true never skips it).
+const pg = warehouseTargets.filter((t) => t.name === 'pg');
+if (pg.length === 0)
+  console.warn('[loader-login] skipped: no PostgreSQL reachable (see warehouse/targets.ts)');
+
+/** The example orders pipeline as one write mode, into its own table; `note` is left out (version 2 adds it). */
+function ordersAs(mode: 'upsert' | 'append' | 'replace-partitions') {
+  const table = `orders_${mode.replace('-', '_')}`;
+  const p = exampleSpec([
+    ['name: orders', `name: orders-${mode}`],
+    ['table: orders', `table: ${table}`],
+    ['mode: upsert', `mode: ${mode}`],
+    ['  - trim: all\n', '  - trim: all\n  - drop: [note]\n'],
+    ['    note: text\n', ''],
+    // Append keeps every row, re-exported orders too: no key for them to collide on.
+    ...(mode === 'append' ? ([['  key: [order_id, order_date]\n', '']] as [string, string][]) : []),
+  ]);
+  return {
+    ...p,
+    pipeline: `orders-${mode}`,
+    table: `analytics.${table}`,
+    name: table,
+    home: join(p.dir, '.sluice'),
+  };
+}
+
+describe.each(pg)('a pipeline run as a loader login on $name', (target) => {
+  let db: TestWarehouse;
+  let login: string;
+  let loginUrl: string;
+  const upsert = ordersAs('upsert');
+  const append = ordersAs('append');
+  const replace = ordersAs('replace-partitions');
+  const admin = () => new PgWarehouse({ connectionString: db.url!, max: 2 });
+
+  /** Deploys as the stack does: migrations and logins, then each pipeline's release, all as the admin. */
+  beforeAll(async () => {
+    db = await target.open();
+    login = `t_loader_login_${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(24).toString('base64url');
+    const deps = {
+      openWarehouse: async () => admin(),
+      putStagingObject: async () => {},
+      stagingBucket: 'sluice-test-staging',
+      loginSecrets: async () => [{ group: 'loader' as const, username: login, password }],
+      log: () => {},
+    };
+    await handleMigrationRequest(
+      { RequestType: 'Create', ResourceProperties: { Kind: 'internal-schema' } },
+      deps,
+    );
+    for (const p of [upsert, append, replace]) {
+      const { spec } = await loadSpecFile(p.specFile);
+      await handleMigrationRequest(
+        {
+          RequestType: 'Create',
+          ResourceProperties: { Kind: 'pipeline', Pipeline: p.pipeline, Spec: JSON.stringify(spec) },
+        },
+        deps,
+      );
+    }
+    const url = new URL(db.url!);
+    url.username = login;
+    url.password = password;
+    loginUrl = url.toString();
+    // Outside Sluice's reach: another team's schema, and a table of the admin's in the target schema.
+    await db.wh.query(`CREATE SCHEMA finance; CREATE TABLE finance.payroll (id int, salary numeric)`);
+    await db.wh.query(`CREATE TABLE analytics.admin_notes (id int)`);
+  }, 120_000);
+  afterAll(async () => {
+    await db?.dispose();
+    if (login) await withAdminClient((c) => c.query(`DROP ROLE IF EXISTS ${login}`));
+  });
+
+  const run = (p: { specFile: string; home: string }, fullRefresh = false) =>
+    runPipelineLocally({ specFile: p.specFile, home: p.home, databaseUrl: loginUrl, fullRefresh });
+  const fingerprint = (table: string) =>
+    tableFingerprint(db.wh, table, 'order_id, order_date, ordered_at, sku');
+
+  /** Runs statements on one connection of the loader login; the first error is thrown. */
+  async function asLogin(sql: string): Promise<unknown> {
+    const wh = new PgWarehouse({ connectionString: loginUrl, max: 1 });
+    try {
+      return (await wh.query(sql)).rows;
+    } finally {
+      await wh.close();
+    }
+  }
+
+  it('loads every mode: counts add up, the upsert and replace-partitions tables are equal row for row', {
+    timeout: 240_000,
+  }, async () => {
+    const results = [];
+    for (const p of [upsert, append, replace]) {
+      const result = await run(p);
+      expect(result.error, p.pipeline).toBeUndefined();
+      expect(result.status).toBe('succeeded');
+      const s = result.summary!;
+      expect(s.read).toBe(s.loaded + s.rejected + s.filtered);
+      expect((await fingerprint(p.table)).rows).toBe(s.loaded);
+      results.push(s);
+    }
+    expect(results.map((s) => s.read)).toEqual([4806, 4806, 4806]);
+    expect(await fingerprint(replace.table)).toEqual(await fingerprint(upsert.table));
+    // Partitions the run created are the group's, not the login's (so any loader login can prune them).
+    const owners = await db.wh.query<{ owner: string }>(
+      `SELECT DISTINCT pg_get_userbyid(c.relowner) AS owner FROM pg_class c
+        WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname LIKE 'orders_%'`,
+    );
+    expect(owners.rows).toEqual([{ owner: 'sluice_loader' }]);
+    // The audit log names the login that ran them (the releases before were the admin's).
+    const actors = await db.wh.query<{ actor: string }>(
+      `SELECT DISTINCT actor FROM sluice.audit_log WHERE pipeline LIKE 'orders-%' AND kind LIKE 'run.%'`,
+    );
+    expect(actors.rows).toEqual([{ actor: login }]);
+  });
+
+  it('reruns loading nothing new, and a full refresh gives the same rows', { timeout: 240_000 }, async () => {
+    const before = await fingerprint(upsert.table);
+    const rerun = await run(upsert);
+    expect(rerun.status).toBe('succeeded');
+    expect(rerun.summary!.loaded).toBe(0);
+    expect(await fingerprint(upsert.table)).toEqual(before);
+
+    const refresh = await run(upsert, true);
+    expect(refresh.error).toBeUndefined();
+    expect(refresh.summary!.loaded).toBe(before.rows);
+    expect(await fingerprint(upsert.table)).toEqual(before);
+  });
+
+  it('applies a safe schema change in the run (a new nullable column), then drops expired partitions', {
+    timeout: 240_000,
+  }, async () => {
+    const before = await fingerprint(upsert.table);
+    const v2 = readFileSync(upsert.specFile, 'utf8')
+      .replace('version: 1', 'version: 2')
+      .replace('  - drop: [note]\n', '')
+      .replace('    currency: varchar(3)\n', '    currency: varchar(3)\n    note: text\n');
+    writeFileSync(upsert.specFile, v2);
+
+    const migrated = await run(upsert, true);
+
+    expect(migrated.error).toBeUndefined();
+    const noted = await db.wh.query<{ rows: number; noted: number }>(
+      `SELECT count(*)::int AS rows, count(note)::int AS noted FROM ${upsert.table}`,
+    );
+    expect(noted.rows[0]!.rows).toBe(before.rows);
+    expect(noted.rows[0]!.noted).toBeGreaterThan(0);
+    const versions = await db.wh.query<{ action: string }>(
+      `SELECT action FROM sluice.table_versions WHERE table_name = $1 AND spec_version = 2`,
+      [upsert.name],
+    );
+    expect(versions.rows).toEqual([{ action: 'migrated' }]);
+
+    // Keep May 2026 onwards, whatever today is: retention counts back from the current month.
+    const now = new Date();
+    const keep = now.getUTCFullYear() * 12 + now.getUTCMonth() - (2026 * 12 + 4);
+    const kept = await db.wh.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${upsert.table} WHERE order_date >= '2026-05-01'`,
+    );
+    writeFileSync(
+      upsert.specFile,
+      v2
+        .replace('version: 2', 'version: 3')
+        .replace('retention: { keep: 120 }', `retention: { keep: ${keep} }`),
+    );
+
+    const pruned = await run(upsert);
+
+    expect(pruned.error).toBeUndefined();
+    expect(await partitionsOf(db.wh, 'analytics', upsert.name)).toEqual([
+      `${upsert.name}_default`,
+      `${upsert.name}_p202605`,
+      `${upsert.name}_p202606`,
+    ]);
+    expect((await fingerprint(upsert.table)).rows).toBe(kept.rows[0]!.n);
+  });
+
+  it.each([
+    [
+      'drop a table it does not own',
+      'DROP TABLE analytics.admin_notes',
+      /must be owner of table admin_notes/,
+    ],
+    ['alter a table it does not own', 'ALTER TABLE analytics.admin_notes ADD COLUMN x int', /must be owner/],
+    ['read another schema', 'SELECT * FROM finance.payroll', /permission denied for schema finance/],
+    ['create a schema', 'CREATE SCHEMA sneaky', /permission denied for database/],
+    [
+      'update the audit log',
+      `UPDATE sluice.audit_log SET detail = '{}'`,
+      /permission denied for table audit_log/,
+    ],
+    ['delete the audit log', 'DELETE FROM sluice.audit_log', /permission denied for table audit_log/],
+    ['create a role', 'CREATE ROLE sneaky_admin', /permission denied to create role/],
+    [
+      'grant itself more',
+      'GRANT pg_read_all_data TO sluice_loader',
+      /must have admin option on role "pg_read_all_data"|permission denied to grant role/,
+    ],
+  ])('fails when the loader login tries to %s', async (_what, sql, refusal) => {
+    await expect(asLogin(sql)).rejects.toThrow(refusal);
+  });
+
+  it('fails when a run needs a schema nobody released, naming what is missing; nothing is created', {
+    timeout: 120_000,
+  }, async () => {
+    const p = ordersAs('upsert');
+    const text = readFileSync(p.specFile, 'utf8')
+      .replace('name: orders-upsert', 'name: orders-unreleased')
+      .replace('schema: analytics', 'schema: unreleased');
+    writeFileSync(p.specFile, text);
+
+    const result = await run(p);
+
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/permission denied for database/);
+    const schema = await db.wh.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'unreleased'`);
+    expect(schema.rowCount).toBe(0);
+  });
+});
