@@ -40,14 +40,26 @@ describe.each(pg)('a pipeline run as a loader login on $name', (target) => {
   let db: TestWarehouse;
   let login: string;
   let loginUrl: string;
+  // Like Aurora's master user: CREATEROLE and the database's owner, but no superuser.
+  const adminRole = `t_admin_${randomBytes(4).toString('hex')}`;
+  let adminUrl: string;
   const upsert = ordersAs('upsert');
   const append = ordersAs('append');
   const replace = ordersAs('replace-partitions');
-  const admin = () => new PgWarehouse({ connectionString: db.url!, max: 2 });
+  const admin = () => new PgWarehouse({ connectionString: adminUrl, max: 2 });
+  const urlOf = (user: string, password?: string) => {
+    const url = new URL(db.url!);
+    url.username = user;
+    if (password) url.password = password;
+    return url.toString();
+  };
 
-  /** Deploys as the stack does: migrations and logins, then each pipeline's release, all as the admin. */
+  /** Deploys as the stack does, as a non-superuser admin: migrations and the login, then each release. */
   beforeAll(async () => {
     db = await target.open();
+    await db.wh.query(`CREATE ROLE ${adminRole} LOGIN CREATEROLE NOSUPERUSER`);
+    await db.wh.query(`ALTER DATABASE ${new URL(db.url!).pathname.slice(1)} OWNER TO ${adminRole}`);
+    adminUrl = urlOf(adminRole);
     login = `t_loader_login_${randomBytes(4).toString('hex')}`;
     const password = randomBytes(24).toString('base64url');
     const deps = {
@@ -71,17 +83,17 @@ describe.each(pg)('a pipeline run as a loader login on $name', (target) => {
         deps,
       );
     }
-    const url = new URL(db.url!);
-    url.username = login;
-    url.password = password;
-    loginUrl = url.toString();
+    loginUrl = urlOf(login, password);
     // Outside Sluice's reach: another team's schema, and a table of the admin's in the target schema.
     await db.wh.query(`CREATE SCHEMA finance; CREATE TABLE finance.payroll (id int, salary numeric)`);
     await db.wh.query(`CREATE TABLE analytics.admin_notes (id int)`);
   }, 120_000);
   afterAll(async () => {
     await db?.dispose();
-    if (login) await withAdminClient((c) => c.query(`DROP ROLE IF EXISTS ${login}`));
+    await withAdminClient(async (c) => {
+      if (login) await c.query(`DROP ROLE IF EXISTS ${login}`);
+      await c.query(`DROP ROLE IF EXISTS ${adminRole}`);
+    });
   });
 
   const run = (p: { specFile: string; home: string }, fullRefresh = false) =>
