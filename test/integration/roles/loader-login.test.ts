@@ -24,8 +24,14 @@ function ordersAs(mode: 'upsert' | 'append' | 'replace-partitions') {
     ['mode: upsert', `mode: ${mode}`],
     ['  - trim: all\n', '  - trim: all\n  - drop: [note]\n'],
     ['    note: text\n', ''],
-    // Append keeps every row, re-exported orders too: no key for them to collide on.
-    ...(mode === 'append' ? ([['  key: [order_id, order_date]\n', '']] as [string, string][]) : []),
+    // Append keeps every row, re-exported orders too: no key for them to collide on. Its chunks run in
+    // the Fargate worker's container entry (a child process with the login's DATABASE_URL).
+    ...(mode === 'append'
+      ? ([
+          ['  key: [order_id, order_date]\n', ''],
+          ['  compute: auto', '  compute: fargate'],
+        ] as [string, string][])
+      : []),
   ]);
   return {
     ...p,
@@ -96,8 +102,18 @@ describe.each(pg)('a pipeline run as a loader login on $name', (target) => {
     });
   });
 
+  /** Fargate chunks planned per run id: those run in the worker's container entry, as the login too. */
+  const fargateChunks = new Map<string, number>();
   const run = (p: { specFile: string; home: string }, fullRefresh = false) =>
-    runPipelineLocally({ specFile: p.specFile, home: p.home, databaseUrl: loginUrl, fullRefresh });
+    runPipelineLocally({
+      specFile: p.specFile,
+      home: p.home,
+      databaseUrl: loginUrl,
+      fullRefresh,
+      onEvent: (e) => {
+        if (e.type === 'planned') fargateChunks.set(e.runId, e.fargateChunks);
+      },
+    });
   const fingerprint = (table: string) =>
     tableFingerprint(db.wh, table, 'order_id, order_date, ordered_at, sku');
 
@@ -111,7 +127,7 @@ describe.each(pg)('a pipeline run as a loader login on $name', (target) => {
     }
   }
 
-  it('loads every mode: counts add up, the upsert and replace-partitions tables are equal row for row', {
+  it('loads every mode, through Lambda and the Fargate worker: counts add up, upsert and replace-partitions equal row for row', {
     timeout: 240_000,
   }, async () => {
     const results = [];
@@ -125,6 +141,7 @@ describe.each(pg)('a pipeline run as a loader login on $name', (target) => {
       results.push(s);
     }
     expect(results.map((s) => s.read)).toEqual([4806, 4806, 4806]);
+    expect(results.map((s) => (fargateChunks.get(s.runId) ?? 0) > 0)).toEqual([false, true, false]);
     expect(await fingerprint(replace.table)).toEqual(await fingerprint(upsert.table));
     // Partitions the run created are the group's, not the login's (so any loader login can prune them).
     const owners = await db.wh.query<{ owner: string }>(
