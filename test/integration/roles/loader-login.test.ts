@@ -149,6 +149,12 @@ describe.each(pg)('a pipeline run as a loader login on $name', (target) => {
         WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname LIKE 'orders_%'`,
     );
     expect(owners.rows).toEqual([{ owner: 'sluice_loader' }]);
+    // The reader still reads what the loader owns.
+    const read = await db.wh.transaction(async (tx) => {
+      await tx.query('SET LOCAL ROLE sluice_reader');
+      return tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${upsert.table}`);
+    });
+    expect(read.rows).toEqual([{ n: results[0]!.loaded }]);
     // The audit log names the login that ran them (the releases before were the admin's).
     const actors = await db.wh.query<{ actor: string }>(
       `SELECT DISTINCT actor FROM sluice.audit_log WHERE pipeline LIKE 'orders-%' AND kind LIKE 'run.%'`,
