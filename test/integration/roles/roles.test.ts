@@ -143,3 +143,45 @@ describe.each(warehouseTargets)('runtime roles on $name', (target) => {
     await expect(as(auditor, 'SELECT * FROM analytics.fault_orders')).rejects.toThrow(/permission denied/);
   });
 });
+
+/** Migration 7 on a database deployed before it: targets and staging tables the admin created change hands. */
+describe.each(warehouseTargets)('upgrading to migration 7 on $name', (target) => {
+  let db: TestWarehouse;
+  beforeAll(async () => {
+    db = await target.open();
+  });
+  afterAll(() => db?.dispose());
+
+  const ownerOf = async (table: string) =>
+    (
+      await db.wh.query<{ owner: string }>(
+        `SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = $1::regclass`,
+        [table],
+      )
+    ).rows[0]?.owner;
+
+  it('hands every target the ledger knows, its partitions and admin staging tables to the loader', async () => {
+    await ensureInternalSchema(db.wh);
+    const { spec, contentHash } = await loadSpecFile(FAULT_SPEC);
+    await ensureTargetTable(db.wh, spec.destination, { pipeline: spec.name, version: 1, hash: contentHash });
+    await db.wh.query('CREATE TABLE sluice_staging.run_leftover (x int)');
+    await db.wh.query('CREATE TABLE analytics.not_a_target (x int)');
+    const admin = await ownerOf('analytics.fault_orders');
+    expect(admin).not.toBe(loader);
+    // As if the database had stopped at migration 6.
+    await db.wh.query('DELETE FROM sluice.schema_migrations WHERE version = 7');
+    await db.wh.query('DROP FUNCTION sluice.hand_target_to_loader(text, text)');
+
+    expect(await ensureInternalSchema(db.wh)).toEqual([7]);
+
+    expect(await ownerOf('analytics.fault_orders')).toBe(loader);
+    expect(await ownerOf('analytics.fault_orders_default')).toBe(loader);
+    expect(await ownerOf('sluice_staging.run_leftover')).toBe(loader);
+    expect(await ownerOf('analytics.not_a_target')).toBe(admin);
+    const schema = await db.wh.query<{ usage: boolean; create: boolean }>(
+      `SELECT has_schema_privilege($1, 'analytics', 'USAGE') AS usage, has_schema_privilege($1, 'analytics', 'CREATE') AS create`,
+      [loader],
+    );
+    expect(schema.rows).toEqual([{ usage: true, create: true }]);
+  });
+});
