@@ -14,20 +14,23 @@ import type { DestinationSpec } from '../spec/schema.js';
  *   ownership: a schema such as `public` may hold other things) and ownership of the table and every
  *   partition. The migration calls it for every target already in `sluice.table_versions`, and hands over
  *   the staging tables the admin created, so earlier runs can still be cleaned up.
- * - Targets a loader login creates itself are owned by the group, not by the login: ensureLogins sets the
- *   login's `role` to the group, so a rotated or replaced login still owns them.
+ * - The login (a member of the group, with INHERIT) has the owner's rights on the group's tables; what it
+ *   creates during a run (partitions, swap tables, staging tables) it owns itself. It must not act as the
+ *   group (`ALTER ROLE … SET role`): single-user secret rotation logs in as the login and changes its own
+ *   password, which PostgreSQL allows only while the current user is the login.
  * - No CREATE on the database: a new target schema is created at release by the admin. A run whose schema
  *   was never released fails with `permission denied for database`, which names what is missing.
  * - The admin's default privileges of migration 3 gave the loader DML on every table and USAGE on every
  *   schema the admin creates afterwards; the loader owns what it needs now, so they are revoked (tables of
- *   other schemas stay out of its reach). The reader keeps SELECT on what the loader creates.
+ *   other schemas stay out of its reach). The reader keeps SELECT on released targets (the admin's
+ *   default privileges), which covers their partitions.
  * - Ledgers and the audit function keep the grants of migrations 3 and 4 (no privilege on the audit table).
  *
  * The admin joins the loader group (unless it is a superuser, for whom that is implied): ALTER OWNER TO
- * and ALTER DEFAULT PRIVILEGES FOR ROLE both require it.
+ * requires it.
  */
-export function loaderOwnsTargetsSql(roles: { loader: string; reader: string }): string {
-  const { loader, reader } = roles;
+export function loaderOwnsTargetsSql(roles: { loader: string }): string {
+  const { loader } = roles;
   return `
 DO $join$
 BEGIN
@@ -71,7 +74,6 @@ $targets$;
 
 ALTER DEFAULT PRIVILEGES REVOKE USAGE ON SCHEMAS FROM ${loader};
 ALTER DEFAULT PRIVILEGES REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM ${loader};
-ALTER DEFAULT PRIVILEGES FOR ROLE ${loader} GRANT SELECT ON TABLES TO ${reader};
 `;
 }
 

@@ -66,10 +66,6 @@ export async function ensureLogins(wh: Warehouse, logins: readonly LoginSpec[]):
           : `ALTER ROLE ${login.username} ${attributes}`,
       );
       await tx.query(`GRANT ${group} TO ${login.username}`);
-      // A loader login acts as its group from the start of each session (session_user stays the login,
-      // which the audit log records): what a run creates is owned by the group, so every loader login
-      // can alter, partition and drop it (migration 7).
-      if (login.group === 'loader') await tx.query(`ALTER ROLE ${login.username} SET role = '${group}'`);
     });
     done.push(login.username);
   }

@@ -143,12 +143,17 @@ describe.each(pg)('a pipeline run as a loader login on $name', (target) => {
     expect(results.map((s) => s.read)).toEqual([4806, 4806, 4806]);
     expect(results.map((s) => (fargateChunks.get(s.runId) ?? 0) > 0)).toEqual([false, true, false]);
     expect(await fingerprint(replace.table)).toEqual(await fingerprint(upsert.table));
-    // Partitions the run created are the group's, not the login's (so any loader login can prune them).
-    const owners = await db.wh.query<{ owner: string }>(
-      `SELECT DISTINCT pg_get_userbyid(c.relowner) AS owner FROM pg_class c
-        WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname LIKE 'orders_%'`,
+    // The released tables are the group's; the partitions the runs created, the login's.
+    const owners = await db.wh.query<{ kind: string; owner: string }>(
+      `SELECT DISTINCT c.relkind::text AS kind, pg_get_userbyid(c.relowner) AS owner FROM pg_class c
+        WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p')
+          AND (c.relname ~ '^orders_.*_p2026' OR c.relname LIKE 'orders%' AND c.relkind = 'p')
+        ORDER BY 1`,
     );
-    expect(owners.rows).toEqual([{ owner: 'sluice_loader' }]);
+    expect(owners.rows).toEqual([
+      { kind: 'p', owner: 'sluice_loader' },
+      { kind: 'r', owner: login },
+    ]);
     // The reader still reads what the loader owns.
     const read = await db.wh.transaction(async (tx) => {
       await tx.query('SET LOCAL ROLE sluice_reader');
@@ -221,6 +226,12 @@ describe.each(pg)('a pipeline run as a loader login on $name', (target) => {
       `${upsert.name}_p202606`,
     ]);
     expect((await fingerprint(upsert.table)).rows).toBe(kept.rows[0]!.n);
+  });
+
+  it('lets the login change its own password, as single-user secret rotation does', async () => {
+    const next = randomBytes(24).toString('base64url');
+    await asLogin(`ALTER USER ${login} WITH PASSWORD '${next}'`);
+    await db.wh.query(`ALTER USER ${login} WITH PASSWORD '${new URL(loginUrl).password}'`);
   });
 
   it.each([
