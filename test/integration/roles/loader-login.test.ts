@@ -4,10 +4,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgWarehouse } from '../../../functions/adapters/warehouse/pg.js';
+import { commitRun, ensureTargetTable, handTargetToLoader } from '../../../functions/engine/load/index.js';
 import { loadSpecFile } from '../../../functions/engine/spec/load.js';
 import { handleMigrationRequest } from '../../../functions/handlers/migrate.js';
 import { runPipelineLocally } from '../../../functions/local/runner.js';
 import { exampleSpec, partitionsOf, tableFingerprint } from '../../support/pipelines.js';
+import { loadFixtureChunk, ordersSpec, startRun } from '../load/helpers.js';
 import { type TestWarehouse, warehouseTargets, withAdminClient } from '../warehouse/targets.js';
 
 // PostgreSQL only: a LOGIN role and a second connection as it need a server (CI=true never skips it).
@@ -226,6 +228,34 @@ describe.each(pg)('a pipeline run as a loader login on $name', (target) => {
       `${upsert.name}_p202606`,
     ]);
     expect((await fingerprint(upsert.table)).rows).toBe(kept.rows[0]!.n);
+  });
+
+  it('swaps the empty partitions of a first load in as the login (new table, DETACH, DROP, ATTACH)', async () => {
+    const { spec } = ordersSpec({ schema: 'swap_login', partitionSwap: { enabled: true, minRows: 1 } });
+    const named = { ...spec, name: 'swap-login' };
+    const release = admin();
+    try {
+      await ensureTargetTable(release, named.destination, { pipeline: named.name, version: 1, hash: 'h' });
+      await handTargetToLoader(release, named.destination);
+    } finally {
+      await release.close();
+    }
+    const wh = new PgWarehouse({ connectionString: loginUrl, max: 2 });
+    try {
+      const runId = await startRun(wh, named, { chunks: 1 });
+      await loadFixtureChunk(wh, runId, named, 'run2-upsert.csv');
+      const committed = await commitRun(wh, { runId, spec: named, files: [], expectedChunks: 1 });
+
+      const { rows } = await db.wh.query<{ swapped: string[] }>(
+        `SELECT summary -> 'swapped' AS swapped FROM sluice.runs WHERE run_id = $1`,
+        [runId],
+      );
+      expect(rows[0]!.swapped).toEqual(['orders_p202401', 'orders_p202402', 'orders_p202403']);
+      const count = await db.wh.query<{ n: number }>('SELECT count(*)::int AS n FROM swap_login.orders');
+      expect(count.rows).toEqual([{ n: committed.loaded }]);
+    } finally {
+      await wh.close();
+    }
   });
 
   it('lets the login change its own password, as single-user secret rotation does', async () => {
