@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { parseSecretJson } from '../adapters/secrets/secret-json.js';
 // The pg twin only: the adapters' index also loads PGlite, which is never bundled for Lambda.
 import { PgWarehouse } from '../adapters/warehouse/pg.js';
+import { handTargetToLoader } from '../engine/load/loader-grants.js';
 import { ensureLogins, type LoginGroup, type LoginSpec } from '../engine/load/logins.js';
 import { ensureInternalSchema } from '../engine/load/migrations.js';
 import { ensureTargetTable } from '../engine/load/target.js';
@@ -89,11 +90,14 @@ export async function handleMigrationRequest(
   await deps.putStagingObject(key, JSON.stringify(spec));
   const table = await withWarehouse(deps, async (wh) => {
     await ensureInternalSchema(wh);
-    return ensureTargetTable(wh, spec.destination, {
+    const ensured = await ensureTargetTable(wh, spec.destination, {
       pipeline: spec.name,
       version: spec.version,
       hash: contentHash,
     });
+    // Runs log in as the loader: it must own the table to partition, migrate and prune it.
+    await handTargetToLoader(wh, spec.destination);
+    return ensured;
   });
   deps.log('pipeline released', { pipeline: spec.name, specKey: key, table });
   return {

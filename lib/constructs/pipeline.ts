@@ -251,7 +251,8 @@ export class SluicePipeline extends Construct {
       stagingBucket: platform.stagingBucket,
       landingBucket: platform.landingBucket,
       encryptionKey: platform.encryptionKey,
-      databaseSecret: platform.database.adminSecret,
+      // The loader login (migration 7 gives its group what runs need); only migrations read the admin's.
+      databaseSecret: platform.database.loginSecrets.loader,
       secretPrefix: platform.secretPrefix,
     };
     const names = credentialSecretNames(spec);
@@ -296,7 +297,7 @@ function publishSpec(scope: Construct, platform: SluicePlatform, spec: PipelineS
 function runEnvironment(platform: SluicePlatform): Record<string, string> {
   return {
     SLUICE_STAGING_BUCKET: platform.stagingBucket.bucketName,
-    SLUICE_DATABASE_SECRET_ARN: platform.database.adminSecret.secretArn,
+    SLUICE_DATABASE_SECRET_ARN: platform.database.loginSecrets.loader.secretArn,
     SLUICE_DATABASE_HOST: platform.database.proxy.endpoint,
     SLUICE_SECRET_PREFIX: platform.secretPrefix,
     SLUICE_EVENT_BUS_NAME: platform.eventBus.eventBusName,

@@ -68,7 +68,8 @@ export const LOGIN_USERS = {
 /**
  * Aurora PostgreSQL Serverless v2: encrypted with the stage key, IAM authentication on, TLS forced,
  * PostgreSQL logs and enhanced monitoring, automated backups, its admin secret rotated, and an RDS Proxy
- * in front for connection pooling (Lambda opens many short-lived connections).
+ * in front for connection pooling (Lambda opens many short-lived connections), which runs log in to as
+ * the loader login.
  */
 export class WarehouseDatabase extends Construct {
   public readonly cluster: rds.DatabaseCluster;
@@ -276,7 +277,7 @@ export class WarehouseDatabase extends Construct {
 
     const proxyRole = new LeastPrivilegeRole(this, 'ProxyRole', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
-      description: 'RDS Proxy: read the admin secret to open pooled connections',
+      description: 'RDS Proxy: read the loader login secret to open pooled connections',
     });
     // The proxy targets the cluster through a reference with a literal port: the rule the proxy adds to
     // the cluster's group then says 5432, which security-group checks can read (a token port they cannot).
@@ -296,7 +297,9 @@ export class WarehouseDatabase extends Construct {
       vpc: props.vpc,
       vpcSubnets: isolated,
       securityGroups: [this.proxySecurityGroup],
-      secrets: [this.adminSecret],
+      // Runs log in through the proxy as the loader login only: the admin's secret is the migrations'
+      // alone (they connect to the cluster endpoint directly), so the proxy role never reads it.
+      secrets: [this.loginSecrets.loader],
       role: proxyRole,
       requireTLS: true,
       iamAuth: false,

@@ -18,6 +18,7 @@ export {
   reconcileStagingWithLedger,
   recordPlan,
 } from './ledger.js';
+export { handTargetToLoader, loaderOwnsTargetsSql } from './loader-grants.js';
 export {
   type AbandonedRun,
   type BeginRunInput,

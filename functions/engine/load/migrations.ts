@@ -1,5 +1,6 @@
 import { appendAudit } from '../audit/log.js';
 import type { Warehouse } from '../ports/warehouse.js';
+import { loaderOwnsTargetsSql } from './loader-grants.js';
 
 /**
  * Sluice's own tables, in schema `sluice`, as versioned migrations. A migration never changes once
@@ -226,6 +227,11 @@ ALTER TABLE sluice.run_chunks ADD COLUMN started_at timestamptz, ADD COLUMN fini
 ALTER TABLE sluice.run_chunks ADD CONSTRAINT run_chunks_finished_after_start
   CHECK (finished_at IS NULL OR started_at IS NULL OR finished_at >= started_at);
 `,
+  },
+  {
+    version: 7,
+    name: 'the loader owns its targets: runs log in as a loader login, not as the admin',
+    sql: loaderOwnsTargetsSql(roleNames(DEFAULT_ROLE_PREFIX)),
   },
 ]);
 

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureInternalSchema, ensureTargetTable, roleNames } from '../../../functions/engine/load/index.js';
+import {
+  ensureInternalSchema,
+  ensureTargetTable,
+  handTargetToLoader,
+  roleNames,
+} from '../../../functions/engine/load/index.js';
 import { loadSpecFile } from '../../../functions/engine/spec/load.js';
 import { FAULT_SPEC } from '../../e2e/faults/support.js';
 import { type TestWarehouse, warehouseTargets } from '../warehouse/targets.js';
@@ -15,6 +20,8 @@ describe.each(warehouseTargets)('runtime roles on $name', (target) => {
     await ensureInternalSchema(db.wh);
     const { spec, contentHash } = await loadSpecFile(FAULT_SPEC);
     await ensureTargetTable(db.wh, spec.destination, { pipeline: spec.name, version: 1, hash: contentHash });
+    // As the pipeline-release custom resource does: the loader owns the targets runs write.
+    await handTargetToLoader(db.wh, spec.destination);
     await db.wh.query(
       `INSERT INTO analytics.fault_orders (order_id, order_date, ordered_at, status, quantity, unit_price)
        VALUES (1, '2026-01-05', '2026-01-05 10:00:00', 'paid', 1, 9.5)`,
@@ -134,5 +141,47 @@ describe.each(warehouseTargets)('runtime roles on $name', (target) => {
     );
     await expect(as(auditor, `DELETE FROM sluice.runs`)).rejects.toThrow(/permission denied/);
     await expect(as(auditor, 'SELECT * FROM analytics.fault_orders')).rejects.toThrow(/permission denied/);
+  });
+});
+
+/** Migration 7 on a database deployed before it: targets and staging tables the admin created change hands. */
+describe.each(warehouseTargets)('upgrading to migration 7 on $name', (target) => {
+  let db: TestWarehouse;
+  beforeAll(async () => {
+    db = await target.open();
+  });
+  afterAll(() => db?.dispose());
+
+  const ownerOf = async (table: string) =>
+    (
+      await db.wh.query<{ owner: string }>(
+        `SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = $1::regclass`,
+        [table],
+      )
+    ).rows[0]?.owner;
+
+  it('hands every target the ledger knows, its partitions and admin staging tables to the loader', async () => {
+    await ensureInternalSchema(db.wh);
+    const { spec, contentHash } = await loadSpecFile(FAULT_SPEC);
+    await ensureTargetTable(db.wh, spec.destination, { pipeline: spec.name, version: 1, hash: contentHash });
+    await db.wh.query('CREATE TABLE sluice_staging.run_leftover (x int)');
+    await db.wh.query('CREATE TABLE analytics.not_a_target (x int)');
+    const admin = await ownerOf('analytics.fault_orders');
+    expect(admin).not.toBe(loader);
+    // As if the database had stopped at migration 6.
+    await db.wh.query('DELETE FROM sluice.schema_migrations WHERE version = 7');
+    await db.wh.query('DROP FUNCTION sluice.hand_target_to_loader(text, text)');
+
+    expect(await ensureInternalSchema(db.wh)).toEqual([7]);
+
+    expect(await ownerOf('analytics.fault_orders')).toBe(loader);
+    expect(await ownerOf('analytics.fault_orders_default')).toBe(loader);
+    expect(await ownerOf('sluice_staging.run_leftover')).toBe(loader);
+    expect(await ownerOf('analytics.not_a_target')).toBe(admin);
+    const schema = await db.wh.query<{ usage: boolean; create: boolean }>(
+      `SELECT has_schema_privilege($1, 'analytics', 'USAGE') AS usage, has_schema_privilege($1, 'analytics', 'CREATE') AS create`,
+      [loader],
+    );
+    expect(schema.rows).toEqual([{ usage: true, create: true }]);
   });
 });
