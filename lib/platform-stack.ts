@@ -1,3 +1,4 @@
+// One stage's platform stack: network, key, storage, database, migrations, roles, the outputs the CLI reads, a nested stack per pipeline (wiring only: over 400 lines because it is where they all meet).
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
