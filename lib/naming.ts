@@ -38,3 +38,27 @@ export const specKey = (pipeline: string, contentHash: string) => `specs/${pipel
 
 /** Staging prefix of run files (manifests, staged chunks, rejects), expired by the bucket lifecycle. */
 export const RUNS_PREFIX = 'runs/';
+
+/**
+ * Output keys of the platform stack (`sluice-<stage>`) that the CLI reads with DescribeStacks: the stack
+ * emits each under exactly this key, and `--stage` finds the stage's resources by it.
+ */
+export const STAGE_OUTPUTS = {
+  /** Aurora cluster ARN, the RDS Data API resource (`runs --stage`, `audit verify --stage`). */
+  databaseClusterArn: 'DatabaseClusterArn',
+  /** Database that holds the ledger and the audit log. */
+  databaseName: 'DatabaseName',
+  /** sluice_reader_login's secret: the ledger and targets, read only (`runs`, `rejects`, `ui --stage`). */
+  readerSecretArn: 'DatabaseReaderSecretArn',
+  /** sluice_auditor_login's secret: the audit log, read only (`audit verify --stage`). */
+  auditorSecretArn: 'DatabaseAuditorSecretArn',
+  /** sluice_loader_login's secret (the functions'; never the CLI's). */
+  loaderSecretArn: 'DatabaseLoaderSecretArn',
+  /** Staging bucket: published specs and run files, rejects among them. */
+  stagingBucketName: 'StagingBucketName',
+  /** Object Lock bucket of the anchored audit heads (`audit verify --stage`). */
+  auditAnchorBucketName: 'AuditAnchorBucketName',
+} as const;
+
+/** Prefix of the anchored audit heads in the stage's anchor bucket (the S3 anchor's default). */
+export const AUDIT_ANCHOR_PREFIX = 'audit-anchor/';

@@ -1,3 +1,4 @@
+// One stage's platform stack: network, key, storage, database, migrations, roles, the outputs the CLI reads, a nested stack per pipeline (wiring only: over 400 lines because it is where they all meet).
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -18,13 +19,15 @@ import { SluiceNetwork } from './constructs/network.js';
 import { OperatorRoles } from './constructs/operator-roles.js';
 import { PipelineConfigError } from './constructs/pipeline.js';
 import { SluiceStorage } from './constructs/storage.js';
-import { WarehouseDatabase } from './constructs/warehouse-database.js';
+import { DATABASE_NAME, WarehouseDatabase } from './constructs/warehouse-database.js';
 import { acknowledge } from './nag.js';
 import {
+  AUDIT_ANCHOR_PREFIX,
   eventBusName,
   metricsNamespace,
   operatorRoleName,
   platformStackName,
+  STAGE_OUTPUTS,
   secretPrefix,
   stateMachineName,
   viewerRoleName,
@@ -245,13 +248,18 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       description: `Sluice ${stage}: RunSucceeded and RunFailed of every pipeline, with counts`,
     });
 
+    const O = STAGE_OUTPUTS;
     const outputs: [string, string, string][] = [
       [
         'LandingBucketName',
         this.landingBucket.bucketName,
         'Upload source files here (folder locations of specs resolve to it)',
       ],
-      ['StagingBucketName', this.stagingBucket.bucketName, 'Published specs (specs/) and run files (runs/)'],
+      [
+        O.stagingBucketName,
+        this.stagingBucket.bucketName,
+        'Published specs (specs/) and run files (runs/): sluice rejects --stage',
+      ],
       ['AlarmTopicArn', this.alarmTopic.topicArn, 'Subscribe on-call tools to this topic'],
       ['RunEventBusName', this.eventBus.eventBusName, 'RunSucceeded / RunFailed events, source "sluice"'],
       [
@@ -266,29 +274,30 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       ],
       ['EncryptionKeyArn', this.encryptionKey.keyArn, 'Encrypt pipeline credential secrets with this key'],
       [
-        'DatabaseClusterArn',
+        O.databaseClusterArn,
         this.database.cluster.clusterArn,
         'RDS Data API resource (enabled): read the ledger with a login secret below',
       ],
+      [O.databaseName, DATABASE_NAME, 'Database of the ledger, the audit log and the targets'],
       [
-        'ReaderSecretArn',
+        O.readerSecretArn,
         this.database.loginSecrets.reader.secretArn,
-        'sluice_reader_login (run ledger and targets, read only): sluice runs --stage',
+        'sluice_reader_login (run ledger and targets, read only): sluice runs / rejects / ui --stage',
       ],
       [
-        'AuditorSecretArn',
+        O.auditorSecretArn,
         this.database.loginSecrets.auditor.secretArn,
         'sluice_auditor_login (audit log, read only): sluice audit verify --stage',
       ],
       [
-        'LoaderSecretArn',
+        O.loaderSecretArn,
         this.database.loginSecrets.loader.secretArn,
         'sluice_loader_login (member of sluice_loader), rotated',
       ],
       [
-        'AuditAnchorBucketName',
+        O.auditAnchorBucketName,
         this.auditAnchor.bucket.bucketName,
-        `Anchored audit heads (Object Lock ${config.audit.anchorMode}): sluice audit verify --anchor-s3 s3://<this>/audit-anchor/`,
+        `Anchored audit heads (Object Lock ${config.audit.anchorMode}) under ${AUDIT_ANCHOR_PREFIX}: sluice audit verify --stage`,
       ],
     ];
     for (const [outputId, value, description] of outputs)
@@ -313,6 +322,12 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       viewers: config.access.viewers.map(toPrincipal),
       operatorRoleName: operatorRoleName(stage),
       viewerRoleName: viewerRoleName(stage),
+      ledger: {
+        clusterArn: this.database.cluster.clusterArn,
+        readerSecret: this.database.loginSecrets.reader,
+        auditorSecret: this.database.loginSecrets.auditor,
+        stackName: this.stackName,
+      },
     });
     this.operatorRole = access.operatorRole;
     this.viewerRole = access.viewerRole;

@@ -1,5 +1,6 @@
 // `sluice audit verify|log`: the hash-chained audit trail, read from the selected database.
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { AuditVerification } from '../../functions/engine/audit/log.js';
 import type { AuditAnchor } from '../../functions/engine/ports/index.js';
 import { withDatabase } from './database.js';
 import { databaseOption, homeOption } from './options.js';
@@ -21,6 +22,31 @@ async function localAnchor(home: string): Promise<AuditAnchor> {
   return localAuditAnchor(home);
 }
 
+interface VerifyOpts {
+  json?: boolean;
+  anchorS3?: string;
+  home: string;
+  databaseUrl?: string;
+  stage?: string;
+}
+
+/**
+ * The chain of the selected database checked against its anchor: `--stage` reads a deployed stage's
+ * audit log as the auditor login over the RDS Data API and its anchor bucket (both from the stack's
+ * outputs); otherwise the local (or --database-url) database and <home>/audit-anchor/ or --anchor-s3.
+ */
+async function verify(opts: VerifyOpts): Promise<AuditVerification> {
+  const { verifyAuditChain } = await import('../../functions/engine/audit/log.js');
+  if (opts.stage) {
+    const { openStageAudit } = await import('./stage-ledger.js');
+    const stage = await openStageAudit(opts.stage);
+    process.stderr.write(`${stage.description}\n`);
+    return verifyAuditChain(stage.db, { anchor: stage.anchor });
+  }
+  const anchor = opts.anchorS3 ? await s3Anchor(opts.anchorS3) : await localAnchor(opts.home);
+  return withDatabase(opts, (wh) => verifyAuditChain(wh, { anchor }));
+}
+
 /**
  * `sluice audit verify` (recompute the hash chain; exit 1 on any tampered record) and `sluice audit log`.
  *
@@ -38,12 +64,16 @@ export function registerAuditCommand(program: Command): Command {
       '--anchor-s3 <s3://bucket/prefix/>',
       "check against the heads anchored in this S3 bucket (a deployed stage's SLUICE_AUDIT_ANCHOR_BUCKET) instead of <home>/audit-anchor/",
     )
+    .addOption(
+      new Option(
+        '--stage <stage>',
+        "verify this deployed AWS stage's audit log (RDS Data API, auditor login) against its AuditAnchorBucketName",
+      ).conflicts(['anchorS3', 'databaseUrl']),
+    )
     .addOption(homeOption())
     .addOption(readDatabaseOption())
-    .action(async (opts: { json?: boolean; anchorS3?: string; home: string; databaseUrl?: string }) => {
-      const { verifyAuditChain } = await import('../../functions/engine/audit/log.js');
-      const anchor = opts.anchorS3 ? await s3Anchor(opts.anchorS3) : await localAnchor(opts.home);
-      const result = await withDatabase(opts, (wh) => verifyAuditChain(wh, { anchor }));
+    .action(async (opts: VerifyOpts) => {
+      const result = await verify(opts);
       if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {
         for (const p of result.problems) process.stdout.write(`record ${p.seq}: ${p.problem}\n`);

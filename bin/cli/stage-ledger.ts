@@ -1,19 +1,28 @@
-// `--stage` for the read commands: a deployed stage's ledger through the RDS Data API, its rejects in the staging bucket.
+// `--stage` for the read commands: a deployed stage's ledger and audit log through the RDS Data API, its rejects and anchored audit heads in S3.
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
+import { S3ObjectLockAuditAnchor } from '../../functions/adapters/audit-anchor/s3-object-lock.js';
 import { dataApiReadSql } from '../../functions/adapters/rds-data/data-api-reader.js';
 import { createS3Client, S3Storage } from '../../functions/adapters/storage/s3.js';
+import type { AuditAnchor } from '../../functions/engine/ports/audit-anchor.js';
 import type { Storage } from '../../functions/engine/ports/storage.js';
-import { platformStackName } from '../../lib/naming.js';
+import type { Warehouse } from '../../functions/engine/ports/warehouse.js';
+import { AUDIT_ANCHOR_PREFIX, platformStackName, STAGE_OUTPUTS } from '../../lib/naming.js';
 
-/** The platform stack's outputs the read commands need (the CDK app must export them). */
+/** The platform stack's outputs the read commands need (lib/platform-stack.ts emits them under these keys). */
 export const STAGE_LEDGER_OUTPUTS = {
-  cluster: 'DatabaseClusterArn',
-  readerSecret: 'DatabaseReaderSecretArn',
-  staging: 'StagingBucketName',
+  cluster: STAGE_OUTPUTS.databaseClusterArn,
+  readerSecret: STAGE_OUTPUTS.readerSecretArn,
+  staging: STAGE_OUTPUTS.stagingBucketName,
 } as const;
-/** Optional output naming the database; without it, the name the CDK app gives it (lib/constructs/warehouse-database.ts). */
-const DATABASE_NAME_OUTPUT = 'DatabaseName';
+/** Outputs `audit verify --stage` needs: the audit log as the auditor login, and the anchored heads. */
+export const STAGE_AUDIT_OUTPUTS = {
+  cluster: STAGE_OUTPUTS.databaseClusterArn,
+  auditorSecret: STAGE_OUTPUTS.auditorSecretArn,
+  anchorBucket: STAGE_OUTPUTS.auditAnchorBucketName,
+} as const;
+/** Optional (stages deployed before it was output): without it, the name the CDK app gives the database. */
+const DATABASE_NAME_OUTPUT = STAGE_OUTPUTS.databaseName;
 const DEFAULT_DATABASE = 'sluice';
 
 export interface StageLedger {
@@ -30,19 +39,18 @@ export class StageLedgerError extends Error {
   }
 }
 
+type CfnSend = Pick<CloudFormationClient, 'send'>;
+
 /**
- * Finds a stage from its CloudFormation outputs and reads its ledger as the reader login, over the Data
- * API (an AWS API call: no VPC access needed). Credentials and region come from the usual AWS chain.
+ * The outputs of a stage's platform stack, failing with what to do when the stack or one of `required`
+ * is missing. Credentials and region come from the usual AWS chain.
  */
-export async function openStageLedger(
+async function stageOutputs(
   stage: string,
-  clients: {
-    cfn?: Pick<CloudFormationClient, 'send'>;
-    rds?: Pick<RDSDataClient, 'send'>;
-    s3?: ReturnType<typeof createS3Client>;
-  } = {},
-): Promise<StageLedger> {
-  const cfn = clients.cfn ?? new CloudFormationClient({});
+  cfn: CfnSend,
+  required: readonly string[],
+  purpose: string,
+): Promise<{ get(key: string): string | undefined; need(key: string): string }> {
   const stackName = platformStackName(stage);
   const described = await cfn
     .send(new DescribeStacksCommand({ StackName: stackName }))
@@ -59,21 +67,92 @@ export async function openStageLedger(
   const outputs = new Map(
     (described.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
   );
-  const missing = Object.values(STAGE_LEDGER_OUTPUTS).filter((k) => !outputs.get(k));
+  const missing = required.filter((k) => !outputs.get(k));
   if (missing.length)
     throw new StageLedgerError(
-      `stage "${stage}" (stack ${stackName}) has no ${missing.join(', ')} output: deploy it with a Sluice whose cluster has the Data API enabled and a reader login (npx cdk deploy --all -c stage=${stage})`,
+      `stage "${stage}" (stack ${stackName}) has no ${missing.join(', ')} output: deploy it with a Sluice whose cluster has ${purpose} (npx cdk deploy --all -c stage=${stage})`,
     );
-  const resourceArn = outputs.get(STAGE_LEDGER_OUTPUTS.cluster)!;
-  const bucket = outputs.get(STAGE_LEDGER_OUTPUTS.staging)!;
+  return { get: (key) => outputs.get(key) || undefined, need: (key) => outputs.get(key)! };
+}
+
+/**
+ * Finds a stage from its CloudFormation outputs and reads its ledger as the reader login, over the Data
+ * API (an AWS API call: no VPC access needed). Credentials and region come from the usual AWS chain.
+ */
+export async function openStageLedger(
+  stage: string,
+  clients: {
+    cfn?: CfnSend;
+    rds?: Pick<RDSDataClient, 'send'>;
+    s3?: ReturnType<typeof createS3Client>;
+  } = {},
+): Promise<StageLedger> {
+  const outputs = await stageOutputs(
+    stage,
+    clients.cfn ?? new CloudFormationClient({}),
+    Object.values(STAGE_LEDGER_OUTPUTS),
+    'the Data API enabled and a reader login',
+  );
+  const resourceArn = outputs.need(STAGE_LEDGER_OUTPUTS.cluster);
+  const bucket = outputs.need(STAGE_LEDGER_OUTPUTS.staging);
   return {
     sql: dataApiReadSql({
       client: clients.rds ?? new RDSDataClient({}),
       resourceArn,
-      secretArn: outputs.get(STAGE_LEDGER_OUTPUTS.readerSecret)!,
-      database: outputs.get(DATABASE_NAME_OUTPUT) || DEFAULT_DATABASE,
+      secretArn: outputs.need(STAGE_LEDGER_OUTPUTS.readerSecret),
+      database: outputs.get(DATABASE_NAME_OUTPUT) ?? DEFAULT_DATABASE,
     }),
     staging: new S3Storage({ client: clients.s3 ?? createS3Client(), bucket }),
     description: `ledger: stage ${stage} through the RDS Data API (${resourceArn}), rejects in s3://${bucket}/`,
+  };
+}
+
+export interface StageAudit {
+  /** The audit log as the auditor login, over the Data API (Warehouse-like `query`: rows and rowCount). */
+  db: Pick<Warehouse, 'query'>;
+  /** The stage's Object Lock bucket of anchored heads. */
+  anchor: AuditAnchor;
+  description: string;
+}
+
+/**
+ * `audit verify --stage`: the stage's audit log read as the auditor login over the Data API, checked
+ * against the heads anchored in its AuditAnchorBucketName (what `--database-url … --anchor-s3 …` did).
+ */
+export async function openStageAudit(
+  stage: string,
+  clients: {
+    cfn?: CfnSend;
+    rds?: Pick<RDSDataClient, 'send'>;
+    s3?: ReturnType<typeof createS3Client>;
+  } = {},
+): Promise<StageAudit> {
+  const outputs = await stageOutputs(
+    stage,
+    clients.cfn ?? new CloudFormationClient({}),
+    Object.values(STAGE_AUDIT_OUTPUTS),
+    'the Data API enabled, an auditor login and an audit anchor bucket',
+  );
+  const resourceArn = outputs.need(STAGE_AUDIT_OUTPUTS.cluster);
+  const bucket = outputs.need(STAGE_AUDIT_OUTPUTS.anchorBucket);
+  const sql = dataApiReadSql({
+    client: clients.rds ?? new RDSDataClient({}),
+    resourceArn,
+    secretArn: outputs.need(STAGE_AUDIT_OUTPUTS.auditorSecret),
+    database: outputs.get(DATABASE_NAME_OUTPUT) ?? DEFAULT_DATABASE,
+  });
+  return {
+    db: {
+      query: async <T>(text: string, params?: unknown[]) => {
+        const { rows } = await sql<T>(text, params ?? []);
+        return { rows, rowCount: rows.length };
+      },
+    },
+    anchor: new S3ObjectLockAuditAnchor({
+      client: clients.s3 ?? createS3Client(),
+      bucket,
+      prefix: AUDIT_ANCHOR_PREFIX,
+    }),
+    description: `audit log: stage ${stage} through the RDS Data API (${resourceArn}) as the auditor login, anchors in s3://${bucket}/${AUDIT_ANCHOR_PREFIX}`,
   };
 }

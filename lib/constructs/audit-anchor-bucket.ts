@@ -4,10 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag.js';
+import { AUDIT_ANCHOR_PREFIX } from '../naming.js';
 import type { LeastPrivilegeRole } from './least-privilege-role.js';
 
 /** Where anchored heads are written (functions/adapters/audit-anchor/s3-object-lock.ts's default prefix). */
-export const AUDIT_ANCHOR_PREFIX = 'audit-anchor/';
+export { AUDIT_ANCHOR_PREFIX };
 
 export interface AuditAnchorBucketProps {
   /**

@@ -2,10 +2,27 @@ import { ArnFormat, Aws, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RUNS_PREFIX } from '../naming.js';
 import { LeastPrivilegeRole } from './least-privilege-role.js';
 import { MAP_LABELS } from './pipeline-orchestration.js';
+
+/**
+ * What `--stage` reads need of the database: the ledger (reader login) and, for the operator's
+ * `audit verify --stage`, the audit log (auditor login), both over the RDS Data API; and the stage's
+ * stack outputs that say where they are.
+ */
+export interface StageLedgerAccess {
+  /** The Aurora cluster (Data API enabled): `rds-data:ExecuteStatement` on it. */
+  readonly clusterArn: string;
+  /** sluice_reader_login's secret: both roles read it (`runs`, `rejects`, `ui --stage`). */
+  readonly readerSecret: secretsmanager.ISecret;
+  /** sluice_auditor_login's secret: the operator role reads it (`audit verify --stage`). */
+  readonly auditorSecret: secretsmanager.ISecret;
+  /** The stage's platform stack (`sluice-<stage>`), whose outputs `--stage` reads. */
+  readonly stackName: string;
+}
 
 export interface OperatorRolesProps {
   /**
@@ -38,6 +55,11 @@ export interface OperatorRolesProps {
    */
   readonly viewerRoleName?: string;
   /**
+   * The ledger over the RDS Data API, for `runs --stage` and `audit verify --stage`.
+   * @default - no database access: the roles read executions and staging only
+   */
+  readonly ledger?: StageLedgerAccess;
+  /**
    * How long an assumed session of either role lasts at most.
    * @default Duration.hours(1)
    */
@@ -47,7 +69,9 @@ export interface OperatorRolesProps {
 /**
  * Two roles for people and tools that run a stage: the viewer reads runs (executions, their history and
  * map runs, each run's summary and rejects); the operator also starts, stops and redrives them (`sluice
- * run` and `sluice redrive` both start an execution). Neither reads secrets, the database or specs.
+ * run` and `sluice redrive` both start an execution). With `ledger`, both read the run ledger as the
+ * reader login over the RDS Data API, and the operator also the audit log as the auditor login. Neither
+ * reads the admin or loader secret, writes the database, or reads specs.
  */
 export class OperatorRoles extends Construct {
   public readonly operatorRole: LeastPrivilegeRole;
@@ -74,6 +98,47 @@ export class OperatorRoles extends Construct {
     });
     for (const role of [this.viewerRole, this.operatorRole]) this.grantReadRuns(role, props);
     this.grantOperateRuns(this.operatorRole, props.stateMachineNames);
+    if (props.ledger) {
+      this.grantReadLedger(this.viewerRole, props.ledger, [props.ledger.readerSecret]);
+      this.grantReadLedger(this.operatorRole, props.ledger, [
+        props.ledger.readerSecret,
+        props.ledger.auditorSecret,
+      ]);
+    }
+  }
+
+  /**
+   * `--stage` reads: the stack's outputs (DescribeStacks), then statements over the Data API, which
+   * fetches the login's secret with the caller's credentials (so GetSecretValue on it, and Decrypt with
+   * the stage key through Secrets Manager only). ExecuteStatement only: the CLI batches nothing.
+   */
+  private grantReadLedger(
+    role: LeastPrivilegeRole,
+    ledger: StageLedgerAccess,
+    secrets: secretsmanager.ISecret[],
+  ): void {
+    role.addWildcardStatement(
+      "The stage's stack, stack/<name>/<id>: its id is generated at creation; --stage reads its outputs",
+      new iam.PolicyStatement({
+        actions: ['cloudformation:DescribeStacks'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'cloudformation',
+            resource: 'stack',
+            resourceName: `${ledger.stackName}/*`,
+          }),
+        ],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['rds-data:ExecuteStatement'], resources: [ledger.clusterArn] }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: secrets.map((s) => s.secretArn),
+      }),
+    );
   }
 
   private grantReadRuns(role: LeastPrivilegeRole, props: OperatorRolesProps): void {
@@ -132,7 +197,14 @@ export class OperatorRoles extends Construct {
       new iam.PolicyStatement({
         actions: ['kms:Decrypt'],
         resources: [props.encryptionKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+        // Staging objects through S3; with `ledger`, the login secrets through Secrets Manager.
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': props.ledger
+              ? [`s3.${Aws.REGION}.amazonaws.com`, `secretsmanager.${Aws.REGION}.amazonaws.com`]
+              : `s3.${Aws.REGION}.amazonaws.com`,
+          },
+        },
       }),
     );
   }

@@ -65,7 +65,12 @@ describe('runtime logins (13.2)', () => {
   it('enables the RDS Data API and outputs the cluster and the reader and auditor secrets', () => {
     prod.template.hasResourceProperties('AWS::RDS::DBCluster', { EnableHttpEndpoint: true });
     const outputs = prod.template.toJSON().Outputs as Record<string, unknown>;
-    for (const name of ['DatabaseClusterArn', 'ReaderSecretArn', 'AuditorSecretArn', 'LoaderSecretArn'])
+    for (const name of [
+      'DatabaseClusterArn',
+      'DatabaseReaderSecretArn',
+      'DatabaseAuditorSecretArn',
+      'DatabaseLoaderSecretArn',
+    ])
       expect(Object.keys(outputs)).toContain(name);
   });
 });

@@ -104,7 +104,17 @@ describe('operator and viewer roles (prod)', () => {
   it('let the viewer read runs, but not start, stop or redrive them', () => {
     // s3:ListBucketVersions: the anchored audit heads, for sluice audit verify (audit-anchor.test.ts).
     expect(actionsOf(viewer)).toEqual(
-      [...READ_RUNS, 's3:GetObject', 's3:ListBucket', 's3:ListBucketVersions', 'kms:Decrypt'].sort(),
+      [
+        ...READ_RUNS,
+        's3:GetObject',
+        's3:ListBucket',
+        's3:ListBucketVersions',
+        'kms:Decrypt',
+        // --stage: the stack's outputs, then the ledger over the Data API as the reader (stage-read.test.ts).
+        'cloudformation:DescribeStacks',
+        'rds-data:ExecuteStatement',
+        'secretsmanager:GetSecretValue',
+      ].sort(),
     );
     for (const action of OPERATE_RUNS) expect(statementsGranting(viewer, action), action).toEqual([]);
   });
@@ -147,9 +157,11 @@ describe('operator and viewer roles (prod)', () => {
     expect(actionsOf(wildcard)).toEqual(['states:ListStateMachines']);
   });
 
-  it('read no secrets, and of staging only run summaries and rejects', () => {
+  it('read only the login secrets of --stage (stage-read.test.ts), and of staging only run summaries and rejects', () => {
     for (const statements of [viewer, operator]) {
-      expect(json(statements)).not.toMatch(/secretsmanager|specs\//);
+      expect(json(statements)).not.toMatch(/specs\//);
+      const secretActions = actionsOf(statements).filter((a) => a.startsWith('secretsmanager:'));
+      expect(secretActions).toEqual(['secretsmanager:GetSecretValue']);
       const reads = resourcesOfStatements(statementsGranting(statements, 's3:GetObject'));
       expect(reads).toHaveLength(2);
       expect(reads.some((r) => r.includes('/runs/*/summary.json"'))).toBe(true);
@@ -163,15 +175,16 @@ describe('operator and viewer roles (prod)', () => {
     }
   });
 
-  it('decrypt with the stage key only through S3', () => {
+  it('decrypt with the stage key only through S3 (staging) and Secrets Manager (the login secrets)', () => {
+    const via = (service: string) => ({
+      'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.amazonaws.com']],
+    });
     for (const statements of [viewer, operator]) {
       const kmsStatements = statements.filter((s) => json(s.Action).includes('kms:'));
       expect(actionsOf(kmsStatements)).toEqual(['kms:Decrypt']);
       for (const s of kmsStatements)
         expect(s.Condition).toEqual({
-          StringEquals: {
-            'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
-          },
+          StringEquals: { 'kms:ViaService': [via('s3'), via('secretsmanager')] },
         });
     }
   });

@@ -11,7 +11,8 @@ import pg from 'pg';
  * Runs Data API ExecuteStatement inputs against a real PostgreSQL, as the Data API would: named `:name`
  * parameters typed by their value and type hint (an untyped string is varchar, so `uuid = :p` fails
  * there as it does in AWS), every value returned as a Field by its column type (numeric as a string,
- * timestamps and JSON as text). Arrays are not emulated: a statement returning one fails loudly.
+ * timestamps and JSON as text; timestamptz converted to UTC and printed without an offset, as the Data
+ * API does). Arrays are not emulated: a statement returning one fails loudly.
  */
 export class DataApiEmulator {
   private readonly client: pg.Client;
@@ -22,8 +23,10 @@ export class DataApiEmulator {
     this.client = new pg.Client({ connectionString, types: { getTypeParser: () => (v: string) => v } });
   }
 
-  connect() {
-    return this.client.connect();
+  async connect() {
+    await this.client.connect();
+    // timestamptz text in UTC; toField drops the offset, as the Data API returns it.
+    await this.client.query("SET TIME ZONE 'UTC'");
   }
 
   end() {
@@ -120,6 +123,9 @@ function toField(v: unknown, oid: number): Field {
     case 1009:
     case 1016:
       throw new Error(`the emulator does not return arrays (column type ${oid}): return JSON instead`);
+    case 1184:
+      // The Data API returns timestamptz converted to UTC, without an offset: '2026-12-04 10:00:00.123'.
+      return { stringValue: s.replace(/[+-]\d{2}(:\d{2})?$/, '') };
     default:
       return { stringValue: s };
   }

@@ -197,7 +197,7 @@ export async function readAuditLog(
 ): Promise<AuditRecord[]> {
   const { rows } = await wh.query<{
     seq: number | string;
-    at: Date;
+    at: string;
     kind: string;
     pipeline: string | null;
     run_id: string | null;
@@ -206,7 +206,10 @@ export async function readAuditLog(
     prev_hash: string;
     hash: string;
   }>(
-    `SELECT seq, at, kind, pipeline, run_id::text AS run_id, actor, detail, prev_hash, hash
+    // `at` as the text the hash covers (sluice.audit_append's to_char), not a driver's timestamp: the
+    // RDS Data API returns timestamptz as zone-less text, which a Date would read in local time.
+    `SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, kind, pipeline,
+            run_id::text AS run_id, actor, detail, prev_hash, hash
        FROM sluice.audit_log
       WHERE ($1::uuid IS NULL OR run_id = $1::uuid) AND ($2::text IS NULL OR pipeline = $2)
       ORDER BY seq`,
@@ -214,7 +217,7 @@ export async function readAuditLog(
   );
   return rows.map((r) => ({
     seq: Number(r.seq),
-    at: new Date(r.at).toISOString(),
+    at: r.at,
     kind: r.kind,
     pipeline: r.pipeline,
     runId: r.run_id,

@@ -26,6 +26,7 @@ export {
   type RejectsPage,
   readRejects,
   rejectReasons,
+  rejectsLocation,
   rejectsPrefix,
 } from './rejects.js';
 export {

@@ -9,6 +9,14 @@ export function rejectsPrefix(runId: string): string {
   return `runs/${runId}/rejects/`;
 }
 
+/**
+ * `<staging url>/runs/<run>/rejects/` for messages, one `/` between the two whether or not the storage's
+ * url ends in one (S3's does: `s3://bucket/`; a folder's does not).
+ */
+export function rejectsLocation(storage: Pick<Storage, 'url'>, runId: string): string {
+  return `${storage.url.replace(/\/+$/, '')}/${rejectsPrefix(runId)}`;
+}
+
 export interface RejectFilter {
   /** Only rows refused for this column (exact name). */
   column?: string;
@@ -46,7 +54,7 @@ export async function readRejects(
   const needle = filter.reason?.toLowerCase();
   const page: RejectsPage = {
     runId,
-    location: `${storage.url}/${rejectsPrefix(runId)}`,
+    location: rejectsLocation(storage, runId),
     rows: [],
     matched: 0,
     total: 0,

@@ -1,7 +1,7 @@
 // One run in full: its record, phases with timings, chunks with counts and durations, reject reasons, events.
 import type { Storage } from '../ports/storage.js';
 import type { ChunkRoute } from '../types.js';
-import { allRejectReasons, rejectsPrefix } from './rejects.js';
+import { allRejectReasons, rejectsLocation } from './rejects.js';
 import { getRun, type RunRecord } from './runs.js';
 import { count, isoText, json, millisBetween, type ReadSource, readSql } from './sql.js';
 
@@ -96,12 +96,12 @@ export async function getRunDetail(
   if (options.staging) {
     const reasons = await allRejectReasons(options.staging, runId);
     detail.topRejectReasons = reasons.slice(0, 5);
-    if (run.counts.rejected > 0) detail.rejectsLocation = `${options.staging.url}/${rejectsPrefix(runId)}`;
+    if (run.counts.rejected > 0) detail.rejectsLocation = rejectsLocation(options.staging, runId);
     // Staging of another home, or cleaned up: say so rather than show a run without its rejects.
     const inFiles = reasons.reduce((n, r) => n + r.count, 0);
     if (inFiles < run.counts.rejected && run.status !== 'running')
       warnings.push(
-        `the ledger counts ${run.counts.rejected} rejected row(s) but the rejects files under ${options.staging.url}/${rejectsPrefix(runId)} hold ${inFiles}: is this the staging the run wrote to?`,
+        `the ledger counts ${run.counts.rejected} rejected row(s) but the rejects files under ${rejectsLocation(options.staging, runId)} hold ${inFiles}: is this the staging the run wrote to?`,
       );
   }
   const events = await runEvents(sql, runId).catch((err: unknown) => {

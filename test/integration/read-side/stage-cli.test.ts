@@ -94,6 +94,9 @@ describe.skipIf(!pg)('sluice runs --stage over the RDS Data API', () => {
     // Reject reasons come from the staging files: the stage's bucket (mocked empty here, so it also warns
     // that it holds fewer rejects than the ledger counts) vs the local folder.
     expect(staged.warnings.join('\n')).toContain('s3://staging-bucket/');
+    // One slash between the bucket and the key: S3Storage's url already ends in one.
+    expect(staged.rejectsLocation).toBe(`s3://staging-bucket/runs/${runs.succeeded}/rejects/`);
+    expect(staged.warnings.join('\n')).toContain(`s3://staging-bucket/runs/${runs.succeeded}/rejects/ hold`);
     for (const d of [staged, local]) {
       delete d.topRejectReasons;
       delete d.rejectsLocation;
