@@ -75,33 +75,52 @@ async function stageOutputs(
   return { get: (key) => outputs.get(key) || undefined, need: (key) => outputs.get(key)! };
 }
 
+/** The AWS clients a stage read uses; tests pass mocks. */
+export interface StageClients {
+  cfn?: CfnSend;
+  rds?: Pick<RDSDataClient, 'send'>;
+  s3?: ReturnType<typeof createS3Client>;
+}
+
+/** The stage's outputs (every one of `required`, or a refusal naming them) and its Data API as `secretOutput`'s login. */
+async function stageDataApi(
+  stage: string,
+  clients: StageClients,
+  required: { cluster: string } & Record<string, string>,
+  secretOutput: string,
+  needs: string,
+) {
+  const outputs = await stageOutputs(
+    stage,
+    clients.cfn ?? new CloudFormationClient({}),
+    Object.values(required),
+    needs,
+  );
+  const resourceArn = outputs.need(required.cluster);
+  const sql = dataApiReadSql({
+    client: clients.rds ?? new RDSDataClient({}),
+    resourceArn,
+    secretArn: outputs.need(secretOutput),
+    database: outputs.get(DATABASE_NAME_OUTPUT) ?? DEFAULT_DATABASE,
+  });
+  return { outputs, resourceArn, sql };
+}
+
 /**
  * Finds a stage from its CloudFormation outputs and reads its ledger as the reader login, over the Data
  * API (an AWS API call: no VPC access needed). Credentials and region come from the usual AWS chain.
  */
-export async function openStageLedger(
-  stage: string,
-  clients: {
-    cfn?: CfnSend;
-    rds?: Pick<RDSDataClient, 'send'>;
-    s3?: ReturnType<typeof createS3Client>;
-  } = {},
-): Promise<StageLedger> {
-  const outputs = await stageOutputs(
+export async function openStageLedger(stage: string, clients: StageClients = {}): Promise<StageLedger> {
+  const { outputs, resourceArn, sql } = await stageDataApi(
     stage,
-    clients.cfn ?? new CloudFormationClient({}),
-    Object.values(STAGE_LEDGER_OUTPUTS),
+    clients,
+    STAGE_LEDGER_OUTPUTS,
+    STAGE_LEDGER_OUTPUTS.readerSecret,
     'the Data API enabled and a reader login',
   );
-  const resourceArn = outputs.need(STAGE_LEDGER_OUTPUTS.cluster);
   const bucket = outputs.need(STAGE_LEDGER_OUTPUTS.staging);
   return {
-    sql: dataApiReadSql({
-      client: clients.rds ?? new RDSDataClient({}),
-      resourceArn,
-      secretArn: outputs.need(STAGE_LEDGER_OUTPUTS.readerSecret),
-      database: outputs.get(DATABASE_NAME_OUTPUT) ?? DEFAULT_DATABASE,
-    }),
+    sql,
     staging: new S3Storage({ client: clients.s3 ?? createS3Client(), bucket }),
     description: `ledger: stage ${stage} through the RDS Data API (${resourceArn}), rejects in s3://${bucket}/`,
   };
@@ -119,28 +138,15 @@ export interface StageAudit {
  * `audit verify --stage`: the stage's audit log read as the auditor login over the Data API, checked
  * against the heads anchored in its AuditAnchorBucketName (what `--database-url … --anchor-s3 …` did).
  */
-export async function openStageAudit(
-  stage: string,
-  clients: {
-    cfn?: CfnSend;
-    rds?: Pick<RDSDataClient, 'send'>;
-    s3?: ReturnType<typeof createS3Client>;
-  } = {},
-): Promise<StageAudit> {
-  const outputs = await stageOutputs(
+export async function openStageAudit(stage: string, clients: StageClients = {}): Promise<StageAudit> {
+  const { outputs, resourceArn, sql } = await stageDataApi(
     stage,
-    clients.cfn ?? new CloudFormationClient({}),
-    Object.values(STAGE_AUDIT_OUTPUTS),
+    clients,
+    STAGE_AUDIT_OUTPUTS,
+    STAGE_AUDIT_OUTPUTS.auditorSecret,
     'the Data API enabled, an auditor login and an audit anchor bucket',
   );
-  const resourceArn = outputs.need(STAGE_AUDIT_OUTPUTS.cluster);
   const bucket = outputs.need(STAGE_AUDIT_OUTPUTS.anchorBucket);
-  const sql = dataApiReadSql({
-    client: clients.rds ?? new RDSDataClient({}),
-    resourceArn,
-    secretArn: outputs.need(STAGE_AUDIT_OUTPUTS.auditorSecret),
-    database: outputs.get(DATABASE_NAME_OUTPUT) ?? DEFAULT_DATABASE,
-  });
   return {
     db: {
       query: async <T>(text: string, params?: unknown[]) => {

@@ -201,22 +201,25 @@ export class WarehouseDatabase extends Construct {
     });
     // Built here rather than with cluster.addRotationSingleUser, whose ingress rule carries the port as
     // a token that security-group checks cannot read.
-    new secretsmanager.SecretRotation(this, 'AdminSecretRotation', {
-      application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
-      secret: this.adminSecret,
-      target: {
-        connections: new ec2.Connections({
-          securityGroups: [this.clusterSecurityGroup],
-          defaultPort: POSTGRES_PORT,
-        }),
-      },
-      vpc: props.vpc,
-      vpcSubnets: isolated,
-      securityGroup: this.rotationSecurityGroup,
-      endpoint: props.secretsManagerEndpoint,
-      automaticallyAfter: props.rotationInterval ?? Duration.days(30),
-      excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
-    });
+    // Single-user rotation (each login changes its own password) from the isolated subnets.
+    const rotation = (id: string, secret: secretsmanager.ISecret) =>
+      new secretsmanager.SecretRotation(this, id, {
+        application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
+        secret,
+        target: {
+          connections: new ec2.Connections({
+            securityGroups: [this.clusterSecurityGroup],
+            defaultPort: POSTGRES_PORT,
+          }),
+        },
+        vpc: props.vpc,
+        vpcSubnets: isolated,
+        securityGroup: this.rotationSecurityGroup,
+        endpoint: props.secretsManagerEndpoint,
+        automaticallyAfter: props.rotationInterval ?? Duration.days(30),
+        excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
+      });
+    rotation('AdminSecretRotation', this.adminSecret);
     // The first rotation runs as soon as the schedule exists: it must find a writer that accepts
     // connections, not only the cluster resource (which is complete before any instance is).
     // (The schedule lives under the cluster's secret attachment, so it depends on the instances only.)
@@ -245,24 +248,7 @@ export class WarehouseDatabase extends Construct {
       if ((props.removalPolicy ?? RemovalPolicy.SNAPSHOT) === RemovalPolicy.RETAIN)
         secret.applyRemovalPolicy(RemovalPolicy.RETAIN);
       const attached = secret.attach(this.cluster);
-      this.loginRotations.push(
-        new secretsmanager.SecretRotation(this, `${id}Rotation`, {
-          application: secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER,
-          secret: attached,
-          target: {
-            connections: new ec2.Connections({
-              securityGroups: [this.clusterSecurityGroup],
-              defaultPort: POSTGRES_PORT,
-            }),
-          },
-          vpc: props.vpc,
-          vpcSubnets: isolated,
-          securityGroup: this.rotationSecurityGroup,
-          endpoint: props.secretsManagerEndpoint,
-          automaticallyAfter: props.rotationInterval ?? Duration.days(30),
-          excludeCharacters: PASSWORD_EXCLUDED_CHARACTERS,
-        }),
-      );
+      this.loginRotations.push(rotation(`${id}Rotation`, attached));
       for (const schedule of attached.node
         .findAll()
         .filter((c) => c instanceof secretsmanager.CfnRotationSchedule))

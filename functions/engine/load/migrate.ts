@@ -36,10 +36,17 @@ export class MigrationNotAllowedError extends Error {
   }
 }
 
-/** The table's columns, primary key and the columns recorded spec versions declared. */
-export async function readTableShape(q: Queryable, dest: DestinationSpec): Promise<TableShape> {
-  const table = `${dest.schema}.${dest.table}`;
-  const columns = await q.query<{ name: string; type: string; not_null: boolean; has_default: boolean }>(
+/** A column of a table as the catalog has it. */
+export interface CatalogColumn {
+  name: string;
+  type: string;
+  not_null: boolean;
+  has_default: boolean;
+}
+
+/** Every column of a table in order, as the catalog has it. */
+export async function catalogColumns(q: Queryable, table: string): Promise<CatalogColumn[]> {
+  const { rows } = await q.query<CatalogColumn>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
             (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '') AS has_default
        FROM pg_attribute a
@@ -47,6 +54,13 @@ export async function readTableShape(q: Queryable, dest: DestinationSpec): Promi
       ORDER BY a.attnum`,
     [quoteQualified(table)],
   );
+  return rows;
+}
+
+/** The table's columns, primary key and the columns recorded spec versions declared. */
+export async function readTableShape(q: Queryable, dest: DestinationSpec): Promise<TableShape> {
+  const table = `${dest.schema}.${dest.table}`;
+  const columns = await catalogColumns(q, table);
   const key = await q.query<{ name: string; constraint: string }>(
     `SELECT a.attname AS name, c.conname AS constraint
        FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
@@ -62,7 +76,7 @@ export async function readTableShape(q: Queryable, dest: DestinationSpec): Promi
   );
   return {
     table,
-    columns: columns.rows.map((c) => ({
+    columns: columns.map((c) => ({
       name: c.name,
       type: c.type,
       notNull: c.not_null,

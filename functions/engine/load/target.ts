@@ -4,7 +4,7 @@ import { quoteIdent, quoteQualified } from '../ports/sql.js';
 import type { Warehouse, WarehouseTx } from '../ports/warehouse.js';
 import { COLUMN_TYPE_PATTERN, type DestinationSpec } from '../spec/schema.js';
 import { PartitionLimitError, SchemaMismatchError } from './errors.js';
-import { applyChanges, readTableShape } from './migrate.js';
+import { applyChanges, catalogColumns, readTableShape } from './migrate.js';
 import { planMigration } from './migration-plan.js';
 import {
   asPartitionColumnType,
@@ -172,26 +172,6 @@ async function recordTableVersion(
   );
 }
 
-interface CatalogColumn {
-  name: string;
-  type: string;
-  not_null: boolean;
-  has_default: boolean;
-}
-
-/** Every column of a table in order, as the catalog has it. */
-async function tableColumns(tx: WarehouseTx, table: string): Promise<CatalogColumn[]> {
-  const { rows } = await tx.query<CatalogColumn>(
-    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
-            (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '') AS has_default
-       FROM pg_attribute a
-      WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attnum`,
-    [quoteQualified(table)],
-  );
-  return rows;
-}
-
 /** The table's primary key columns, sorted by name; empty when it has none. */
 export async function primaryKeyColumns(tx: Pick<WarehouseTx, 'query'>, table: string): Promise<string[]> {
   const keys = await tx.query<{ name: string }>(
@@ -349,7 +329,7 @@ export async function preparePartitions(
       );
     }
     if (toMove.length > 0 && qualifiedDefault) {
-      const cols = (await tableColumns(tx, table)).map((c) => quoteIdent(c.name)).join(', ');
+      const cols = (await catalogColumns(tx, table)).map((c) => quoteIdent(c.name)).join(', ');
       const col = quoteIdent(column);
       for (const p of toMove) {
         await tx.query(
