@@ -1,5 +1,5 @@
-// One stage's platform stack: network, key, storage, database, migrations, roles, the outputs the CLI reads, a nested stack per pipeline (wiring only: over 400 lines because it is where they all meet).
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+// One stage's platform stack: network, key, storage, database, migrations, roles, the outputs the CLI reads, a nested stack per pipeline (wiring only; its outputs are in stage-outputs.ts).
+import { Aws, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -19,15 +19,13 @@ import { SluiceNetwork } from './constructs/network.js';
 import { OperatorRoles } from './constructs/operator-roles.js';
 import { PipelineConfigError } from './constructs/pipeline.js';
 import { SluiceStorage } from './constructs/storage.js';
-import { DATABASE_NAME, WarehouseDatabase } from './constructs/warehouse-database.js';
+import { WarehouseDatabase } from './constructs/warehouse-database.js';
 import { acknowledge } from './nag.js';
 import {
-  AUDIT_ANCHOR_PREFIX,
   eventBusName,
   metricsNamespace,
   operatorRoleName,
   platformStackName,
-  STAGE_OUTPUTS,
   secretPrefix,
   stateMachineName,
   viewerRoleName,
@@ -35,6 +33,7 @@ import {
 import { type PipelineDefinition, SluicePipelineStack } from './pipeline-stack.js';
 import type { SluicePlatform } from './platform.js';
 import { toRetentionDays } from './retention.js';
+import { addRoleOutputs, addStageOutputs } from './stage-outputs.js';
 
 export interface SluicePlatformStackProps extends StackProps {
   readonly stage: string;
@@ -248,60 +247,7 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
       description: `Sluice ${stage}: RunSucceeded and RunFailed of every pipeline, with counts`,
     });
 
-    const O = STAGE_OUTPUTS;
-    const outputs: [string, string, string][] = [
-      [
-        'LandingBucketName',
-        this.landingBucket.bucketName,
-        'Upload source files here (folder locations of specs resolve to it)',
-      ],
-      [
-        O.stagingBucketName,
-        this.stagingBucket.bucketName,
-        'Published specs (specs/) and run files (runs/): sluice rejects --stage',
-      ],
-      ['AlarmTopicArn', this.alarmTopic.topicArn, 'Subscribe on-call tools to this topic'],
-      ['RunEventBusName', this.eventBus.eventBusName, 'RunSucceeded / RunFailed events, source "sluice"'],
-      [
-        'DatabaseProxyEndpoint',
-        this.database.proxy.endpoint,
-        'PostgreSQL endpoint for the functions (TLS required)',
-      ],
-      [
-        'DatabaseAdminSecretArn',
-        this.database.adminSecret.secretArn,
-        'Admin credentials of the warehouse (rotated)',
-      ],
-      ['EncryptionKeyArn', this.encryptionKey.keyArn, 'Encrypt pipeline credential secrets with this key'],
-      [
-        O.databaseClusterArn,
-        this.database.cluster.clusterArn,
-        'RDS Data API resource (enabled): read the ledger with a login secret below',
-      ],
-      [O.databaseName, DATABASE_NAME, 'Database of the ledger, the audit log and the targets'],
-      [
-        O.readerSecretArn,
-        this.database.loginSecrets.reader.secretArn,
-        'sluice_reader_login (run ledger and targets, read only): sluice runs / rejects / ui --stage',
-      ],
-      [
-        O.auditorSecretArn,
-        this.database.loginSecrets.auditor.secretArn,
-        'sluice_auditor_login (audit log, read only): sluice audit verify --stage',
-      ],
-      [
-        O.loaderSecretArn,
-        this.database.loginSecrets.loader.secretArn,
-        'sluice_loader_login (member of sluice_loader), rotated',
-      ],
-      [
-        O.auditAnchorBucketName,
-        this.auditAnchor.bucket.bucketName,
-        `Anchored audit heads (Object Lock ${config.audit.anchorMode}) under ${AUDIT_ANCHOR_PREFIX}: sluice audit verify --stage`,
-      ],
-    ];
-    for (const [outputId, value, description] of outputs)
-      new CfnOutput(this, outputId, { value, description });
+    addStageOutputs(this, this);
 
     for (const pipeline of props.pipelines ?? []) {
       this.allowSourceEgress(pipeline);
@@ -333,14 +279,7 @@ export class SluicePlatformStack extends Stack implements SluicePlatform {
     this.viewerRole = access.viewerRole;
     // `sluice audit verify` reads the anchored heads; only commit and fail write them.
     for (const role of [this.operatorRole, this.viewerRole]) this.auditAnchor.grantAnchorRead(role);
-    new CfnOutput(this, 'OperatorRoleArn', {
-      value: this.operatorRole.roleArn,
-      description: 'Assume to run, stop, redrive and read runs (sluice run / redrive / runs --stage)',
-    });
-    new CfnOutput(this, 'ViewerRoleArn', {
-      value: this.viewerRole.roleArn,
-      description: 'Assume to read runs, their summaries and rejects (sluice runs --stage)',
-    });
+    addRoleOutputs(this, this.operatorRole, this.viewerRole);
   }
 
   /**
