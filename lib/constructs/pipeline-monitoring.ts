@@ -26,13 +26,21 @@ export interface PipelineMonitoringProps {
    * @default - no freshness alarm (the pipeline has no recurring schedule)
    */
   readonly freshnessWindow?: Duration;
+  /**
+   * The source is PostgreSQL change data capture: alarm when its replication slot is more than this many
+   * bytes of WAL behind the source (metric `ReplicationSlotLagBytes`, published by each run's Prepare),
+   * and, with a `freshnessWindow`, when no run measured the slot for that long.
+   * @default - no slot-lag alarms (the source has no replication slot)
+   */
+  readonly replicationSlotMaxLagBytes?: number;
   /** Lines of Markdown at the top of the dashboard (trigger, Map settings, spec). */
   readonly description: string[];
 }
 
 /**
  * Alarms (to the stage's topic) and a dashboard for one pipeline: failed, timed-out and aborted
- * executions; function errors and throttles; lost trigger events; the reject ratio; and freshness.
+ * executions; function errors and throttles; lost trigger events; the reject ratio; freshness; and,
+ * for a CDC source, how far its replication slot is behind the source's WAL.
  */
 export class PipelineMonitoring extends Construct {
   public readonly alarms: cloudwatch.Alarm[] = [];
@@ -131,6 +139,10 @@ export class PipelineMonitoring extends Construct {
       );
     }
 
+    const slotLag = props.replicationSlotMaxLagBytes
+      ? this.replicationSlotAlarms(props, props.replicationSlotMaxLagBytes, alarm)
+      : undefined;
+
     const rows = (metricName: string) =>
       new cloudwatch.Metric({
         namespace: props.metricsNamespace,
@@ -192,10 +204,83 @@ export class PipelineMonitoring extends Construct {
             width: 8,
           }),
         ],
+        ...(slotLag ? [[slotLag]] : []),
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 })],
       ],
     });
   }
+
+  /**
+   * A stalled CDC pipeline is not only stale: its slot makes the source keep every byte of WAL written
+   * since the last run, until the source's disk fills or `max_slot_wal_keep_size` drops the slot's WAL
+   * (and the next run must refuse). So: an alarm on the lag itself, and one when runs stop measuring it.
+   */
+  private replicationSlotAlarms(
+    props: PipelineMonitoringProps,
+    maxLagBytes: number,
+    alarm: (
+      id: string,
+      metric: cloudwatch.Metric,
+      description: string,
+      options: Partial<cloudwatch.CreateAlarmOptions>,
+    ) => cloudwatch.Alarm,
+  ): cloudwatch.GraphWidget {
+    const lag = (statistic: string, period: Duration) =>
+      new cloudwatch.Metric({
+        namespace: props.metricsNamespace,
+        metricName: 'ReplicationSlotLagBytes',
+        dimensionsMap: { service: props.serviceName, pipeline: props.pipeline },
+        statistic,
+        period,
+      });
+    const limit = formatBytes(maxLagBytes);
+    alarm(
+      'ReplicationSlotLag',
+      lag(cloudwatch.Stats.MAXIMUM, Duration.minutes(5)),
+      `the source's replication slot is more than ${limit} of WAL behind (source.config.cdc.maxLagBytes): runs are not keeping up with the source's changes, and the source keeps at least that much WAL on disk for them; see docs/cdc.md`,
+      {
+        threshold: maxLagBytes,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        // One datapoint per run: between runs the alarm keeps what the last run measured.
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      },
+    );
+    if (props.freshnessWindow) {
+      const window = props.freshnessWindow.toSeconds();
+      const period = Duration.seconds(Math.min(window, Duration.days(1).toSeconds()));
+      const periods = Math.ceil(window / period.toSeconds());
+      alarm(
+        'ReplicationSlotLagMissing',
+        lag(cloudwatch.Stats.SAMPLE_COUNT, period),
+        `no run measured the source's replication slot in the last ${props.freshnessWindow.toHumanString()}: while runs stall, the slot keeps every byte of WAL on the source; see docs/cdc.md`,
+        {
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: periods,
+          datapointsToAlarm: periods,
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        },
+      );
+    }
+    return new cloudwatch.GraphWidget({
+      title: 'Replication slot lag (bytes of WAL behind the source)',
+      left: [lag(cloudwatch.Stats.MAXIMUM, Duration.minutes(5))],
+      leftAnnotations: [{ value: maxLagBytes, label: `alarm above ${limit}` }],
+      width: 24,
+    });
+  }
+}
+
+/** 1073741824 → "1 GiB", 500000000 → "476.8 MiB": for alarm descriptions. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { CustomResource, Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
-import type { PipelineSpec } from '../../functions/engine/spec/schema.js';
+import { type PipelineSpec, parseByteSize } from '../../functions/engine/spec/schema.js';
 import { EVENT_SOURCE, serviceName as pipelineServiceName, stateMachineName } from '../naming.js';
 import type { SluicePlatform } from '../platform.js';
 import { toRetentionDays } from '../retention.js';
@@ -110,6 +110,7 @@ export class SluicePipeline extends Construct {
     this.name = spec.name;
     this.eventBus = platform.eventBus;
     validateMapSettings(spec);
+    const slotMaxLagBytes = replicationSlotMaxLagBytes(spec);
     const source = resolveSource(spec, platform.landingBucket.bucketName);
     if (spec.triggers.s3 && !source) {
       throw new PipelineConfigError(
@@ -208,6 +209,7 @@ export class SluicePipeline extends Construct {
       ...(freshnessWindowOf(spec.triggers.schedule)
         ? { freshnessWindow: freshnessWindowOf(spec.triggers.schedule) }
         : {}),
+      ...(slotMaxLagBytes ? { replicationSlotMaxLagBytes: slotMaxLagBytes } : {}),
       description: dashboardDescription(spec, platform.stage, source, props.specHash),
     });
   }
@@ -331,6 +333,37 @@ function dashboardDescription(
     `Loads into \`${spec.destination.schema}.${spec.destination.table}\` (${spec.destination.mode}); runs on ${triggerText.join(' and ') || 'demand (`sluice run`)'}. ` +
       `Map: concurrency ${spec.runtime.concurrency}, ${spec.chunking.chunksPerBatch} chunk(s) per batch, tolerated failures ${spec.runtime.toleratedFailurePercentage}%, compute ${spec.runtime.compute}. ${specHash ? `Spec \`${specHash.slice(0, 12)}\`.` : ''}`,
   ];
+}
+
+/** The slot-lag alarm's threshold when `source.config.cdc.maxLagBytes` is not given. */
+export const DEFAULT_MAX_SLOT_LAG_BYTES = 1024 ** 3;
+
+/**
+ * The slot-lag alarm threshold of a pipeline whose postgres source uses change data capture
+ * (`source.config.cdc`), or undefined when it has no replication slot. Read from the raw config, so a
+ * bad `maxLagBytes` fails synth naming it.
+ */
+export function replicationSlotMaxLagBytes(spec: PipelineSpec): number | undefined {
+  const cdc = spec.source.config.cdc;
+  if (spec.source.connector !== 'postgres' || cdc === undefined || cdc === null || cdc === false)
+    return undefined;
+  if (cdc === true) return DEFAULT_MAX_SLOT_LAG_BYTES;
+  if (typeof cdc !== 'object' || Array.isArray(cdc))
+    throw new PipelineConfigError(
+      spec.name,
+      `source.config.cdc must be a map ({ slot, publication, maxLagBytes }), found ${JSON.stringify(cdc)}`,
+    );
+  const limit = (cdc as { maxLagBytes?: unknown }).maxLagBytes;
+  if (limit === undefined) return DEFAULT_MAX_SLOT_LAG_BYTES;
+  if (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0) return limit;
+  if (typeof limit === 'string' && /^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)$/i.test(limit.trim())) {
+    const bytes = parseByteSize(limit);
+    if (bytes > 0) return bytes;
+  }
+  throw new PipelineConfigError(
+    spec.name,
+    `source.config.cdc.maxLagBytes must be a positive whole number of bytes or a size such as 1GiB or 500MB, found ${JSON.stringify(limit)}`,
+  );
 }
 
 /** The Map settings Prepare hands to the state machine must be what Step Functions accepts. */

@@ -4,7 +4,10 @@ import { SlotLostError } from './slot.js';
 
 /** A replication slot's distance behind the source's WAL, as pg_replication_slots reports it. */
 export interface SlotLag {
-  /** WAL bytes written since the slot's confirmed position: what the source keeps on disk for it. */
+  /**
+   * WAL bytes written since the slot's confirmed position: how far the loads are behind the source. The
+   * source keeps at least this much WAL for the slot (from its restart_lsn, which is never later).
+   */
   lagBytes: number;
   /** `reserved`, `extended`, `unreserved` or `lost` (the WAL the slot needed is gone); null for a slot not yet used. */
   walStatus: string | null;
@@ -42,7 +45,7 @@ export async function measureSlotLag(client: pg.Client, slot: string): Promise<S
       `replication slot "${slot}" is a ${row.slot_type} slot, not the logical slot of a CDC source: check source.config.cdc.slot`,
     );
   return {
-    // A slot that has not reached its consistent point yet has no confirmed position: nothing is held for it.
+    // A slot still being created has no confirmed position yet: no change has been left unread.
     lagBytes: row.lag_bytes === null ? 0 : Math.max(0, Number(row.lag_bytes)),
     walStatus: row.wal_status,
     safeWalSizeBytes: row.safe_wal_size === null ? null : Number(row.safe_wal_size),
