@@ -345,10 +345,8 @@ export const DEFAULT_MAX_SLOT_LAG_BYTES = 1024 ** 3;
  */
 export function replicationSlotMaxLagBytes(spec: PipelineSpec): number | undefined {
   const cdc = spec.source.config.cdc;
-  if (spec.source.connector !== 'postgres' || cdc === undefined || cdc === null || cdc === false)
-    return undefined;
-  if (cdc === true) return DEFAULT_MAX_SLOT_LAG_BYTES;
-  if (typeof cdc !== 'object' || Array.isArray(cdc))
+  if (spec.source.connector !== 'postgres' || cdc === undefined) return undefined;
+  if (typeof cdc !== 'object' || cdc === null || Array.isArray(cdc))
     throw new PipelineConfigError(
       spec.name,
       `source.config.cdc must be a map ({ slot, publication, maxLagBytes }), found ${JSON.stringify(cdc)}`,

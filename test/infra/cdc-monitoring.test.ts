@@ -186,9 +186,9 @@ describe('the slot-lag limit of a spec (source.config.cdc.maxLagBytes)', () => {
     );
   });
 
-  it('fails when cdc is not a map', () => {
-    expect(() => replicationSlotMaxLagBytes(spec('postgres', { cdc: 'yes' }))).toThrow(
-      'pipeline "customers-cdc": source.config.cdc must be a map ({ slot, publication, maxLagBytes }), found "yes"',
+  it.each([['yes'], [true], [null]])('fails when cdc is %j, not a map', (cdc) => {
+    expect(() => replicationSlotMaxLagBytes(spec('postgres', { cdc }))).toThrow(
+      `pipeline "customers-cdc": source.config.cdc must be a map ({ slot, publication, maxLagBytes }), found ${JSON.stringify(cdc)}`,
     );
   });
 });
