@@ -120,10 +120,7 @@ export class PipelineMonitoring extends Construct {
     );
 
     if (props.freshnessWindow) {
-      const window = props.freshnessWindow.toSeconds();
-      const day = Duration.days(1).toSeconds();
-      const period = Duration.seconds(Math.min(window, day));
-      const periods = Math.ceil(window / period.toSeconds());
+      const { period, periods } = alarmPeriodsOf(props.freshnessWindow);
       alarm(
         'Freshness',
         sm.metricSucceeded({ period, statistic: cloudwatch.Stats.SUM }),
@@ -246,9 +243,7 @@ export class PipelineMonitoring extends Construct {
       },
     );
     if (props.freshnessWindow) {
-      const window = props.freshnessWindow.toSeconds();
-      const period = Duration.seconds(Math.min(window, Duration.days(1).toSeconds()));
-      const periods = Math.ceil(window / period.toSeconds());
+      const { period, periods } = alarmPeriodsOf(props.freshnessWindow);
       alarm(
         'ReplicationSlotLagMissing',
         lag(cloudwatch.Stats.SAMPLE_COUNT, period),
@@ -269,6 +264,16 @@ export class PipelineMonitoring extends Construct {
       width: 24,
     });
   }
+}
+
+/**
+ * Periods that cover a window for a "no datapoint in the window" alarm: one period of the window itself
+ * up to a day, else days (an alarm's period is at most a day).
+ */
+function alarmPeriodsOf(window: Duration): { period: Duration; periods: number } {
+  const seconds = window.toSeconds();
+  const period = Duration.seconds(Math.min(seconds, Duration.days(1).toSeconds()));
+  return { period, periods: Math.ceil(seconds / period.toSeconds()) };
 }
 
 /** 1073741824 → "1 GiB", 500000000 → "476.8 MiB": for alarm descriptions. */

@@ -354,14 +354,20 @@ export function replicationSlotMaxLagBytes(spec: PipelineSpec): number | undefin
   const limit = (cdc as { maxLagBytes?: unknown }).maxLagBytes;
   if (limit === undefined) return DEFAULT_MAX_SLOT_LAG_BYTES;
   if (typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0) return limit;
-  if (typeof limit === 'string' && /^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)$/i.test(limit.trim())) {
-    const bytes = parseByteSize(limit);
-    if (bytes > 0) return bytes;
-  }
+  const bytes = typeof limit === 'string' ? sizeOrUndefined(limit) : undefined;
+  if (bytes !== undefined && bytes > 0) return bytes;
   throw new PipelineConfigError(
     spec.name,
     `source.config.cdc.maxLagBytes must be a positive whole number of bytes or a size such as 1GiB or 500MB, found ${JSON.stringify(limit)}`,
   );
+}
+
+function sizeOrUndefined(text: string): number | undefined {
+  try {
+    return parseByteSize(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The Map settings Prepare hands to the state machine must be what Step Functions accepts. */
