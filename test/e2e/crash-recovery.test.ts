@@ -97,7 +97,7 @@ describe.runIf(pgTarget)('a local run killed in the middle of the chunk phase (r
       'SELECT count(*)::int AS n FROM (SELECT order_id, order_date FROM analytics.orders GROUP BY 1, 2 HAVING count(*) > 1) d',
     );
     expect(dupes.rows[0]!.n).toBe(0);
-    // The dead run's staging table is gone; its staged files stay in staging (for inspection), not in the target.
+    // The dead run's staging table is gone; its run files (manifests, rejects) stay in staging (for inspection), not in the target.
     const staging = await crashed.wh.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'sluice_staging'",
     );

@@ -114,8 +114,8 @@ export class FolderStorage implements Storage {
         await rename(temp, file);
         cacheEtag(file, stats, createHash('md5').update(bytes).digest('hex'));
       } else {
-        // Streams are staged chunk files: nothing asks for their etag, so none is computed while
-        // writing (it was ~0.2 s of the event loop per 1M rows); head/list compute it if asked.
+        // Streams may be large: nothing asks for their etag, so none is computed while writing
+        // (it was ~0.2 s of the event loop per 1M rows of staged chunk files); head/list compute it if asked.
         await pipeline(body, createWriteStream(temp));
         await rename(temp, file);
       }

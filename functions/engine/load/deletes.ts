@@ -37,7 +37,7 @@ export function keysTableName(runId: string): string {
 /**
  * Creates (if missing) the run's key table: the identity column's type, then the chunk's seq. LOGGED,
  * unlike the staging table: a crash that emptied it would make every target row look deleted, and its
- * chunks are not rebuilt from staged files. With `deletes: soft` the target gets its soft-delete column.
+ * ledger would not know it. With `deletes: soft` the target gets its soft-delete column.
  */
 export async function createKeysTable(wh: Warehouse, runId: string, dest: DestinationSpec): Promise<string> {
   const name = keysTableName(runId);

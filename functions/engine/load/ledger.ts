@@ -38,7 +38,8 @@ export async function recordPlan(wh: Warehouse, runId: string, plan: RunPlan): P
 /**
  * Creates (if missing) the run's staging table and returns its name, `sluice_staging.run_<hex>`.
  * Columns: the destination's, same types, all nullable, then `_sluice_seq int` (chunk seq) and
- * `_sluice_ord bigint` (row ordinal in the chunk). UNLOGGED: it is rebuilt from staged files on redrive.
+ * `_sluice_ord bigint` (row ordinal in the chunk). UNLOGGED: on redrive, {@link reconcileStagingWithLedger}
+ * finds the chunks a database crash emptied out of it, and they are made again from their source.
  */
 export async function createStagingTable(
   wh: Warehouse,
@@ -126,7 +127,7 @@ export interface LoadChunkInput {
    * Starts making the chunk's rows, called only once the chunk is claimed (a loaded chunk is never made
    * again): `rows` (PostgreSQL CSV without a header) streams into COPY as the rows are made, and `done`
    * settles after `rows` ends, with the chunk's final counts, once whatever else the chunk writes (its
-   * staged file, its rejects) is written. Either failing rolls the load back.
+   * rejects) is written. Either failing rolls the load back.
    */
   produce: () => { rows: Readable; done: Promise<ChunkCounts> };
   /**

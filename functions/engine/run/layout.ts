@@ -5,7 +5,6 @@ export const stagingLayout = {
   manifest: (runId: string) => `runs/${runId}/manifest.json`,
   lambdaItems: (runId: string) => `runs/${runId}/items-lambda.json`,
   fargateItems: (runId: string) => `runs/${runId}/items-fargate.json`,
-  stagedChunk: (runId: string, chunkId: string) => `runs/${runId}/chunks/${chunkId}.csv`,
   rejects: (runId: string, chunkId: string) => `runs/${runId}/rejects/${chunkId}.jsonl`,
   rejectReasons: (runId: string, chunkId: string) => `runs/${runId}/rejects/${chunkId}.reasons.json`,
   rejectsPrefix: (runId: string) => `runs/${runId}/rejects/`,

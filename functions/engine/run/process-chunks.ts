@@ -1,5 +1,4 @@
-import { once } from 'node:events';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import * as z from 'zod';
 import { deletesMode, KEY_COLUMN, keysTableName } from '../load/deletes.js';
 import { chunkLedgerEntry, loadChunkExactlyOnce } from '../load/index.js';
@@ -117,8 +116,8 @@ async function processChunkOnce(
   const suffix = `,${chunk.seq},`;
   let ordinal = 0;
 
-  // The staged rows stream out (into COPY and the staged file, see `produce` below) as they are made,
-  // about a megabyte at a time: both pull (backpressure), so a chunk's rows are never all in memory.
+  // The staged rows stream out (into COPY, see `produce` below) as they are made, about a megabyte at a
+  // time: COPY pulls (backpressure), so a chunk's rows are never all in memory.
   // Each row's line is written into a Buffer at once, so it dies young instead of surviving in a string
   // until the batch is flushed (that promotion was most of the chunk's GC time). Counts are final when
   // the rows are done.
@@ -207,15 +206,15 @@ async function processChunkOnce(
         }
       : {}),
     // Started once the chunk is claimed: the rows stream into COPY as they are made (the database
-    // inserts while the next rows parse) and, buffer for buffer, into the staged file; both pull, so
-    // memory stays flat. The rejects are written once the rows are done, all before the load commits.
+    // inserts while the next rows parse); COPY pulls, so memory stays flat. The rows are not written to
+    // a staged file as well: nothing read it (a redriven chunk whose rows are not in staging is made
+    // again from its source, see reconcileStagingWithLedger). The rejects are written once the rows
+    // are done, all before the load commits.
     produce: () => {
-      const { rows: source, written: stagedWritten } = teeToFile(stagedLines(), (file) =>
-        deps.staging.write(stagingLayout.stagedChunk(runId, chunk.id), file),
-      );
+      const { rows, made } = untilMade(stagedLines());
       const done = (async () => {
-        // The staged file is whole only once every row is made: the counts are final then.
-        await stagedWritten;
+        // The counts are final only once every row is made.
+        await made;
         await deps.staging.write(
           stagingLayout.rejects(runId, chunk.id),
           rejects.length ? `${rejects.join('\n')}\n` : '',
@@ -226,7 +225,7 @@ async function processChunkOnce(
         );
         return counts;
       })();
-      return { rows: source, done };
+      return { rows, done };
     },
   });
   await deps.faults?.hit('after-chunk-commit', { runId, chunkId: chunk.id });
@@ -242,43 +241,31 @@ async function processChunkOnce(
 }
 
 /**
- * The buffers of `lines`, as one stream (`rows`) and, buffer for buffer, into a file written by `write`
- * (`written` settles when it is). The slower of the two paces both. A failed write fails `rows`; `rows`
- * failing or stopping early fails the write, so neither ever waits on the other forever.
+ * The buffers of `lines` as one stream (`rows`), and `made`, which settles when they are all made: it
+ * resolves once `lines` ends, and rejects when `lines` fails or `rows` stops before the end (destroyed
+ * by a failed COPY), so nothing waiting on it waits forever.
  */
-export function teeToFile(
-  lines: AsyncIterable<Buffer>,
-  write: (file: Readable) => Promise<void>,
-): { rows: Readable; written: Promise<void> } {
-  const file = new PassThrough();
-  // `write` may attach its listeners only after an await (making the folder): rows that fail before then
-  // destroy `file` with an error nobody hears yet, which would end the process. `written` reports it.
-  file.on('error', () => undefined);
-  const written = write(file);
-  // A write that fails (or returns) before the rows end may stop reading without destroying its input,
-  // and then never drains: waiting for a drain races this.
-  const writeStopped = written.then(
-    () => Promise.reject(new Error('the file was closed before the rows ended')),
-    (err: unknown) => Promise.reject(err),
-  );
-  writeStopped.catch(() => undefined);
-  let complete = false;
-  async function* both(): AsyncGenerator<Buffer> {
+export function untilMade(lines: AsyncIterable<Buffer>): { rows: Readable; made: Promise<void> } {
+  let settle!: (error?: Error) => void;
+  const made = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error ? reject(error) : resolve());
+  });
+  async function* all(): AsyncGenerator<Buffer> {
+    let outcome: Error | undefined = new Error('the rows stopped before they were all made');
     try {
-      for await (const buffer of lines) {
-        if (!file.write(buffer)) await Promise.race([once(file, 'drain'), writeStopped]);
-        yield buffer;
-      }
-      file.end();
-      complete = true;
+      yield* lines;
+      outcome = undefined;
+    } catch (error) {
+      outcome = error instanceof Error ? error : new Error(String(error));
+      throw error;
     } finally {
-      if (!complete && !file.destroyed) file.destroy(new Error('the rows stopped before they were all made'));
+      settle(outcome);
     }
   }
-  return { rows: Readable.from(both(), { objectMode: false }), written };
+  return { rows: Readable.from(all(), { objectMode: false }), made };
 }
 
-/** Staged rows are handed to the staged file in buffers of about this many bytes. */
+/** Staged rows are handed to COPY in buffers of about this many bytes. */
 const STAGED_BUFFER_BYTES = 1 << 20;
 
 /**
