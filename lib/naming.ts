@@ -36,7 +36,7 @@ export const WORKER_CONTAINER_NAME = 'chunk-worker';
 /** Where a pipeline's validated spec is published in staging: content-addressed, never overwritten. */
 export const specKey = (pipeline: string, contentHash: string) => `specs/${pipeline}/${contentHash}.json`;
 
-/** Staging prefix of run files (manifests, staged chunks, rejects), expired by the bucket lifecycle. */
+/** Staging prefix of run files (manifests, item lists, rejects), expired by the bucket lifecycle. */
 export const RUNS_PREFIX = 'runs/';
 
 /**

@@ -9,7 +9,7 @@ export interface SluiceStorageProps {
   /** Encrypts every object of the staging and landing buckets (SSE-KMS with an S3 bucket key). */
   readonly encryptionKey: kms.IKey;
   /**
-   * Days a run's files under `runs/` (manifests, staged chunks, rejects) are kept: redrive needs them.
+   * Days a run's files under `runs/` (manifests, item lists, rejects) are kept: redrive needs them.
    * @default 14
    */
   readonly runFilesDays?: number;
