@@ -8,8 +8,22 @@ export type RecordLocation = string;
 
 /** A record a source produced: either values, or a record it could not parse (quarantined as such). */
 export type SourceRecord =
-  | { kind: 'row'; row: Row; location: RecordLocation }
+  | { kind: 'row'; row: Row; location: RecordLocation; change?: RowChange }
   | { kind: 'unparseable'; raw: string; location: RecordLocation; reason: string };
+
+/**
+ * What a change data capture source says of a row it delivers: an insert, an update (the row's new
+ * values) or a delete (the row's key values), the position and time of the transaction that made it.
+ */
+export interface RowChange {
+  op: 'insert' | 'update' | 'delete';
+  /** Where the transaction committed in the source's log (PostgreSQL: the commit LSN, `16/B374D848`). */
+  position: string;
+  /** When it committed, as timestamptz text (`2026-12-05 00:17:01.123456+00`). */
+  at: string;
+  /** Columns the change did not carry and did not change (PostgreSQL: unchanged TOASTed values). */
+  unchanged?: string[];
+}
 
 /** Compute a chunk runs on. */
 export type ChunkRoute = 'lambda' | 'fargate';

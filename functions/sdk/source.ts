@@ -39,6 +39,11 @@ export function defineSource<C>(connector: SourceConnector<C>): SourceConnector<
     const check = connector.check.bind(connector);
     wrapped.check = (ctx) => check(ctx).catch((err: unknown) => rethrowNamed(name, err));
   }
+  if (connector.acknowledge) {
+    const acknowledge = connector.acknowledge.bind(connector);
+    wrapped.acknowledge = (ctx, cursor) =>
+      acknowledge(ctx, cursor).catch((err: unknown) => rethrowNamed(name, err));
+  }
   if (connector.discover) {
     const discover = connector.discover.bind(connector);
     wrapped.discover = (ctx) => discover(ctx).catch((err: unknown) => rethrowNamed(name, err));

@@ -1,13 +1,41 @@
 import pg from 'pg';
-import type { SourceRecord } from '../../sdk/index.js';
-import { type DiscoveredColumn, defineSource, flattenBatches, type SourceContext } from '../../sdk/source.js';
-import { type SqlChunk, type SqlSourceConfig, sqlSourceConfig } from '../sql-common/config.js';
+import type * as z from 'zod';
+import type { ChunkDescriptor, SourceRecord } from '../../sdk/index.js';
+import {
+  type DiscoveredColumn,
+  defineSource,
+  flattenBatches,
+  type PlanContext,
+  type ReadContext,
+  type SourceContext,
+  type SourcePlan,
+} from '../../sdk/source.js';
+import { oneOfTableAndQuery, type SqlChunk, sqlSourceFields } from '../sql-common/config.js';
 import { planSqlChunks, type SqlPlanner } from '../sql-common/plan.js';
 import { chunkQuery, describeDriverError, keysQuery, relation, selectList } from '../sql-common/query.js';
 import { windowPredicate } from '../sql-common/where.js';
+import { cdcConfigSchema, cdcNames } from './cdc/config.js';
+import { compareLsn } from './cdc/pgoutput.js';
+import { type CdcChunkSource, planChanges, planFirstLoad, storedCdcCursor } from './cdc/plan.js';
+import { readChangeBatches } from './cdc/read.js';
+import { advanceSlot, slotPosition } from './cdc/slot.js';
 
-export const postgresSourceConfig = sqlSourceConfig(5432);
-export type PostgresSourceConfig = SqlSourceConfig;
+export const postgresSourceConfig = sqlSourceFields(5432)
+  .extend({
+    /** Change data capture by logical replication instead of a cursor (cdc/config.ts). */
+    cdc: cdcConfigSchema.optional(),
+  })
+  .refine(oneOfTableAndQuery.check, { message: oneOfTableAndQuery.message, path: oneOfTableAndQuery.path })
+  .refine((c) => !(c.cdc && c.cursor), {
+    message:
+      'cdc and cursor exclude each other: CDC reads every change since the last run, remove cursor (or cdc)',
+    path: ['cdc'],
+  })
+  .refine((c) => !(c.cdc && c.query), {
+    message: 'cdc replicates one table: name it with table, not query',
+    path: ['cdc'],
+  });
+export type PostgresSourceConfig = z.infer<typeof postgresSourceConfig>;
 
 /** Every value as PostgreSQL's text: exact for bigint, numeric and timestamps (the session is UTC). */
 const TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
@@ -58,81 +86,33 @@ export default defineSource<PostgresSourceConfig>({
     });
   },
 
+  capturesChanges: (config) => config.cdc !== undefined,
+
   async plan(ctx) {
     return withClient(ctx, async (client) => {
-      const rel = relation(ctx.config, quoteIdent);
-      // Fails early, naming the column, when the key or the cursor column does not exist.
-      await client.query(
-        `SELECT ${
-          [ctx.config.key, ctx.config.cursor?.column]
-            .filter((c) => c !== undefined)
-            .map((c) => quoteIdent(c!))
-            .join(', ') || '1'
-        } FROM ${rel} LIMIT 0`,
+      const cdc = ctx.config.cdc;
+      const planRows = () => planKeyRanges(client, ctx);
+      if (!cdc) return planRows();
+      const names = cdcNames(cdc, ctx.pipeline);
+      const stored = storedCdcCursor(ctx.cursor);
+      if (stored) return planChanges(client, stored, names, cdc);
+      const c = ctx.config.connection;
+      return planFirstLoad(
+        client,
+        { table: ctx.config.table!, target: `${c.user}@${c.host}:${c.port}/${c.database}`, ...names },
+        planRows,
       );
-      const planner: SqlPlanner = {
-        async maxCursor(column, gt) {
-          const c = quoteIdent(column);
-          const res = await client.query<{ v: string | null }>(
-            `SELECT max(${c})::text AS v FROM ${rel}${gt === undefined ? '' : ` WHERE ${c} > $1`}`,
-            gt === undefined ? [] : [gt],
-          );
-          return res.rows[0]?.v ?? undefined;
-        },
-        async lowerBound(column, stored, lookback) {
-          const c = quoteIdent(column);
-          const type = await client.query<{ t: string }>(
-            `SELECT pg_typeof(${c})::text AS t FROM ${rel} LIMIT 1`,
-          );
-          const t = type.rows[0]?.t ?? 'text';
-          const isTime = /^(timestamp|date)/.test(t);
-          const res = await client.query<{ v: string }>(
-            isTime
-              ? `SELECT ($1::${t} - make_interval(secs => $2))::${t}::text AS v`
-              : `SELECT ($1::${t} - $2)::text AS v`,
-            [stored, lookback],
-          );
-          return res.rows[0]!.v;
-        },
-        async keyStats(key, window) {
-          const k = quoteIdent(key);
-          const params: string[] = [];
-          const where = windowPredicate(window, ctx.config.cursor?.column, quoteIdent, (v) => {
-            params.push(v);
-            return `$${params.length}`;
-          });
-          const res = await client.query<{ min: string | null; max: string | null; rows: string }>(
-            `SELECT min(${k})::text AS min, max(${k})::text AS max, count(*) AS rows FROM ${rel}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
-            params,
-          );
-          const row = res.rows[0]!;
-          return {
-            ...(row.min === null ? {} : { min: row.min }),
-            ...(row.max === null ? {} : { max: row.max }),
-            rows: Number(row.rows),
-          };
-        },
-        async quantiles(key, window, n) {
-          const k = quoteIdent(key);
-          const params: string[] = [];
-          const where = windowPredicate(window, ctx.config.cursor?.column, quoteIdent, (v) => {
-            params.push(v);
-            return `$${params.length}`;
-          });
-          const fractions = Array.from({ length: n - 1 }, (_, i) => (i + 1) / n);
-          const res = await client.query<{ b: string[] | string | null }>(
-            `SELECT percentile_disc(ARRAY[${fractions.join(',')}]::float8[]) WITHIN GROUP (ORDER BY ${k})::text[] AS b FROM ${rel}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
-            params,
-          );
-          return parseTextArray(res.rows[0]?.b ?? null);
-        },
-      };
-      return planSqlChunks(ctx.config, planner, {
-        ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
-        ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
-        parallelism: ctx.parallelism,
-        ...(ctx.keySnapshot ? { keySnapshot: true } : {}),
-      });
+    });
+  },
+
+  /** After the commit stored the LSN: the slot lets go of what the run applied. */
+  async acknowledge(ctx, cursor) {
+    const stored = storedCdcCursor(cursor);
+    if (!ctx.config.cdc || !stored) return;
+    await withClient(ctx, async (client) => {
+      const at = await slotPosition(client, stored.slot);
+      if (at !== undefined && compareLsn(at, stored.lsn) < 0)
+        await advanceSlot(client, stored.slot, stored.lsn);
     });
   },
 
@@ -140,39 +120,23 @@ export default defineSource<PostgresSourceConfig>({
     return flattenBatches(this.readBatches!(chunk, ctx));
   },
 
-  /** One FETCH of the chunk's cursor per batch. */
+  /** One FETCH of the chunk's cursor per batch (CDC: one transaction's changes per batch). */
   async *readBatches(chunk, ctx): AsyncGenerator<SourceRecord[]> {
-    const source = chunk.source as SqlChunk;
-    if (source.keysOnly) return;
-    const config = ctx.config;
-    const { sql, params } = chunkQuery(config, source, quoteIdent, (i) => `$${i}`);
-    const client = await connect(ctx);
-    let open = false;
-    try {
-      // One snapshot for the whole chunk, and no writes whatever the query says.
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      open = true;
-      await client.query(`DECLARE sluice_chunk NO SCROLL CURSOR FOR ${sql}`, params);
-      const label = config.table ?? 'query';
-      let n = 0;
-      for (;;) {
-        const res = await client.query<Record<string, string | null>>(
-          `FETCH ${config.fetchSize} FROM sluice_chunk`,
-        );
-        if (res.rows.length > 0)
-          yield res.rows.map((row) => {
-            n++;
-            const at = config.key ? `${config.key}=${row[config.key]}` : `row ${n}`;
-            return { kind: 'row' as const, row, location: `${label} ${at}` };
-          });
-        if (res.rows.length < config.fetchSize) break;
+    const cdc = chunk.source.cdc as CdcChunkSource | undefined;
+    if (cdc) {
+      const client = await connect(ctx);
+      try {
+        yield* readChangeBatches(client, cdc, {
+          table: ctx.config.table!,
+          key: ctx.config.key,
+          columns: ctx.config.columns,
+        });
+      } finally {
+        await client.end().catch(() => undefined);
       }
-      await client.query('COMMIT');
-      open = false;
-    } finally {
-      if (open) await client.query('ROLLBACK').catch(() => undefined);
-      await client.end().catch(() => undefined);
+      return;
     }
+    yield* readRowBatches(chunk, ctx);
   },
 
   keyColumn: (config) => config.key,
@@ -200,6 +164,126 @@ export default defineSource<PostgresSourceConfig>({
     }
   },
 });
+
+/** Key-range chunks over the cursor window (or the whole table): the plan of every run but CDC's change runs. */
+async function planKeyRanges(client: pg.Client, ctx: PlanContext<PostgresSourceConfig>): Promise<SourcePlan> {
+  const rel = relation(ctx.config, quoteIdent);
+  // Fails early, naming the column, when the key or the cursor column does not exist.
+  await client.query(
+    `SELECT ${
+      [ctx.config.key, ctx.config.cursor?.column]
+        .filter((c) => c !== undefined)
+        .map((c) => quoteIdent(c!))
+        .join(', ') || '1'
+    } FROM ${rel} LIMIT 0`,
+  );
+  const planner: SqlPlanner = {
+    async maxCursor(column, gt) {
+      const c = quoteIdent(column);
+      const res = await client.query<{ v: string | null }>(
+        `SELECT max(${c})::text AS v FROM ${rel}${gt === undefined ? '' : ` WHERE ${c} > $1`}`,
+        gt === undefined ? [] : [gt],
+      );
+      return res.rows[0]?.v ?? undefined;
+    },
+    async lowerBound(column, stored, lookback) {
+      const c = quoteIdent(column);
+      const type = await client.query<{ t: string }>(`SELECT pg_typeof(${c})::text AS t FROM ${rel} LIMIT 1`);
+      const t = type.rows[0]?.t ?? 'text';
+      const isTime = /^(timestamp|date)/.test(t);
+      const res = await client.query<{ v: string }>(
+        isTime
+          ? `SELECT ($1::${t} - make_interval(secs => $2))::${t}::text AS v`
+          : `SELECT ($1::${t} - $2)::text AS v`,
+        [stored, lookback],
+      );
+      return res.rows[0]!.v;
+    },
+    async keyStats(key, window) {
+      const k = quoteIdent(key);
+      const params: string[] = [];
+      const where = windowPredicate(window, ctx.config.cursor?.column, quoteIdent, (v) => {
+        params.push(v);
+        return `$${params.length}`;
+      });
+      const res = await client.query<{ min: string | null; max: string | null; rows: string }>(
+        `SELECT min(${k})::text AS min, max(${k})::text AS max, count(*) AS rows FROM ${rel}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
+        params,
+      );
+      const row = res.rows[0]!;
+      return {
+        ...(row.min === null ? {} : { min: row.min }),
+        ...(row.max === null ? {} : { max: row.max }),
+        rows: Number(row.rows),
+      };
+    },
+    async quantiles(key, window, n) {
+      const k = quoteIdent(key);
+      const params: string[] = [];
+      const where = windowPredicate(window, ctx.config.cursor?.column, quoteIdent, (v) => {
+        params.push(v);
+        return `$${params.length}`;
+      });
+      const fractions = Array.from({ length: n - 1 }, (_, i) => (i + 1) / n);
+      const res = await client.query<{ b: string[] | string | null }>(
+        `SELECT percentile_disc(ARRAY[${fractions.join(',')}]::float8[]) WITHIN GROUP (ORDER BY ${k})::text[] AS b FROM ${rel}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
+        params,
+      );
+      return parseTextArray(res.rows[0]?.b ?? null);
+    },
+  };
+  return planSqlChunks(ctx.config, planner, {
+    ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
+    ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
+    parallelism: ctx.parallelism,
+    ...(ctx.keySnapshot ? { keySnapshot: true } : {}),
+  });
+}
+
+/** A first load's chunk records the snapshot it reads in: the next run skips the changes it already saw. */
+async function* readRowBatches(
+  chunk: ChunkDescriptor,
+  ctx: ReadContext<PostgresSourceConfig>,
+): AsyncGenerator<SourceRecord[]> {
+  const source = chunk.source as SqlChunk & { snapshot?: boolean };
+  if (source.keysOnly) return;
+  const config = ctx.config;
+  const { sql, params } = chunkQuery(config, source, quoteIdent, (i) => `$${i}`);
+  const client = await connect(ctx);
+  let open = false;
+  try {
+    // One snapshot for the whole chunk, and no writes whatever the query says.
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    open = true;
+    if (source.snapshot) {
+      // The first statement takes the transaction's snapshot: this is the one the rows are read in.
+      const taken = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s');
+      if (!ctx.reportChunkState)
+        throw new Error('a CDC first load chunk must store its snapshot: this engine cannot');
+      ctx.reportChunkState({ snapshot: taken.rows[0]!.s });
+    }
+    await client.query(`DECLARE sluice_chunk NO SCROLL CURSOR FOR ${sql}`, params);
+    const label = config.table ?? 'query';
+    let n = 0;
+    for (;;) {
+      const res = await client.query<Record<string, string | null>>(
+        `FETCH ${config.fetchSize} FROM sluice_chunk`,
+      );
+      if (res.rows.length > 0)
+        yield res.rows.map((row) => {
+          n++;
+          const at = config.key ? `${config.key}=${row[config.key]}` : `row ${n}`;
+          return { kind: 'row' as const, row, location: `${label} ${at}` };
+        });
+      if (res.rows.length < config.fetchSize) break;
+    }
+    await client.query('COMMIT');
+    open = false;
+  } finally {
+    if (open) await client.query('ROLLBACK').catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
 
 async function connect(ctx: SourceContext<PostgresSourceConfig>): Promise<pg.Client> {
   const c = ctx.config.connection;

@@ -3,7 +3,8 @@
 import { appendAudit } from '../audit/log.js';
 import { quoteQualified } from '../ports/sql.js';
 import type { Warehouse } from '../ports/warehouse.js';
-import type { PipelineSpec } from '../spec/schema.js';
+import type { DestinationSpec, PipelineSpec } from '../spec/schema.js';
+import { applyChanges, type ChangeCounts, prepareChangePartitions } from './cdc-apply.js';
 import { type MergeCounts, mergeOrSwap, replacedRows } from './commit-merge.js';
 import { applyDeletes, type DeleteCounts, dropKeysTable } from './deletes.js';
 import { DuplicateKeyError, IncompleteRunError, RunStateError } from './errors.js';
@@ -33,6 +34,12 @@ export interface CommitRunInput {
   fullRefresh?: boolean;
   /** Crash tests' fault points inside the transaction (EngineDeps.faults); absent in production. */
   faults?: FaultInjector;
+  /** The run staged change events (CDC): they are applied in order (cdc-apply.ts), not merged. */
+  changes?: boolean;
+  /** mode: history: when the run's versions start, instead of the commit's clock (CDC's first load). */
+  versionsFrom?: string;
+  /** The source delivers deletes as change events (CDC): no key snapshot was staged, none is applied. */
+  deletesByEvents?: boolean;
 }
 
 /**
@@ -95,8 +102,18 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
 
   // (c) partitions, in their own short transaction so the merge holds no DDL locks (history: the one
   // partition of the instant its versions start)
-  const version = isHistory(dest) ? await prepareHistoryVersion(wh, dest, runId) : undefined;
-  const partitions = version ? version.partitions : await preparePartitions(wh, dest, staging);
+  const changes = input.changes === true;
+  // Deletes by key snapshot, unless the source's deletes are events (a CDC first load has no snapshot).
+  const keySnapshotDest: DestinationSpec = input.deletesByEvents ? { ...dest, deletes: 'ignore' } : dest;
+  const version =
+    isHistory(dest) && !changes
+      ? await prepareHistoryVersion(wh, dest, runId, input.versionsFrom)
+      : undefined;
+  const partitions = changes
+    ? await prepareChangePartitions(wh, dest, runId)
+    : version
+      ? version.partitions
+      : await preparePartitions(wh, dest, staging);
 
   // (d) the merge and everything that must move with it
   return wh.transaction(async (tx) => {
@@ -114,9 +131,14 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
     const replace = replacedRows(dest, partitions, fullRefresh, final.staged);
     let merged: MergeCounts & { swapped: string[]; replaced: number };
     let history: HistoryCounts | undefined;
+    let applied: ChangeCounts | undefined;
     try {
-      if (version) {
-        history = await mergeHistory(tx, dest, runId, version.at);
+      if (changes) {
+        applied = await applyChanges(tx, dest, runId);
+        if (isHistory(dest)) history = applied;
+        merged = { ...applied, swapped: [], replaced: 0 };
+      } else if (version) {
+        history = await mergeHistory(tx, keySnapshotDest, runId, version.at);
         merged = { ...history, swapped: [], replaced: 0 };
       } else merged = await mergeOrSwap(tx, dest, staging, partitions, replace);
     } catch (err) {
@@ -141,10 +163,11 @@ export async function commitRun(wh: Warehouse, input: CommitRunInput): Promise<C
     }
     checkRowLimits(spec, loaded);
     // deletes: hard | soft (deletes.ts); a full refresh has just replaced every row.
-    const deletes: DeleteCounts =
-      fullRefresh || history
+    const deletes: DeleteCounts = applied
+      ? { deleted: applied.deleted, moved: applied.moved, restored: applied.restored }
+      : fullRefresh || history
         ? { deleted: history?.deleted ?? 0, moved: 0, restored: 0 }
-        : await applyDeletes(tx, dest, runId);
+        : await applyDeletes(tx, keySnapshotDest, runId);
 
     if (input.files.length > 0) await bookmarkFiles(tx, spec.name, runId, input.files);
     if (input.cursor !== undefined) await saveCursor(tx, spec.name, runId, input.cursor);

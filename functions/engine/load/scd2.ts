@@ -63,10 +63,12 @@ export async function prepareHistoryVersion(
   wh: Warehouse,
   dest: DestinationSpec,
   runId: string,
+  /** When the run's versions start instead (CDC's first load: when the slot's position was taken). */
+  from?: string,
 ): Promise<{ at: string; partitions: StagedPartition[] }> {
   const h = historyColumns(dest);
-  const at = (await wh.query<{ at: string }>(`SELECT clock_timestamp()::timestamptz::text AS at`)).rows[0]!
-    .at;
+  const at =
+    from ?? (await wh.query<{ at: string }>(`SELECT clock_timestamp()::timestamptz::text AS at`)).rows[0]!.at;
   // preparePartitions reads the units from a table: one row at the version's instant.
   const scratch = `${stagingTableName(runId)}_at`;
   await wh.query(`DROP TABLE IF EXISTS ${quoteQualified(scratch)}`);

@@ -43,6 +43,17 @@ export interface SourcePlan {
    */
   cursor?: CursorState;
   /**
+   * True when the chunks deliver change events (change data capture): every row record carries its
+   * `change`, and the commit applies them in order instead of merging rows.
+   */
+  changes?: boolean;
+  /** How far the source's change stream is behind the source (CDC: the replication slot's lag), in bytes. */
+  lagBytes?: number;
+  /** The chunks report a state while they read (ReadContext.reportChunkState): stored with the cursor. */
+  chunkStates?: boolean;
+  /** mode: history: when the versions this run loads start (CDC's first load: the slot's position). */
+  versionsFrom?: string;
+  /**
    * The columns of what this plan reads, when planning learns them (a files source reads each planned
    * file's header): the engine resolves the spec against these, and falls back to `discover` without
    * them. Omit when the plan reads nothing.
@@ -77,6 +88,8 @@ export interface SourceContext<C> {
    * Fails naming the logical name when the spec does not map it (unless optional).
    */
   credential: CredentialResolver;
+  /** The pipeline's name (names derived from it, like a replication slot's), when the engine knows it. */
+  pipeline?: string;
 }
 
 export interface PlanContext<C> extends SourceContext<C> {
@@ -103,7 +116,13 @@ export interface PlanContext<C> extends SourceContext<C> {
   keySnapshot?: boolean;
 }
 
-export type ReadContext<C> = SourceContext<C>;
+export interface ReadContext<C> extends SourceContext<C> {
+  /**
+   * Records a fact of this chunk's read (CDC: the snapshot a first load's chunk read in), stored with
+   * the chunk exactly once and handed back to the next run's `plan` as `cursor.chunkStates`.
+   */
+  reportChunkState?(state: Record<string, unknown>): void;
+}
 
 /** A column a source offers, in Sluice's destination types. */
 export interface DiscoveredColumn {
@@ -183,4 +202,15 @@ export interface SourceConnector<C = unknown> {
    * keys; the engine stages them with the chunk, exactly once, and the commit deletes what is missing.
    */
   readKeys?(chunk: ChunkDescriptor, ctx: ReadContext<C>): AsyncIterable<readonly string[]>;
+  /**
+   * Optional: true when the source, as configured, delivers change events (CDC) rather than rows. The
+   * engine then needs no key snapshot for deletes, and refuses modes that cannot apply changes.
+   */
+  capturesChanges?(config: C): boolean;
+  /**
+   * Optional: called after a run's commit stored `cursor` (and again, harmlessly, when a commit is
+   * retried), so the source may release what the run consumed (CDC: advance the replication slot).
+   * Never called before that commit: what it releases is in the target.
+   */
+  acknowledge?(ctx: SourceContext<C>, cursor: CursorState): Promise<void>;
 }

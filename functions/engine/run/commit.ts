@@ -2,7 +2,10 @@ import * as z from 'zod';
 import { anchorAfterCommit } from '../audit/anchor.js';
 import { applyRetention, type CommitRunInput, commitRun, getRun } from '../load/index.js';
 import { NotFoundError } from '../ports/storage.js';
+import type { PipelineSpec } from '../spec/schema.js';
 import type { RunSummary } from '../types.js';
+import { parseConnectorConfig } from './connector-config.js';
+import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
 import { stagingLayout } from './layout.js';
 import type { RunManifest } from './prepare.js';
@@ -18,11 +21,17 @@ export const commitInputSchema = z.object({ runId: z.string().uuid() });
  */
 export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Promise<RunSummary> {
   const { runId } = commitInputSchema.parse(rawInput);
-  const { spec } = await readRunSpec(deps.staging, runId);
+  const { spec, baseDir } = await readRunSpec(deps.staging, runId);
   const manifest = JSON.parse(
     (await deps.staging.readBytes(stagingLayout.manifest(runId))).toString('utf8'),
   ) as RunManifest;
 
+  const cursor =
+    manifest.cursor !== undefined && !manifest.backfill
+      ? manifest.chunkStates
+        ? { ...manifest.cursor, chunkStates: await readChunkStates(deps, runId, manifest) }
+        : manifest.cursor
+      : undefined;
   const commitInput: CommitRunInput = {
     runId,
     spec,
@@ -31,7 +40,16 @@ export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Pr
     fullRefresh: manifest.fullRefresh,
     ...(deps.faults ? { faults: deps.faults } : {}),
     // The cursor moves in the commit transaction, never on a backfill (its manifest carries none).
-    ...(manifest.cursor !== undefined && !manifest.backfill ? { cursor: manifest.cursor } : {}),
+    ...(cursor !== undefined ? { cursor } : {}),
+    ...(manifest.changes ? { changes: true } : {}),
+    ...(deps.connectors
+      .getSource(spec.source.connector)
+      .capturesChanges?.(
+        parseConnectorConfig(deps.connectors.getSource(spec.source.connector).configSchema, spec),
+      )
+      ? { deletesByEvents: true }
+      : {}),
+    ...(manifest.versionsFrom !== undefined ? { versionsFrom: manifest.versionsFrom } : {}),
   };
   // Safe to replay: commitRun returns the recorded result of a run that already committed, so a COMMIT
   // whose answer was lost with its connection is found committed, never merged twice.
@@ -47,6 +65,7 @@ export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Pr
     }
   });
   await deps.faults?.hit('after-run-commit', { runId });
+  if (cursor !== undefined) await acknowledgeSource(deps, { spec, baseDir }, cursor, runId);
   const dropped = await retryStep(deps, `apply retention to ${spec.destination.table}`, () =>
     applyRetention(deps.warehouse, spec.destination),
   );
@@ -95,6 +114,44 @@ export async function commitPreparedRun(rawInput: unknown, deps: EngineDeps): Pr
   });
   deps.logger.info('run committed', { ...summary, topRejectReasons: undefined });
   return summary;
+}
+
+/**
+ * Tells the source what the committed run consumed (CDC: the slot advances to the stored LSN). After
+ * the commit only; when it fails or the process dies first, the next Prepare advances the slot.
+ */
+async function acknowledgeSource(
+  deps: EngineDeps,
+  { spec, baseDir }: { spec: PipelineSpec; baseDir: string },
+  cursor: Record<string, unknown>,
+  runId: string,
+): Promise<void> {
+  const connector = deps.connectors.getSource(spec.source.connector);
+  if (!connector.acknowledge) return;
+  const ctx = {
+    config: parseConnectorConfig(connector.configSchema, spec),
+    openStorage: (location: string) => deps.openStorage(location, baseDir),
+    credential: credentialResolver(spec, deps.secrets),
+    pipeline: spec.name,
+  };
+  await retryStep(deps, `acknowledge run ${runId} to the source`, () =>
+    connector.acknowledge!(ctx, cursor),
+  ).catch((err: unknown) =>
+    deps.logger.warn('the source was not acknowledged; the next run will', {
+      runId,
+      error: err instanceof Error ? err.message : String(err),
+    }),
+  );
+}
+
+/** What each chunk's read reported (a first CDC load's snapshots), with the chunk's source. */
+async function readChunkStates(deps: EngineDeps, runId: string, manifest: RunManifest) {
+  const states: { source: Record<string, unknown>; state: Record<string, unknown> }[] = [];
+  for (const chunk of manifest.chunks) {
+    const text = (await deps.staging.readBytes(stagingLayout.chunkState(runId, chunk.id))).toString('utf8');
+    states.push({ source: chunk.source, state: JSON.parse(text) as Record<string, unknown> });
+  }
+  return states;
 }
 
 /** Sums the per-chunk reject reasons (every chunk writes its reasons file before its load commits). */

@@ -47,6 +47,11 @@ export interface EngineDeps {
   /** Lets a new run take over from a holder that is known to be dead (a killed local process). */
   isHolderAlive?(holder: string): boolean;
   onChunkDone?(progress: ChunkProgress): void;
+  /**
+   * How far a CDC source's change stream is behind (its replication slot's lag, bytes), as Prepare read
+   * it: the Prepare handler publishes it as the ReplicationSlotLagBytes metric.
+   */
+  onSourceLag?(lagBytes: number): void;
   /** Fault points for crash tests (the local runner's SLUICE_FAULT); absent in production. */
   faults?: FaultInjector;
   /**

@@ -9,4 +9,6 @@ export const stagingLayout = {
   rejectReasons: (runId: string, chunkId: string) => `runs/${runId}/rejects/${chunkId}.reasons.json`,
   rejectsPrefix: (runId: string) => `runs/${runId}/rejects/`,
   summary: (runId: string) => `runs/${runId}/summary.json`,
+  /** What a chunk's read reported (ReadContext.reportChunkState), written before its load commits. */
+  chunkState: (runId: string, chunkId: string) => `runs/${runId}/chunk-states/${chunkId}.json`,
 };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod';
+import { addChangeColumns } from '../load/cdc-apply.js';
 import { createKeysTable, deletesMode, identityColumn } from '../load/deletes.js';
 import {
   beginRun,
@@ -83,6 +84,12 @@ export interface RunManifest {
   schemaEvolution?: SchemaEvolutionOutcome;
   /** The columns the source reported at plan time (header, sample, footer, catalog, first page). */
   sourceColumns?: { name: string; type: string }[];
+  /** The chunks deliver change events (CDC): commit applies them in order. */
+  changes?: boolean;
+  /** The chunks report a state (a first CDC load's snapshots), stored with the cursor at commit. */
+  chunkStates?: boolean;
+  /** mode: history: when this run's versions start (CDC's first load), instead of the commit's clock. */
+  versionsFrom?: string;
 }
 
 export class PipelineMismatchError extends Error {
@@ -122,7 +129,9 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
   // Fail on a bad connector config before anything is locked or recorded.
   const connector = deps.connectors.getSource(spec.source.connector);
   const connectorConfig = parseConnectorConfig(connector.configSchema, spec);
-  checkDeletesSupported(spec, connector, connectorConfig);
+  const capturesChanges = connector.capturesChanges?.(connectorConfig) ?? false;
+  if (capturesChanges) checkChangesSupported(spec);
+  else checkDeletesSupported(spec, connector, connectorConfig);
   const fullRefresh = input.options.fullRefresh ?? false;
   const backfill = input.options.backfill;
   checkRunOptions(spec, deps.connectors, { backfill, fullRefresh });
@@ -177,8 +186,13 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       credential,
       ...(stored ? { cursor: stored.state } : {}),
       ...(backfill ? { backfill } : {}),
-      keySnapshot: deletesMode(spec.destination) !== undefined && !fullRefresh,
+      keySnapshot: deletesMode(spec.destination) !== undefined && !fullRefresh && !capturesChanges,
+      pipeline: spec.name,
     });
+    if (plan.lagBytes !== undefined) {
+      deps.logger.info('replication slot lag', { pipeline: spec.name, lagBytes: plan.lagBytes });
+      deps.onSourceLag?.(plan.lagBytes);
+    }
     // Before the target is touched: every column name resolves, or the run is refused (issue 12). A
     // plan that reads nothing (nothing new, an empty export) loads nothing: there is nothing to resolve.
     const sourceColumns =
@@ -208,6 +222,7 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       specHash: loaded.contentHash,
       specLocation: input.specLocation,
       baseDir: loaded.baseDir,
+      ...(plan.changes ? { changes: true } : {}),
     });
     const manifest: RunManifest = {
       runId,
@@ -221,6 +236,9 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
       ...(backfill ? { backfill } : {}),
       ...(evolution ? { schemaEvolution: evolution.outcome } : {}),
       ...(sourceColumns ? { sourceColumns: sourceColumns.map(({ name, type }) => ({ name, type })) } : {}),
+      ...(plan.changes ? { changes: true } : {}),
+      ...(plan.chunkStates ? { chunkStates: true } : {}),
+      ...(plan.versionsFrom !== undefined ? { versionsFrom: plan.versionsFrom } : {}),
     };
     await deps.staging.write(stagingLayout.manifest(runId), JSON.stringify(manifest));
     await deps.staging.write(stagingLayout.lambdaItems(runId), JSON.stringify(lambdaItems));
@@ -228,7 +246,11 @@ export async function prepareRun(rawInput: PrepareInput, deps: EngineDeps): Prom
     await retryStep(deps, `create the staging table of run ${runId}`, () =>
       createStagingTable(wh, runId, runSpec.destination),
     );
-    if (deletesMode(runSpec.destination))
+    if (plan.changes)
+      await retryStep(deps, `add the change columns of run ${runId}`, () =>
+        addChangeColumns(wh, runId, runSpec.destination),
+      );
+    else if (deletesMode(runSpec.destination) && !capturesChanges)
       await retryStep(deps, `create the key table of run ${runId}`, () =>
         createKeysTable(wh, runId, runSpec.destination),
       );
@@ -315,6 +337,8 @@ export async function planChunks(
      * @default true when the destination propagates deletes (`sluice plan` shows what a run plans)
      */
     keySnapshot?: boolean;
+    /** The pipeline's name (a CDC source derives its slot's name from it). */
+    pipeline?: string;
   },
 ): Promise<{
   chunks: ChunkDescriptor[];
@@ -322,6 +346,10 @@ export async function planChunks(
   skipped: number;
   cursor?: CursorState;
   columns?: DiscoveredColumn[];
+  changes?: boolean;
+  chunkStates?: boolean;
+  versionsFrom?: string;
+  lagBytes?: number;
 }> {
   const connector = ctx.connectors.getSource(spec.source.connector);
   const config = parseConnectorConfig(connector.configSchema, spec);
@@ -335,7 +363,11 @@ export async function planChunks(
     ...(ctx.previousVersion ? { previousVersion: ctx.previousVersion } : {}),
     ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
     ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
-    ...((ctx.keySnapshot ?? deletesMode(spec.destination) !== undefined) ? { keySnapshot: true } : {}),
+    ...((ctx.keySnapshot ??
+    (deletesMode(spec.destination) !== undefined && !connector.capturesChanges?.(config)))
+      ? { keySnapshot: true }
+      : {}),
+    pipeline: ctx.pipeline ?? spec.name,
   });
   const chunks: ChunkDescriptor[] = plan.chunks.map((c, seq) => ({
     id: `chunk-${String(seq).padStart(5, '0')}`,
@@ -350,6 +382,10 @@ export async function planChunks(
     skipped: plan.skipped,
     ...(plan.cursor !== undefined ? { cursor: plan.cursor } : {}),
     ...(plan.columns ? { columns: plan.columns } : {}),
+    ...(plan.changes ? { changes: true } : {}),
+    ...(plan.chunkStates ? { chunkStates: true } : {}),
+    ...(plan.versionsFrom !== undefined ? { versionsFrom: plan.versionsFrom } : {}),
+    ...(plan.lagBytes !== undefined ? { lagBytes: plan.lagBytes } : {}),
   };
 }
 
@@ -378,6 +414,20 @@ function checkDeletesSupported(
     throw new ConnectorConfigError(
       `destination.deletes: ${mode} compares the source key "${sourceKey}" with the destination key column "${identity}": they must be the same column (name the destination column "${sourceKey}")`,
     );
+}
+
+/**
+ * A source that delivers changes (CDC) applies them to a table holding one row per key (upsert) or
+ * every version (history); its deletes are events, not a key snapshot. Refused before the run starts.
+ */
+function checkChangesSupported(spec: PipelineSpec): void {
+  const dest = spec.destination;
+  if (dest.mode !== 'upsert' && dest.mode !== 'history')
+    throw new ConnectorConfigError(
+      `source.config.cdc applies changes by key: destination.mode must be upsert or history, not ${dest.mode}`,
+    );
+  if (!dest.key?.length)
+    throw new ConnectorConfigError('source.config.cdc applies changes by key: set destination.key');
 }
 
 /** Chunks too big for one Lambda invocation go to Fargate (with `auto`), or all go where the spec says. */

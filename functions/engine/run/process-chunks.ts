@@ -5,6 +5,7 @@ import { chunkLedgerEntry, loadChunkExactlyOnce } from '../load/index.js';
 import { compileTransforms, createDeduper, secretsNeededBy } from '../transforms/index.js';
 import type { ChunkCounts, ChunkDescriptor, RejectRecord, Row } from '../types.js';
 import { compileRowValidator, encodeCopyCsvFields } from '../validate/index.js';
+import { compileChangeStaging } from './change-staging.js';
 import { parseConnectorConfig } from './connector-config.js';
 import { credentialResolver } from './credentials.js';
 import type { EngineDeps } from './deps.js';
@@ -91,9 +92,12 @@ async function processChunkOnce(
   for (const name of secretsNeededBy(spec.transforms))
     hashKeys[name] = Buffer.from(await deps.secrets.get(name), 'utf8');
   const transform = compileTransforms(spec.transforms, { hashKeys });
-  const deduper = createDeduper(spec.transforms, spec.destination.key);
-  const columns = Object.keys(spec.destination.columns);
+  // A change run stages every change in order (cdc-apply.ts applies them per key): no dedupe.
+  const changes = runSpec.changes ? compileChangeStaging(spec.destination) : undefined;
+  const deduper = changes ? undefined : createDeduper(spec.transforms, spec.destination.key);
+  const columns = [...Object.keys(spec.destination.columns), ...(changes?.columns ?? [])];
   const validate = compileRowValidator(spec.destination.columns);
+  let chunkState: Record<string, unknown> | undefined;
 
   // The source is read inside the chunk's load transaction, so nothing the read needs may wait for the
   // warehouse (with PGlite, or a pool of busy connections, it never would come): its credentials, whose
@@ -127,6 +131,10 @@ async function processChunkOnce(
       config,
       openStorage: (loc) => deps.openStorage(loc, baseDir),
       credential,
+      pipeline: spec.name,
+      reportChunkState: (state) => {
+        chunkState = state;
+      },
     })) {
       for (const record of records) {
         counts.read++;
@@ -148,7 +156,9 @@ async function processChunkOnce(
           });
           continue;
         }
-        const valid = validate(outcome.row);
+        const change = changes && record.change;
+        if (changes && !change) throw new Error(`${record.location}: a change run's row carries no change`);
+        const valid = change ? changes.validate(outcome.row, change) : validate(outcome.row);
         if (!valid.ok) {
           reject({ location: record.location, column: valid.column, reason: valid.reason, row: record.row });
           continue;
@@ -157,7 +167,8 @@ async function processChunkOnce(
         if (deduper) {
           deduper.add({ ...outcome.row, __sluice_values: valid.values } as Row, ordinal);
         } else {
-          const full = out.add(`${encodeCopyCsvFields(valid.values)}${suffix}${ordinal}\n`);
+          const values = change ? [...valid.values, ...changes.fields(change)] : valid.values;
+          const full = out.add(`${encodeCopyCsvFields(values)}${suffix}${ordinal}\n`);
           counts.staged++;
           if (full) yield out.take();
         }
@@ -176,9 +187,11 @@ async function processChunkOnce(
     }
     if (out.length > 0) yield out.take();
   }
-  // Deletes: the chunk also lists its key range's keys, staged in the same transaction as its rows.
-  const readKeys = deletesMode(spec.destination) ? connector.readKeys?.bind(connector) : undefined;
-  if (deletesMode(spec.destination) && !readKeys)
+  // Deletes: the chunk also lists its key range's keys, staged in the same transaction as its rows
+  // (a CDC source's deletes are events: no key snapshot).
+  const byKeySnapshot = deletesMode(spec.destination) !== undefined && !connector.capturesChanges?.(config);
+  const readKeys = byKeySnapshot ? connector.readKeys?.bind(connector) : undefined;
+  if (byKeySnapshot && !readKeys)
     throw new Error(
       `destination.deletes: ${spec.destination.deletes} needs a source that lists its keys (postgres, mysql), not ${spec.source.connector}`,
     );
@@ -215,6 +228,8 @@ async function processChunkOnce(
       const done = (async () => {
         // The counts are final only once every row is made.
         await made;
+        if (chunkState)
+          await deps.staging.write(stagingLayout.chunkState(runId, chunk.id), JSON.stringify(chunkState));
         await deps.staging.write(
           stagingLayout.rejects(runId, chunk.id),
           rejects.length ? `${rejects.join('\n')}\n` : '',

@@ -9,6 +9,8 @@ export interface RunSpec {
   specLocation: string;
   /** Directory relative source locations resolve against (the spec file's folder). */
   baseDir: string;
+  /** The run's chunks deliver change events (CDC): they are staged with their op, position and instant. */
+  changes?: boolean;
 }
 
 const cache = new Map<string, RunSpec>();

@@ -23,7 +23,7 @@ export interface PgoutputTuple {
 }
 
 export type PgoutputMessage =
-  | { kind: 'begin'; finalLsn: string; xid: number }
+  | { kind: 'begin'; finalLsn: string; xid: number; commitTime: string }
   | { kind: 'commit'; commitLsn: string; endLsn: string }
   | { kind: 'relation'; relation: PgoutputRelation }
   | { kind: 'insert'; relation: PgoutputRelation; row: PgoutputTuple }
@@ -35,6 +35,22 @@ export type PgoutputMessage =
 /** An LSN as PostgreSQL writes it: `16/B374D848`. */
 export function formatLsn(high: number, low: number): string {
   return `${high.toString(16).toUpperCase()}/${low.toString(16).toUpperCase()}`;
+}
+
+/** Microseconds since 2000-01-01 UTC (PostgreSQL's epoch) → `2026-12-05 00:17:01.123456+00`, exact. */
+export function formatPgTimestamp(micros: bigint): string {
+  const unixMicros = micros + 946_684_800_000_000n;
+  const ms = unixMicros / 1000n - (unixMicros % 1000n < 0n ? 1n : 0n);
+  const frac = ((unixMicros % 1_000_000n) + 1_000_000n) % 1_000_000n;
+  const iso = new Date(Number(ms)).toISOString(); // 2026-12-05T00:17:01.123Z
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${frac.toString().padStart(6, '0')}+00`;
+}
+
+/** A bytea as the driver returns it: a Buffer, or PostgreSQL's hex text (`\\x…`) with text-only type parsers. */
+export function byteaValue(value: Buffer | string): Buffer {
+  if (Buffer.isBuffer(value)) return value;
+  if (!value.startsWith('\\x')) throw new Error('pgoutput: a message that is not bytea hex text');
+  return Buffer.from(value.slice(2), 'hex');
 }
 
 /** Orders two LSNs (`X/Y`): negative, 0 or positive. */
@@ -58,8 +74,9 @@ export class PgoutputDecoder {
     switch (tag) {
       case 'B': {
         const finalLsn = r.lsn();
-        r.skip(8); // commit timestamp
-        return { kind: 'begin', finalLsn, xid: r.int32() };
+        const commitTime = formatPgTimestamp(r.int64());
+        // The xid is unsigned on the wire (a 32-bit transaction id).
+        return { kind: 'begin', finalLsn, commitTime, xid: r.int32() >>> 0 };
       }
       case 'C': {
         r.skip(1); // flags
@@ -169,6 +186,12 @@ class Reader {
     this.need(4);
     const v = this.buf.readInt32BE(this.at);
     this.at += 4;
+    return v;
+  }
+  int64(): bigint {
+    this.need(8);
+    const v = this.buf.readBigInt64BE(this.at);
+    this.at += 8;
     return v;
   }
   lsn(): string {

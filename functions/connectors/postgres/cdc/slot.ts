@@ -56,13 +56,23 @@ async function slotState(client: pg.Client, slot: string): Promise<SlotState | u
  * Fails when the slot a stored LSN depends on is dropped, has lost WAL (`wal_status = lost`, it fell
  * behind max_slot_wal_keep_size) or was advanced past what was loaded (someone else consumed it).
  */
-export async function checkSlot(client: pg.Client, slot: string, loadedLsn: string): Promise<void> {
+export async function checkSlot(
+  client: pg.Client,
+  slot: string,
+  loadedLsn: string,
+): Promise<{ confirmed: string; walStatus: string | null }> {
   const state = await slotState(client, slot);
   if (!state) throw new SlotLostError(slot, 'does not exist (dropped?)', loadedLsn);
   if (state.walStatus === 'lost')
     throw new SlotLostError(slot, 'fell behind and lost the WAL it needed', loadedLsn);
   if (compareLsn(state.confirmed, loadedLsn) > 0)
     throw new SlotLostError(slot, `was advanced to ${state.confirmed}, past what Sluice loaded`, loadedLsn);
+  return state;
+}
+
+/** The slot's confirmed position, or undefined when there is no such slot. */
+export async function slotPosition(client: pg.Client, slot: string): Promise<string | undefined> {
+  return (await slotState(client, slot))?.confirmed;
 }
 
 /** One decoded change with the LSN of the transaction's commit that made it visible. */
