@@ -10,11 +10,12 @@ export interface ChunkSnapshot {
 }
 
 const WRAP = 1n << 32n;
+const HALF = 1n << 31n;
 
 /**
  * True when transaction `xid` (the 32-bit id pgoutput's Begin carries) had committed for `snapshot`:
- * its changes are already in what a chunk read in that snapshot. The xid is widened with the epoch
- * of the snapshot's xmax (one wrap back when that lands beyond xmax).
+ * its changes are already in what a chunk read in that snapshot. The xid is widened to the 64-bit id
+ * nearest the snapshot's xmax (the transaction may have started after the snapshot, or long before).
  */
 export function committedInSnapshot(snapshot: string, xid: number): boolean {
   const [xminText, xmaxText, xipText = ''] = snapshot.split(':');
@@ -22,8 +23,10 @@ export function committedInSnapshot(snapshot: string, xid: number): boolean {
     throw new Error(`not a pg_current_snapshot() value: ${JSON.stringify(snapshot)}`);
   const xmin = BigInt(xminText);
   const xmax = BigInt(xmaxText);
+  // The 64-bit id nearest to xmax with these low 32 bits: ids are never more than 2^31 apart.
   let full = (xmax / WRAP) * WRAP + BigInt(xid >>> 0);
-  if (full > xmax) full -= WRAP;
+  if (full > xmax + HALF) full -= WRAP;
+  else if (full + HALF < xmax) full += WRAP;
   if (full < xmin) return true;
   if (full >= xmax) return false;
   return !xipText
