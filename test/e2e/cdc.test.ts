@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,72 @@ describe.runIf(url)('CDC from PostgreSQL into upsert and history tables (logical
     expect(
       (await target.client.query(`SELECT tier FROM ${tables.upsert} WHERE id = 1`)).rows[0]?.tier,
     ).not.toBe('lost');
+  }, 120_000);
+});
+
+describe.runIf(url)('CDC bad input (logical-WAL PostgreSQL)', () => {
+  let source: CdcSource;
+  let target: ScratchPg;
+  const home = mkdtempSync(join(tmpdir(), 'sluice-cdc-bad-'));
+  const weak = `sluice_weak_${suffix}`;
+  const run = (spec: string) => runCli(['run', spec, '--home', home], { DATABASE_URL: target.url });
+
+  beforeAll(async () => {
+    source = await createCdcSource(url!);
+    target = await createScratchPg('sluice_cdc_bad_wh');
+    await source.client.query(`
+      CREATE TABLE customers_nokey (id bigint, signup_day date NOT NULL, name text, tier text, notes text);
+      CREATE ROLE ${weak} LOGIN;
+      GRANT SELECT ON customers_nokey TO ${weak};`);
+  }, 120_000);
+  afterAll(async () => {
+    await source?.client.query(`DROP OWNED BY ${weak}; DROP ROLE IF EXISTS ${weak}`);
+    await source?.dispose();
+    await target?.dispose();
+  });
+
+  it('fails when the login may not replicate and the table has no key, naming both fixes and creating nothing', async () => {
+    const spec = source.spec('pg-cdc-upsert.yaml', `cdc-bad-${suffix}`, {
+      USER: weak,
+      TABLE: 'customers_nokey',
+    });
+
+    const result = await run(spec);
+
+    expect(result.code).toBe(1);
+    const output = result.stderr + result.stdout;
+    expect(output).toContain('is not possible yet; nothing was created');
+    expect(output).toContain(`login "${weak}" may not replicate: ALTER ROLE "${weak}" REPLICATION`);
+    expect(output).toContain(
+      'table public.customers_nokey has no primary key or replica identity, so its updates and deletes carry no key',
+    );
+    expect(output).toContain(`login "${weak}" may not create publication "sluice_cdc_bad_${suffix}"`);
+    expect(await source.slots()).toEqual([]);
+    expect(await source.publications()).toEqual([]);
+  }, 120_000);
+
+  it('fails when cdc is combined with a cursor, or with a mode that cannot apply changes, before anything starts', async () => {
+    const withCursor = source.spec('pg-cdc-upsert.yaml', `cdc-cur-${suffix}`);
+    writeFileSync(
+      withCursor,
+      readFileSync(withCursor, 'utf8').replace('cdc: {', 'cursor: { column: signup_day }\n    cdc: {'),
+    );
+    const append = source.spec('pg-cdc-upsert.yaml', `cdc-app-${suffix}`);
+    writeFileSync(
+      append,
+      readFileSync(append, 'utf8').replace('mode: upsert', 'mode: append').replace('deletes: hard', ''),
+    );
+
+    const cursor = await run(withCursor);
+    const appended = await run(append);
+
+    expect(cursor.code).toBe(2);
+    expect(cursor.stderr).toContain('source.config.cdc: cdc and cursor exclude each other');
+    expect(appended.code).toBe(2);
+    expect(appended.stderr).toContain(
+      'source.config.cdc applies changes by key: destination.mode must be upsert or history, not append',
+    );
+    expect(await source.slots()).toEqual([]);
   }, 120_000);
 });
 

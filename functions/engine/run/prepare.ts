@@ -27,6 +27,7 @@ import type {
   SourceUnit,
 } from '../ports/index.js';
 import type { Storage } from '../ports/storage.js';
+import { changeCaptureProblem } from '../spec/load-modes.js';
 import { type LoadedSpec, parsePublishedSpec } from '../spec/parse.js';
 import type { PipelineSpec } from '../spec/schema.js';
 import type { ChunkDescriptor, ChunkRoute } from '../types.js';
@@ -421,13 +422,8 @@ function checkDeletesSupported(
  * every version (history); its deletes are events, not a key snapshot. Refused before the run starts.
  */
 function checkChangesSupported(spec: PipelineSpec): void {
-  const dest = spec.destination;
-  if (dest.mode !== 'upsert' && dest.mode !== 'history')
-    throw new ConnectorConfigError(
-      `source.config.cdc applies changes by key: destination.mode must be upsert or history, not ${dest.mode}`,
-    );
-  if (!dest.key?.length)
-    throw new ConnectorConfigError('source.config.cdc applies changes by key: set destination.key');
+  const problem = changeCaptureProblem(spec.destination);
+  if (problem) throw new ConnectorConfigError(problem.message);
 }
 
 /** Chunks too big for one Lambda invocation go to Fargate (with `auto`), or all go where the spec says. */

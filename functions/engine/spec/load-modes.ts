@@ -95,3 +95,21 @@ export function checkHistory(dest: ModeDestination, ctx: IssueSink): void {
       });
   });
 }
+
+/**
+ * What is wrong with a destination for a source that delivers changes (CDC): they are applied by key to
+ * a table holding one row per key (upsert) or every version (history). Undefined when nothing is.
+ */
+export function changeCaptureProblem(dest: ModeDestination): { path: string[]; message: string } | undefined {
+  if (dest.mode !== 'upsert' && dest.mode !== 'history')
+    return {
+      path: ['destination', 'mode'],
+      message: `source.config.cdc applies changes by key: destination.mode must be upsert or history, not ${dest.mode}`,
+    };
+  if (!dest.key?.length)
+    return {
+      path: ['destination', 'key'],
+      message: 'source.config.cdc applies changes by key: set destination.key',
+    };
+  return undefined;
+}

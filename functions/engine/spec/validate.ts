@@ -7,6 +7,7 @@ import type { DiscoveredColumn } from '../ports/source.js';
 import { compileTransforms, secretsNeededBy, TransformConfigError } from '../transforms/index.js';
 import { compileRowValidator } from '../validate/index.js';
 import { parseSpec, yamlLocator } from './load.js';
+import { changeCaptureProblem } from './load-modes.js';
 import { describeIssue, issuePath, type LoadedSpec, SpecError, type SpecProblem } from './parse.js';
 import { resolveColumns, schemaFrozenMessage } from './resolve-columns.js';
 
@@ -72,6 +73,9 @@ export async function validateSpecFile(
     if (!result.success) {
       for (const issue of result.error.issues)
         at(['source', 'config', ...issuePath(issue)], describeIssue(issue));
+    } else if (connectors.getSource(spec.source.connector).capturesChanges?.(result.data)) {
+      const problem = changeCaptureProblem(spec.destination);
+      if (problem) at(problem.path, problem.message);
     }
   }
   // A local location must stay in the spec's folder tree or an allowed root (as opening it at plan checks).

@@ -63,7 +63,7 @@ export async function planFirstLoad(
   options: { table: string; target: string; slot: string; publication: string },
   planRows: () => Promise<SourcePlan>,
 ): Promise<SourcePlan> {
-  await checkCdcReadiness(client, options.table, options.target);
+  await checkCdcReadiness(client, options.table, options.target, { publication: options.publication });
   const from = (await client.query<{ t: string }>('SELECT statement_timestamp()::text AS t')).rows[0]!.t;
   const { lsn } = await ensureSlot(client, options);
   const rows = await planRows();

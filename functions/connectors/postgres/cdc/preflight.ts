@@ -14,6 +14,11 @@ export class CdcNotReadyError extends Error {
   }
 }
 
+/** A boolean as the driver returns it: true, or `t` from a client that reads every value as text. */
+function yes(value: unknown): boolean {
+  return value === true || value === 't';
+}
+
 /**
  * Checks, read-only, what logical replication from `table` needs: wal_level=logical, free replication
  * slots and WAL senders, a login allowed to replicate (REPLICATION, superuser, or RDS's rds_replication
@@ -22,7 +27,13 @@ export class CdcNotReadyError extends Error {
  *
  * @param table `table` or `schema.table`, as the spec names it.
  */
-export async function checkCdcReadiness(client: pg.Client, table: string, target: string): Promise<void> {
+export async function checkCdcReadiness(
+  client: pg.Client,
+  table: string,
+  target: string,
+  /** The publication Sluice would create: when it does not exist yet, the login must be able to. */
+  options: { publication?: string } = {},
+): Promise<void> {
   const problems: string[] = [];
   const settings = await client.query<{ name: string; setting: string }>(
     `SELECT name, setting FROM pg_settings WHERE name IN ('wal_level', 'max_replication_slots', 'max_wal_senders', 'rds.logical_replication')`,
@@ -48,17 +59,18 @@ export async function checkCdcReadiness(client: pg.Client, table: string, target
        FROM pg_roles r WHERE r.rolname = current_user`,
   );
   const login = role.rows[0];
-  if (!login?.allowed)
+  if (!yes(login?.allowed))
     problems.push(
       onRds
         ? `login "${login?.user}" may not replicate: GRANT rds_replication TO "${login?.user}"`
         : `login "${login?.user}" may not replicate: ALTER ROLE "${login?.user}" REPLICATION`,
     );
 
-  const found = await client.query<{ identity: string; has_pk: boolean; qualified: string }>(
+  const found = await client.query<{ identity: string; has_pk: boolean; qualified: string; owns: boolean }>(
     `SELECT c.relreplident AS identity,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS has_pk,
-            format('%I.%I', n.nspname, c.relname) AS qualified
+            format('%I.%I', n.nspname, c.relname) AS qualified,
+            pg_has_role(current_user, c.relowner, 'USAGE') AND has_database_privilege(current_database(), 'CREATE') AS owns
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.oid = to_regclass($1)`,
     [
@@ -70,9 +82,19 @@ export async function checkCdcReadiness(client: pg.Client, table: string, target
   );
   const t = found.rows[0];
   if (!t) problems.push(`table ${table} does not exist (or the login cannot see it)`);
-  else if (t.identity === 'n' || (t.identity === 'd' && !t.has_pk))
-    problems.push(
-      `table ${t.qualified} has no primary key or replica identity, so its updates and deletes carry no key: ALTER TABLE ${t.qualified} ADD PRIMARY KEY (…), or ALTER TABLE ${t.qualified} REPLICA IDENTITY FULL`,
-    );
+  else {
+    if (t.identity === 'n' || (t.identity === 'd' && !yes(t.has_pk)))
+      problems.push(
+        `table ${t.qualified} has no primary key or replica identity, so its updates and deletes carry no key: ALTER TABLE ${t.qualified} ADD PRIMARY KEY (…), or ALTER TABLE ${t.qualified} REPLICA IDENTITY FULL`,
+      );
+    const publication = options.publication;
+    if (publication !== undefined && !yes(t.owns)) {
+      const exists = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication]);
+      if (exists.rowCount === 0)
+        problems.push(
+          `login "${login?.user}" may not create publication "${publication}" (it needs to own ${t.qualified} and CREATE on the database): create it as the owner: CREATE PUBLICATION "${publication}" FOR TABLE ${t.qualified}`,
+        );
+    }
+  }
   if (problems.length > 0) throw new CdcNotReadyError(target, problems);
 }
