@@ -214,7 +214,12 @@ describe('bin/app.ts synthesized like cdk synth -c stage=prod', () => {
   });
 
   it("bundles only each pipeline's own source connector (orders reads files, the customers examples PostgreSQL)", () => {
-    expect(Object.keys(EXAMPLE_SOURCES).sort()).toEqual(['customers-history', 'customers-pg', 'orders']);
+    expect(Object.keys(EXAMPLE_SOURCES).sort()).toEqual([
+      'customers-cdc',
+      'customers-history',
+      'customers-pg',
+      'orders',
+    ]);
     const readers = functions.filter((x) => ['prepare', 'process-chunks'].includes(x.handler));
     expect(readers).toHaveLength(2 * Object.keys(EXAMPLE_SOURCES).length);
     for (const f of readers) {

@@ -1,5 +1,4 @@
 import pg from 'pg';
-import type * as z from 'zod';
 import type { ChunkDescriptor, SourceRecord } from '../../sdk/index.js';
 import {
   type DiscoveredColumn,
@@ -10,32 +9,17 @@ import {
   type SourceContext,
   type SourcePlan,
 } from '../../sdk/source.js';
-import { oneOfTableAndQuery, type SqlChunk, sqlSourceFields } from '../sql-common/config.js';
-import { planSqlChunks, type SqlPlanner } from '../sql-common/plan.js';
+import type { SqlChunk } from '../sql-common/config.js';
 import { chunkQuery, describeDriverError, keysQuery, relation, selectList } from '../sql-common/query.js';
-import { windowPredicate } from '../sql-common/where.js';
-import { cdcConfigSchema, cdcNames } from './cdc/config.js';
+import { cdcNames } from './cdc/config.js';
 import { compareLsn } from './cdc/pgoutput.js';
 import { type CdcChunkSource, planChanges, planFirstLoad, storedCdcCursor } from './cdc/plan.js';
 import { readChangeBatches } from './cdc/read.js';
 import { advanceSlot, slotPosition } from './cdc/slot.js';
+import { type PostgresSourceConfig, postgresSourceConfig } from './config.js';
+import { planKeyRanges, quoteIdent } from './plan.js';
 
-export const postgresSourceConfig = sqlSourceFields(5432)
-  .extend({
-    /** Change data capture by logical replication instead of a cursor (cdc/config.ts). */
-    cdc: cdcConfigSchema.optional(),
-  })
-  .refine(oneOfTableAndQuery.check, { message: oneOfTableAndQuery.message, path: oneOfTableAndQuery.path })
-  .refine((c) => !(c.cdc && c.cursor), {
-    message:
-      'cdc and cursor exclude each other: CDC reads every change since the last run, remove cursor (or cdc)',
-    path: ['cdc'],
-  })
-  .refine((c) => !(c.cdc && c.query), {
-    message: 'cdc replicates one table: name it with table, not query',
-    path: ['cdc'],
-  });
-export type PostgresSourceConfig = z.infer<typeof postgresSourceConfig>;
+export { type PostgresSourceConfig, postgresSourceConfig } from './config.js';
 
 /** Every value as PostgreSQL's text: exact for bigint, numeric and timestamps (the session is UTC). */
 const TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
@@ -165,81 +149,6 @@ export default defineSource<PostgresSourceConfig>({
   },
 });
 
-/** Key-range chunks over the cursor window (or the whole table): the plan of every run but CDC's change runs. */
-async function planKeyRanges(client: pg.Client, ctx: PlanContext<PostgresSourceConfig>): Promise<SourcePlan> {
-  const rel = relation(ctx.config, quoteIdent);
-  // Fails early, naming the column, when the key or the cursor column does not exist.
-  await client.query(
-    `SELECT ${
-      [ctx.config.key, ctx.config.cursor?.column]
-        .filter((c) => c !== undefined)
-        .map((c) => quoteIdent(c!))
-        .join(', ') || '1'
-    } FROM ${rel} LIMIT 0`,
-  );
-  const planner: SqlPlanner = {
-    async maxCursor(column, gt) {
-      const c = quoteIdent(column);
-      const res = await client.query<{ v: string | null }>(
-        `SELECT max(${c})::text AS v FROM ${rel}${gt === undefined ? '' : ` WHERE ${c} > $1`}`,
-        gt === undefined ? [] : [gt],
-      );
-      return res.rows[0]?.v ?? undefined;
-    },
-    async lowerBound(column, stored, lookback) {
-      const c = quoteIdent(column);
-      const type = await client.query<{ t: string }>(`SELECT pg_typeof(${c})::text AS t FROM ${rel} LIMIT 1`);
-      const t = type.rows[0]?.t ?? 'text';
-      const isTime = /^(timestamp|date)/.test(t);
-      const res = await client.query<{ v: string }>(
-        isTime
-          ? `SELECT ($1::${t} - make_interval(secs => $2))::${t}::text AS v`
-          : `SELECT ($1::${t} - $2)::text AS v`,
-        [stored, lookback],
-      );
-      return res.rows[0]!.v;
-    },
-    async keyStats(key, window) {
-      const k = quoteIdent(key);
-      const params: string[] = [];
-      const where = windowPredicate(window, ctx.config.cursor?.column, quoteIdent, (v) => {
-        params.push(v);
-        return `$${params.length}`;
-      });
-      const res = await client.query<{ min: string | null; max: string | null; rows: string }>(
-        `SELECT min(${k})::text AS min, max(${k})::text AS max, count(*) AS rows FROM ${rel}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
-        params,
-      );
-      const row = res.rows[0]!;
-      return {
-        ...(row.min === null ? {} : { min: row.min }),
-        ...(row.max === null ? {} : { max: row.max }),
-        rows: Number(row.rows),
-      };
-    },
-    async quantiles(key, window, n) {
-      const k = quoteIdent(key);
-      const params: string[] = [];
-      const where = windowPredicate(window, ctx.config.cursor?.column, quoteIdent, (v) => {
-        params.push(v);
-        return `$${params.length}`;
-      });
-      const fractions = Array.from({ length: n - 1 }, (_, i) => (i + 1) / n);
-      const res = await client.query<{ b: string[] | string | null }>(
-        `SELECT percentile_disc(ARRAY[${fractions.join(',')}]::float8[]) WITHIN GROUP (ORDER BY ${k})::text[] AS b FROM ${rel}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
-        params,
-      );
-      return parseTextArray(res.rows[0]?.b ?? null);
-    },
-  };
-  return planSqlChunks(ctx.config, planner, {
-    ...(ctx.cursor ? { cursor: ctx.cursor } : {}),
-    ...(ctx.backfill ? { backfill: ctx.backfill } : {}),
-    parallelism: ctx.parallelism,
-    ...(ctx.keySnapshot ? { keySnapshot: true } : {}),
-  });
-}
-
 /** A first load's chunk records the snapshot it reads in: the next run skips the changes it already saw. */
 async function* readRowBatches(
   chunk: ChunkDescriptor,
@@ -331,18 +240,6 @@ async function withClient<T>(
   }
 }
 
-/** `{a,"b c"}` → ['a', 'b c'] (pg returns arrays as text with our text-only type parsers). */
-function parseTextArray(value: string[] | string | null): string[] {
-  if (value === null) return [];
-  if (Array.isArray(value)) return value;
-  const inner = value.slice(1, -1);
-  if (inner === '') return [];
-  const out: string[] = [];
-  const re = /"((?:[^"\\]|\\.)*)"|([^,]+)/g;
-  for (const m of inner.matchAll(re)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!);
-  return out;
-}
-
 /**
  * What the catalog says of the result's columns: NOT NULL ones (as `tableID.columnID`; a computed
  * column of a query has no table and stays nullable), and the primary key of the one table read.
@@ -401,11 +298,4 @@ function destinationType(oid: number, typmod = -1): string {
     114: 'jsonb',
   };
   return map[oid] ?? 'text';
-}
-
-/** Quotes one PostgreSQL identifier: `orders` → `"orders"`, `a"b` → `"a""b"`. */
-function quoteIdent(name: string): string {
-  if (name.length === 0 || name.includes('\u0000'))
-    throw new Error(`not a usable SQL identifier: ${JSON.stringify(name)}`);
-  return `"${name.replaceAll('"', '""')}"`;
 }
