@@ -41,12 +41,24 @@ interface SlotState {
 }
 
 async function slotState(client: pg.Client, slot: string): Promise<SlotState | undefined> {
-  const { rows } = await client.query<{ confirmed: string; wal_status: string | null; plugin: string }>(
-    `SELECT confirmed_flush_lsn::text AS confirmed, wal_status, plugin FROM pg_replication_slots WHERE slot_name = $1 AND slot_type = 'logical'`,
+  const { rows } = await client.query<{
+    confirmed: string;
+    wal_status: string | null;
+    plugin: string;
+    database: string;
+    here: boolean | string;
+  }>(
+    `SELECT confirmed_flush_lsn::text AS confirmed, wal_status, plugin, database, database = current_database() AS here
+       FROM pg_replication_slots WHERE slot_name = $1 AND slot_type = 'logical'`,
     [slot],
   );
   const row = rows[0];
   if (!row) return undefined;
+  // Slot names are the server's, not a database's: another database's slot is never taken over.
+  if (row.here !== true && row.here !== 't')
+    throw new Error(
+      `replication slot "${slot}" belongs to database ${row.database}, not this one: name another with source.config.cdc.slot`,
+    );
   if (row.plugin !== 'pgoutput')
     throw new Error(`replication slot "${slot}" uses ${row.plugin}, not pgoutput`);
   return { confirmed: row.confirmed, walStatus: row.wal_status };
