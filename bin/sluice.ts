@@ -194,6 +194,7 @@ program
           credential: credentialResolver(loaded.spec, env.deps.secrets),
           ...(cursor ? { cursor } : {}),
           ...(opts.backfill ? { backfill: opts.backfill } : {}),
+          dryRun: true,
         });
         if (opts.json) {
           process.stdout.write(

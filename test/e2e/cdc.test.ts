@@ -153,6 +153,17 @@ describe.runIf(url)('CDC bad input (logical-WAL PostgreSQL)', () => {
     expect(await source.publications()).toEqual([]);
   }, 120_000);
 
+  it('plans a first load with sluice plan without creating the slot or the publication', async () => {
+    const spec = source.spec('pg-cdc-upsert.yaml', `cdc-plan-${suffix}`);
+
+    const plan = await runCli(['plan', spec, '--home', home], { DATABASE_URL: target.url });
+
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('2 chunk(s)');
+    expect(await source.slots()).toEqual([]);
+    expect(await source.publications()).toEqual([]);
+  }, 120_000);
+
   it('fails when cdc is combined with a cursor, or with a mode that cannot apply changes, before anything starts', async () => {
     const withCursor = source.spec('pg-cdc-upsert.yaml', `cdc-cur-${suffix}`);
     writeFileSync(

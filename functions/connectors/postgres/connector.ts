@@ -79,11 +79,16 @@ export default defineSource<PostgresSourceConfig>({
       if (!cdc) return planRows();
       const names = cdcNames(cdc, ctx.pipeline);
       const stored = storedCdcCursor(ctx.cursor);
-      if (stored) return planChanges(client, stored, names, cdc);
+      if (stored) return planChanges(client, stored, names, cdc, { dryRun: ctx.dryRun ?? false });
       const c = ctx.config.connection;
       return planFirstLoad(
         client,
-        { table: ctx.config.table!, target: `${c.user}@${c.host}:${c.port}/${c.database}`, ...names },
+        {
+          table: ctx.config.table!,
+          target: `${c.user}@${c.host}:${c.port}/${c.database}`,
+          ...names,
+          dryRun: ctx.dryRun ?? false,
+        },
         planRows,
       );
     });

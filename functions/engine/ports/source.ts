@@ -114,6 +114,11 @@ export interface PlanContext<C> extends SourceContext<C> {
    * every chunk lists every key of the source.
    */
   keySnapshot?: boolean;
+  /**
+   * Set by `sluice plan`: plan as a run would, but create and change nothing in the source (a CDC
+   * source then checks its readiness but creates no slot, and does not advance one).
+   */
+  dryRun?: boolean;
 }
 
 export interface ReadContext<C> extends SourceContext<C> {

@@ -340,6 +340,8 @@ export async function planChunks(
     keySnapshot?: boolean;
     /** The pipeline's name (a CDC source derives its slot's name from it). */
     pipeline?: string;
+    /** Create and change nothing in the source (`sluice plan`): PlanContext.dryRun. */
+    dryRun?: boolean;
   },
 ): Promise<{
   chunks: ChunkDescriptor[];
@@ -369,6 +371,7 @@ export async function planChunks(
       ? { keySnapshot: true }
       : {}),
     pipeline: ctx.pipeline ?? spec.name,
+    ...(ctx.dryRun ? { dryRun: true } : {}),
   });
   const chunks: ChunkDescriptor[] = plan.chunks.map((c, seq) => ({
     id: `chunk-${String(seq).padStart(5, '0')}`,

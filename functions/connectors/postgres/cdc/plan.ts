@@ -60,10 +60,12 @@ export function storedCdcCursor(cursor: CursorState | undefined): CdcCursor | un
  */
 export async function planFirstLoad(
   client: pg.Client,
-  options: { table: string; target: string; slot: string; publication: string },
+  options: { table: string; target: string; slot: string; publication: string; dryRun: boolean },
   planRows: () => Promise<SourcePlan>,
 ): Promise<SourcePlan> {
   await checkCdcReadiness(client, options.table, options.target, { publication: options.publication });
+  // `sluice plan`: what the first load would read, with nothing created.
+  if (options.dryRun) return planRows();
   const from = (await client.query<{ t: string }>('SELECT statement_timestamp()::text AS t')).rows[0]!.t;
   const { lsn } = await ensureSlot(client, options);
   const rows = await planRows();
@@ -88,13 +90,15 @@ export async function planChanges(
   stored: CdcCursor,
   names: { slot: string; publication: string },
   cdc: CdcConfig,
+  options: { dryRun: boolean } = { dryRun: false },
 ): Promise<SourcePlan> {
   if (stored.slot !== names.slot)
     throw new Error(
       `the last run loaded changes of replication slot "${stored.slot}", the spec names "${names.slot}": run with --full-refresh to start over from the new slot`,
     );
   const { confirmed } = await checkSlot(client, names.slot, stored.lsn);
-  if (compareLsn(confirmed, stored.lsn) < 0) await advanceSlot(client, names.slot, stored.lsn);
+  if (compareLsn(confirmed, stored.lsn) < 0 && !options.dryRun)
+    await advanceSlot(client, names.slot, stored.lsn);
   const upper = (await client.query<{ lsn: string }>('SELECT pg_current_wal_flush_lsn()::text AS lsn'))
     .rows[0]!.lsn;
   const lag = await client.query<{ bytes: string }>(
