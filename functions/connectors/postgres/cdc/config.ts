@@ -27,6 +27,18 @@ export const cdcConfigSchema = z.strictObject({
     .min(1024)
     .max(8 * 1024 ** 3)
     .default(64 * 1024 ** 2),
+  /**
+   * The AWS slot-lag alarm's threshold (lib/ reads it for the pipeline's monitoring): bytes, or a size
+   * such as `1GiB` or `500MB`. @default 1 GiB
+   */
+  maxLagBytes: z
+    .union([
+      z.number().int().positive(),
+      z
+        .string()
+        .regex(/^\s*\d+(?:\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB)\s*$/i, 'must be a size such as 1GiB or 500MB'),
+    ])
+    .optional(),
 });
 
 export type CdcConfig = z.infer<typeof cdcConfigSchema>;

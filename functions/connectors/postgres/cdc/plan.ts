@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import type { CursorState, PlannedChunk, SourcePlan } from '../../../sdk/source.js';
 import type { CdcConfig } from './config.js';
+import { measureSlotLag } from './lag.js';
 import { byteaValue, compareLsn, PgoutputDecoder } from './pgoutput.js';
 import { checkCdcReadiness } from './preflight.js';
 import { advanceSlot, checkSlot, ensureSlot } from './slot.js';
@@ -53,10 +54,10 @@ export function storedCdcCursor(cursor: CursorState | undefined): CdcCursor | un
 }
 
 /**
- * The first run: readiness checked (nothing created when it fails), then the publication and the slot,
- * whose consistent point is where the changes start; then `planRows` plans the key-range chunks as
- * for any run, each marked to record the snapshot it reads in. The snapshots reach the cursor through
- * the chunks' states (the engine stores them with the commit).
+ * The first run: readiness checked (nothing created when it fails), the key ranges planned by
+ * `planRows` as for any run (each chunk marked to record the snapshot it reads in), then the
+ * publication and the slot, whose consistent point is where the changes start: before any chunk
+ * reads a row. The snapshots reach the cursor through the chunks' states (stored with the commit).
  */
 export async function planFirstLoad(
   client: pg.Client,
@@ -64,11 +65,14 @@ export async function planFirstLoad(
   planRows: () => Promise<SourcePlan>,
 ): Promise<SourcePlan> {
   await checkCdcReadiness(client, options.table, options.target, { publication: options.publication });
+  // Planning only reads key statistics; the chunks read the rows after the slot exists.
+  const rows = await planRows();
+  refuseNonIntegerRanges(rows.chunks);
   // `sluice plan`: what the first load would read, with nothing created.
-  if (options.dryRun) return planRows();
+  if (options.dryRun) return rows;
   const from = (await client.query<{ t: string }>('SELECT statement_timestamp()::text AS t')).rows[0]!.t;
   const { lsn } = await ensureSlot(client, options);
-  const rows = await planRows();
+  const { lagBytes } = await measureSlotLag(client, options.slot);
   const cursor: CdcCursor = { slot: options.slot, publication: options.publication, lsn, from };
   return {
     ...rows,
@@ -76,7 +80,21 @@ export async function planFirstLoad(
     cursor: { cdc: cursor },
     chunkStates: true,
     versionsFrom: from,
+    lagBytes,
   };
+}
+
+/**
+ * The next run tells which first-load chunk read a changed key by comparing integers (snapshot.ts):
+ * ranges on another type are refused before anything is created, not after the load.
+ */
+function refuseNonIntegerRanges(chunks: PlannedChunk[]): void {
+  for (const { source } of chunks)
+    for (const bound of [source.lo, source.hi])
+      if (bound !== undefined && !/^-?\d+$/.test(String(bound)))
+        throw new Error(
+          `CDC's first load splits the table on source.config.key, which must then be an integer (found the boundary ${JSON.stringify(bound)}): use an integer key, or chunks: 1`,
+        );
 }
 
 /**
@@ -101,10 +119,7 @@ export async function planChanges(
     await advanceSlot(client, names.slot, stored.lsn);
   const upper = (await client.query<{ lsn: string }>('SELECT pg_current_wal_flush_lsn()::text AS lsn'))
     .rows[0]!.lsn;
-  const lag = await client.query<{ bytes: string }>(
-    'SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS bytes',
-    [upper, stored.lsn],
-  );
+  const { lagBytes } = await measureSlotLag(client, names.slot);
   const txns = await withSlot(() =>
     client.query<{ tag: number; bytes: number; data: Buffer | string | null }>(
       `SELECT get_byte(data, 0) AS tag, length(data) AS bytes, CASE WHEN get_byte(data, 0) = 67 THEN data END AS data
@@ -166,7 +181,7 @@ export async function planChanges(
     skipped: 0,
     changes: true,
     cursor: { cdc: cursor },
-    lagBytes: Number(lag.rows[0]!.bytes),
+    lagBytes,
   };
 }
 
