@@ -94,6 +94,30 @@ describe.runIf(url)('CDC from PostgreSQL into upsert and history tables (logical
     expect(await historyDefects(target, tables.history)).toEqual({ repeats: 0, gaps: 0 });
   }, 240_000);
 
+  it('soft-deletes with the source commit instant, and restores a key that comes back (deletes: soft)', async () => {
+    const pipeline = `cdc-soft-${suffix}`;
+    const table = `crm.${pipeline.replaceAll('-', '_')}_upsert`;
+    const spec = source.spec('pg-cdc-upsert.yaml', pipeline);
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace('deletes: hard', 'deletes: soft'));
+    expect((await runCli(['run', spec, '--home', home], { DATABASE_URL: target.url })).code).toBe(0);
+    await source.client.query('DELETE FROM customers WHERE id % 100 = 80');
+    await source.client.query(
+      `INSERT INTO customers VALUES (180, date '2026-05-01', 'back', 'bronze', NULL)`,
+    );
+
+    const run = await runCli(['run', spec, '--home', home], { DATABASE_URL: target.url });
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(await fingerprint(target.client, table, 'deleted_at IS NULL')).toEqual(
+      await fingerprint(source.client, 'customers'),
+    );
+    const deleted = await target.client.query<{ n: number; stamped: number }>(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE deleted_at > now() - interval '10 minutes')::int AS stamped
+         FROM ${table} WHERE deleted_at IS NOT NULL`,
+    );
+    expect(deleted.rows[0]).toEqual({ n: 29, stamped: 29 }); // 30 deleted, 180 came back
+  }, 120_000);
+
   it('fails when the slot was dropped, naming it and loading nothing', async () => {
     await source.client.query(`UPDATE customers SET tier = 'lost' WHERE id = 1`);
     await source.client.query('SELECT pg_drop_replication_slot($1)', [
