@@ -1,0 +1,181 @@
+/**
+ * Timing one loader: wall time, peak RSS and CPU of its process under GNU time, and the PostgreSQL
+ * server's CPU over the same load (see server-cpu.ts), plus medians of repeated measurements.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+import { runChild } from '../functions/local/child-process.js';
+import type { GeneratedData } from './generate.js';
+import type { ServerCpu } from './server-cpu.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TIME_BIN = '/usr/bin/time';
+
+export interface Measurement {
+  tool: string;
+  rows: number;
+  loaded: number;
+  /** Wall time of the loader's process. */
+  seconds: number;
+  rowsPerSecond: number;
+  mbPerSecond: number;
+  peakRssMb: number;
+  /** User + system CPU of the loader's process and the children it waited for (GNU time). */
+  loaderCpuSeconds: number;
+  /** The server's CPU over the load and a CHECKPOINT right after it (NaN with --no-server-cpu). */
+  serverCpuSeconds: number;
+  serverCpuUsPerRow: number;
+  /** Loader + server: the CPU the load cost this machine. */
+  machineCpuSeconds: number;
+  /** Busy time of the whole machine over the same window (/proc/stat), other processes included. */
+  hostBusySeconds: number;
+  /** Client backends of others connected to the server at the end of the load (a noisy sample shows here). */
+  otherBackends: number;
+  phases?: { prepare: number; chunks: number; commit: number };
+}
+
+export interface TimedRun {
+  seconds: number;
+  peakRssMb: number;
+  cpuSeconds: number;
+  stdout: string;
+}
+
+/** Runs a command under GNU time: wall seconds, peak RSS and CPU of the process, its stdout. */
+export async function timed(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<TimedRun> {
+  const statsFile = join(REPO, 'bench', 'results', `.time-${process.pid}`);
+  mkdirSync(dirname(statsFile), { recursive: true });
+  const useTime = existsSync(TIME_BIN);
+  const [bin, ...rest] = [
+    ...(useTime ? [TIME_BIN, '-f', '%M %U %S', '-o', statsFile] : []),
+    command,
+    ...args,
+  ];
+  const started = performance.now();
+  const {
+    code,
+    stdout,
+    stderrTail: stderr,
+  } = await runChild(bin!, rest, {
+    cwd: options.cwd ?? REPO,
+    stderrTailChars: 8000,
+    ...(options.env ? { env: options.env } : {}),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0)
+    throw new Error(`${command} exited with ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`);
+  let peakRssMb = Number.NaN;
+  let cpuSeconds = Number.NaN;
+  if (useTime) {
+    const [rssKb, user, system] = (readFileSync(statsFile, 'utf8').trim().split('\n').at(-1) ?? '')
+      .split(' ')
+      .map(Number);
+    peakRssMb = (rssKb ?? Number.NaN) / 1024;
+    cpuSeconds = (user ?? Number.NaN) + (system ?? Number.NaN);
+    rmSync(statsFile, { force: true });
+  }
+  return { seconds, peakRssMb, cpuSeconds, stdout };
+}
+
+/** What one load cost the server: the CPU samples around it and who else was connected. */
+export interface ServerShare {
+  serverCpuSeconds: number;
+  hostBusySeconds: number;
+  otherBackends: number;
+}
+
+/**
+ * Runs `load` inside the server-CPU window: a CHECKPOINT first (so every load starts with no dirty
+ * buffers of the previous one), then the load, then a CHECKPOINT inside the window (so WAL and dirty
+ * pages the load left behind are counted against it, for every loader alike), then waits for the
+ * loader's backends (by application name) to exit and be reaped before the second sample.
+ */
+export async function withServerShare<T>(
+  db: pg.Client,
+  server: ServerCpu | undefined,
+  applicationNames: string[],
+  log: (line: string) => void,
+  load: () => Promise<T>,
+): Promise<{ result: T; share: ServerShare }> {
+  await db.query('CHECKPOINT');
+  const before = server?.sample();
+  const result = await load();
+  await db.query('CHECKPOINT');
+  const otherBackends = server ? await server.waitForLoaderBackends(db, applicationNames, log) : 0;
+  const after = server?.sample();
+  const share: ServerShare =
+    before && after
+      ? {
+          serverCpuSeconds: after.server - before.server,
+          hostBusySeconds: after.machine - before.machine,
+          otherBackends,
+        }
+      : { serverCpuSeconds: Number.NaN, hostBusySeconds: Number.NaN, otherBackends };
+  return { result, share };
+}
+
+export function measurement(
+  tool: string,
+  data: GeneratedData,
+  loaded: number,
+  run: TimedRun,
+  share: ServerShare,
+  bytes: number,
+): Measurement {
+  return {
+    tool,
+    rows: data.rows,
+    loaded,
+    seconds: run.seconds,
+    rowsPerSecond: loaded / run.seconds,
+    mbPerSecond: bytes / 1e6 / run.seconds,
+    peakRssMb: run.peakRssMb,
+    loaderCpuSeconds: run.cpuSeconds,
+    serverCpuSeconds: share.serverCpuSeconds,
+    serverCpuUsPerRow: (share.serverCpuSeconds / loaded) * 1e6,
+    machineCpuSeconds: run.cpuSeconds + share.serverCpuSeconds,
+    hostBusySeconds: share.hostBusySeconds,
+    otherBackends: share.otherBackends,
+  };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Per-field medians of repeated measurements of one tool. */
+export function medianOf(runs: Measurement[]): Measurement {
+  const first = runs[0]!;
+  const med = (field: keyof Measurement) => median(runs.map((r) => r[field] as number));
+  const m: Measurement = {
+    tool: first.tool,
+    rows: first.rows,
+    loaded: first.loaded,
+    seconds: med('seconds'),
+    rowsPerSecond: med('rowsPerSecond'),
+    mbPerSecond: med('mbPerSecond'),
+    peakRssMb: med('peakRssMb'),
+    loaderCpuSeconds: med('loaderCpuSeconds'),
+    serverCpuSeconds: med('serverCpuSeconds'),
+    serverCpuUsPerRow: med('serverCpuUsPerRow'),
+    machineCpuSeconds: med('machineCpuSeconds'),
+    hostBusySeconds: med('hostBusySeconds'),
+    otherBackends: Math.max(...runs.map((r) => r.otherBackends)),
+  };
+  if (first.phases) {
+    m.phases = {
+      prepare: median(runs.map((r) => r.phases?.prepare ?? 0)),
+      chunks: median(runs.map((r) => r.phases?.chunks ?? 0)),
+      commit: median(runs.map((r) => r.phases?.commit ?? 0)),
+    };
+  }
+  return m;
+}
