@@ -22,6 +22,8 @@ export interface BenchOptions {
   /** Where chunks run: in the runner's process (the Lambda twin) or one child process per batch (the Fargate twin). */
   compute: 'lambda' | 'fargate';
   databaseUrl: string;
+  /** Run the comparison and scale-out on a PostgreSQL of the bench's own (settings copied from --database-url's), so no other client's work lands in the server CPU. */
+  ownServer: boolean;
   /** Measure the server's CPU (needs the server on this machine); off with --no-server-cpu. */
   serverCpu: boolean;
   /** Saturation: the CPUs (taskset list) the bench's own PostgreSQL is pinned to. */
@@ -75,6 +77,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     chunkBytes: get('chunk-bytes') ?? '32MiB',
     compute: computeOption(get('compute') ?? 'lambda'),
     databaseUrl: get('database-url') ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    ownServer: argv.includes('--own-server'),
     serverCpu: !argv.includes('--no-server-cpu'),
     saturationCpus,
     saturationQuota: quota === undefined ? undefined : positive('saturation-quota', quota),

@@ -1,6 +1,7 @@
 /**
- * The saturation step's own PostgreSQL: a fresh instance on a free port, its postmaster (and so every
- * backend and background process it forks) pinned to given CPUs with `taskset`, optionally held to a CPU
+ * A PostgreSQL of the bench's own (`--own-server`, and the saturation step's): a fresh instance on a free
+ * port, for saturation its postmaster (and so every backend and background process it forks) pinned to
+ * given CPUs with `taskset`, optionally held to a CPU
  * quota (cgroup v1 `cpu.cfs_quota_us`: 0.25 core ≈ one Aurora ACU in the scale model). It copies the
  * main server's durability and memory settings, so its server CPU per row compares with the main run's.
  *
@@ -79,12 +80,14 @@ async function freePort(): Promise<number> {
  */
 export async function startPrivatePostgres(
   main: pg.Client,
-  options: { cpus: string; quotaCores?: number | undefined },
+  options: { cpus?: string | undefined; quotaCores?: number | undefined },
 ): Promise<PrivatePostgres> {
   if (!existsSync(join(PG_BIN, 'initdb')))
-    throw new Error(`saturation: no PostgreSQL server programs in ${PG_BIN} (set SLUICE_PG_BIN)`);
-  if (spawnSync('taskset', ['-V']).status !== 0)
-    throw new Error('saturation: taskset (util-linux) is missing: it pins the bench server to its CPUs');
+    throw new Error(`the bench server: no PostgreSQL server programs in ${PG_BIN} (set SLUICE_PG_BIN)`);
+  if (options.cpus !== undefined && spawnSync('taskset', ['-V']).status !== 0)
+    throw new Error(
+      'the bench server: taskset (util-linux) is missing: it pins the bench server to its CPUs',
+    );
   // Values without a unit are read in the setting's own unit (8kB pages, MB, ms), as pg_settings gives them.
   const settings = await main.query<{ name: string; setting: string }>(
     'SELECT name, setting FROM pg_settings WHERE name = ANY($1)',
@@ -100,7 +103,7 @@ export async function startPrivatePostgres(
       try {
         pgCommand('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
       } catch (err) {
-        process.stderr.write(`saturation: stopping the bench server in ${data}: ${String(err)}\n`);
+        process.stderr.write(`stopping the bench server in ${data}: ${String(err)}\n`);
       }
     }
     started = false;
@@ -147,16 +150,15 @@ export async function startPrivatePostgres(
     pgCommand('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start'], options.cpus);
     started = true;
     const postmasterPid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const cpusAllowed = /Cpus_allowed_list:\s*(\S+)/.exec(
-      readFileSync(`/proc/${postmasterPid}/status`, 'utf8'),
-    )?.[1];
-    if (cpusAllowed !== options.cpus)
+    const cpusAllowed =
+      /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${postmasterPid}/status`, 'utf8'))?.[1] ?? '?';
+    if (options.cpus !== undefined && cpusAllowed !== options.cpus)
       throw new Error(
-        `saturation: the bench server's postmaster runs on CPUs ${cpusAllowed}, not ${options.cpus} as asked (taskset)`,
+        `the bench server's postmaster runs on CPUs ${cpusAllowed}, not ${options.cpus} as asked (taskset)`,
       );
     if (options.quotaCores !== undefined) {
       if (!existsSync(join(CGROUP_CPU, 'cpu.cfs_quota_us')))
-        throw new Error(`saturation: --saturation-quota needs the cgroup v1 cpu controller at ${CGROUP_CPU}`);
+        throw new Error(`--saturation-quota needs the cgroup v1 cpu controller at ${CGROUP_CPU}`);
       cgroup = join(CGROUP_CPU, `sluice-bench-${process.pid}`);
       mkdirSync(cgroup);
       const period = Number(readFileSync(join(cgroup, 'cpu.cfs_period_us'), 'utf8'));

@@ -23,6 +23,7 @@ import { ensurePgloader, type LoadTarget, runPgloader, runPsql, runSluice } from
 import { type Measurement, medianOf } from './measure.js';
 import { scaleModel } from './model.js';
 import { type BenchOptions, parseBenchArgs } from './options.js';
+import { startPrivatePostgres } from './pg-instance.js';
 import { type BenchResult, bundleName, type Comparison, formatMeasurement, markdownTable } from './report.js';
 import { runSaturation, runScaleOut } from './scale.js';
 import { ServerCpu } from './server-cpu.js';
@@ -57,11 +58,21 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     scaleModel: [],
     bundles: [],
   };
+  // --own-server: the loads go to a PostgreSQL of the bench's own, which no other client uses.
+  const own = options.ownServer ? await startPrivatePostgres(db, {}) : undefined;
+  const ownDb = own ? new pg.Client({ connectionString: own.url }) : undefined;
   try {
+    if (ownDb && own) {
+      await ownDb.connect();
+      await ownDb.query('CREATE SCHEMA IF NOT EXISTS bench');
+      result.machine.postgres += ` (the bench's own instance on port ${own.port}, settings of ${new URL(options.databaseUrl).host})`;
+      log(`loads go to the bench's own PostgreSQL on port ${own.port}`);
+    }
+    const loadDb = ownDb ?? db;
     const target: LoadTarget = {
-      db,
-      databaseUrl: options.databaseUrl,
-      server: options.serverCpu ? await ServerCpu.locate(db) : undefined,
+      db: loadDb,
+      databaseUrl: own?.url ?? options.databaseUrl,
+      server: options.serverCpu ? await ServerCpu.locate(loadDb) : undefined,
       log,
     };
     if (options.only.has('pgloader')) ensurePgloader(log);
@@ -84,6 +95,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         );
     }
   } finally {
+    await ownDb?.end().catch(() => undefined);
+    own?.stop();
     await db.end();
   }
   mkdirSync(dirname(options.resultsFile), { recursive: true });
