@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { BENCH_COLUMNS, BENCH_KEY, BENCH_REQUIRED, type GeneratedData } from './generate.js';
-import { type Measurement, measurement, timed, withServerShare } from './measure.js';
+import { coresBetween, type Measurement, measurement, timed, withServerShare } from './measure.js';
 import type { BenchOptions } from './options.js';
 import type { ServerCpu } from './server-cpu.js';
 
@@ -109,6 +109,8 @@ export async function runSluice(
   mode: 'append' | 'upsert',
   concurrency: number,
   threads = false,
+  /** Sample the server's CPU every this many ms through the load, for the chunk phase's share (saturation). */
+  traceMs?: number,
 ): Promise<Measurement> {
   const table = `orders_${mode}`;
   const specFile = writeSpec(data, mode, table, options, concurrency);
@@ -122,11 +124,17 @@ export async function runSluice(
     concurrency,
     ...(threads ? { lambdaWorker: 'thread' } : {}),
   });
-  const { result: run, share } = await withServerShare(target.db, target.server, [APP_NAME], target.log, () =>
-    timed(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'sluice-child.ts'), child], {
-      cwd: REPO,
-      env: LOADER_ENV,
-    }),
+  const { result: run, share } = await withServerShare(
+    target.db,
+    target.server,
+    [APP_NAME],
+    target.log,
+    () =>
+      timed(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'sluice-child.ts'), child], {
+        cwd: REPO,
+        env: LOADER_ENV,
+      }),
+    traceMs,
   );
   const report = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as {
     status: string;
@@ -134,6 +142,7 @@ export async function runSluice(
     seconds: number;
     summary?: { loaded: number; rejected: number; read: number };
     phases: Measurement['phases'];
+    chunkPhase: { from: number; to: number };
   };
   if (report.status !== 'succeeded') throw new Error(`sluice ${mode} run failed: ${report.error}`);
   const loaded = await countRows(target.db, table);
@@ -150,6 +159,8 @@ export async function runSluice(
   const name = `sluice-${mode}${threads ? '-threads' : ''}`;
   const m = measurement(name, data, loaded, run, share, data.rawBytes);
   if (report.phases) m.phases = report.phases;
+  if (traceMs)
+    m.chunkPhaseServerCores = coresBetween(share.trace, report.chunkPhase.from, report.chunkPhase.to);
   return m;
 }
 

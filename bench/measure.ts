@@ -34,6 +34,8 @@ export interface Measurement {
   /** Client backends of others connected to the server at the end of the load (a noisy sample shows here). */
   otherBackends: number;
   phases?: { prepare: number; chunks: number; commit: number };
+  /** Server CPU seconds per second of the chunk phase (saturation runs, from the sampled trace). */
+  chunkPhaseServerCores?: number;
 }
 
 export interface TimedRun {
@@ -88,6 +90,20 @@ export interface ServerShare {
   serverCpuSeconds: number;
   hostBusySeconds: number;
   otherBackends: number;
+  /** With `traceMs`: the server's cumulative CPU seconds sampled through the load, at wall-clock ms. */
+  trace: { at: number; cpu: number }[];
+}
+
+/** Server CPU cores busy between two wall-clock instants, interpolated from a sampled trace. */
+export function coresBetween(trace: ServerShare['trace'], from: number, to: number): number {
+  const at = (t: number) => {
+    const i = trace.findIndex((p) => p.at >= t);
+    if (i <= 0) return (i === 0 ? trace[0] : trace.at(-1))?.cpu ?? Number.NaN;
+    const a = trace[i - 1]!;
+    const b = trace[i]!;
+    return a.cpu + ((b.cpu - a.cpu) * (t - a.at)) / (b.at - a.at);
+  };
+  return to > from ? (at(to) - at(from)) / ((to - from) / 1000) : Number.NaN;
 }
 
 /**
@@ -102,10 +118,23 @@ export async function withServerShare<T>(
   applicationNames: string[],
   log: (line: string) => void,
   load: () => Promise<T>,
+  traceMs?: number,
 ): Promise<{ result: T; share: ServerShare }> {
   await db.query('CHECKPOINT');
   const before = server?.sample();
-  const result = await load();
+  const trace: ServerShare['trace'] = [];
+  const tick = () => {
+    if (server) trace.push({ at: Date.now(), cpu: server.sample().server });
+  };
+  tick();
+  const timer = traceMs ? setInterval(tick, traceMs) : undefined;
+  let result: T;
+  try {
+    result = await load();
+  } finally {
+    clearInterval(timer);
+  }
+  tick();
   await db.query('CHECKPOINT');
   const otherBackends = server ? await server.waitForLoaderBackends(db, applicationNames, log) : 0;
   const after = server?.sample();
@@ -115,8 +144,9 @@ export async function withServerShare<T>(
           serverCpuSeconds: after.server - before.server,
           hostBusySeconds: after.machine - before.machine,
           otherBackends,
+          trace,
         }
-      : { serverCpuSeconds: Number.NaN, hostBusySeconds: Number.NaN, otherBackends };
+      : { serverCpuSeconds: Number.NaN, hostBusySeconds: Number.NaN, otherBackends, trace };
   return { result, share };
 }
 
@@ -170,6 +200,8 @@ export function medianOf(runs: Measurement[]): Measurement {
     hostBusySeconds: med('hostBusySeconds'),
     otherBackends: Math.max(...runs.map((r) => r.otherBackends)),
   };
+  if (first.chunkPhaseServerCores !== undefined)
+    m.chunkPhaseServerCores = median(runs.map((r) => r.chunkPhaseServerCores ?? Number.NaN));
   if (first.phases) {
     m.phases = {
       prepare: median(runs.map((r) => r.phases?.prepare ?? 0)),

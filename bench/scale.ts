@@ -64,7 +64,7 @@ export async function runSaturation(
     for (const workers of options.workers) {
       const runs: Measurement[] = [];
       for (let r = 0; r < options.repeats; r++)
-        runs.push(await runSluice(target, options, data, 'append', workers, true));
+        runs.push(await runSluice(target, options, data, 'append', workers, true, 200));
       const median = medianOf(runs);
       const run: SaturationRun = {
         rows: data.rows,
@@ -74,11 +74,12 @@ export async function runSaturation(
         serverCpus: instance.cpusAllowed,
         serverQuotaCores: instance.quotaCores,
         serverCores: median.serverCpuSeconds / median.seconds,
+        chunkPhaseServerCores: median.chunkPhaseServerCores ?? Number.NaN,
         chunkRowsPerSecond: median.loaded / (median.phases?.chunks ?? Number.NaN),
       };
       out.push(run);
       log(
-        `  N=${String(workers).padEnd(2)} ${formatMeasurement(median)}  server cores ${run.serverCores.toFixed(2)}`,
+        `  N=${String(workers).padEnd(2)} ${formatMeasurement(median)}  server cores ${run.serverCores.toFixed(2)} (chunk phase ${run.chunkPhaseServerCores.toFixed(2)})`,
       );
     }
     return out;

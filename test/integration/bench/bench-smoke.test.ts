@@ -95,6 +95,7 @@ describe.runIf(available)('bench (10k rows, as bench:ci runs it)', () => {
       expect(s.median.loaded).toBe(comparison?.runs[0]?.loaded);
       expect(s.median.serverCpuSeconds).toBeGreaterThan(0);
       expect(s.serverCores).toBeGreaterThan(0);
+      expect(Number.isFinite(s.chunkPhaseServerCores)).toBe(true);
       expect(Number.isFinite(s.chunkRowsPerSecond)).toBe(true);
     }
     // The AWS model, from each Sluice mode's measured CPU per row.
