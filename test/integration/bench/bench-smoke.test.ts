@@ -22,7 +22,9 @@ async function reachable(url: string): Promise<boolean> {
 }
 
 // `npm run bench:ci` in a test, so the bench script cannot rot: 10k rows, every loader, one repeat,
-// in a database of its own. It needs the real PostgreSQL; under CI=true an unreachable one fails.
+// on a PostgreSQL the bench starts itself (--own-server: its server CPU is measurable wherever the
+// test database runs, a CI service container included), settings copied from a database of its own.
+// It needs the real PostgreSQL and its server programs; under CI=true an unreachable one fails.
 const available = IN_CI || (await reachable(TEST_DATABASE_URL));
 if (!available) console.warn(`bench smoke test skipped: no PostgreSQL at ${TEST_DATABASE_URL}`);
 
@@ -45,7 +47,7 @@ describe.runIf(available)('bench (10k rows, as bench:ci runs it)', () => {
 
   it('loads the same rows three ways and reports rates, CPU, ratios, scale-out, saturation, the model and bundles', async () => {
     const options = parseBenchArgs([
-      ...['--rows', '1e4', '--repeats', '1', '--workers', '1,2', '--threads', '--quiet'],
+      ...['--rows', '1e4', '--repeats', '1', '--workers', '1,2', '--threads', '--own-server', '--quiet'],
       ...[
         '--database-url',
         url.toString(),
