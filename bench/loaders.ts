@@ -53,8 +53,13 @@ async function countRows(db: pg.Client, table: string): Promise<number> {
 export async function runPsql(target: LoadTarget, data: GeneratedData): Promise<Measurement> {
   await createTargetTable(target.db, 'orders_psql');
   const copy = `\\copy bench.orders_psql (${COLUMN_NAMES.join(', ')}) FROM '${data.cleanFile}' WITH (FORMAT csv, HEADER true)`;
-  const { result: run, share } = await withServerShare(target.db, target.server, [APP_NAME], target.log, () =>
-    timed('psql', [target.databaseUrl, '-v', 'ON_ERROR_STOP=1', '-c', copy], { env: LOADER_ENV }),
+  const { result: run, share } = await withServerShare(
+    target.db,
+    target.server,
+    'bench.orders_psql',
+    [APP_NAME],
+    target.log,
+    () => timed('psql', [target.databaseUrl, '-v', 'ON_ERROR_STOP=1', '-c', copy], { env: LOADER_ENV }),
   );
   const loaded = await countRows(target.db, 'orders_psql');
   if (loaded !== data.goodRows) throw new Error(`psql loaded ${loaded} rows, expected ${data.goodRows}`);
@@ -93,6 +98,7 @@ export async function runPgloader(target: LoadTarget, data: GeneratedData): Prom
   const { result: run, share } = await withServerShare(
     target.db,
     target.server,
+    'bench.orders_pgloader',
     [APP_NAME, 'pgloader'],
     target.log,
     () => timed('pgloader', args, { env: LOADER_ENV }),
@@ -127,6 +133,7 @@ export async function runSluice(
   const { result: run, share } = await withServerShare(
     target.db,
     target.server,
+    `bench.${table}`,
     [APP_NAME],
     target.log,
     () =>

@@ -108,13 +108,15 @@ export function coresBetween(trace: ServerShare['trace'], from: number, to: numb
 
 /**
  * Runs `load` inside the server-CPU window: a CHECKPOINT first (so every load starts with no dirty
- * buffers of the previous one), then the load, then a CHECKPOINT inside the window (so WAL and dirty
- * pages the load left behind are counted against it, for every loader alike), then waits for the
+ * buffers of the previous one), then the load, then, inside the window, a VACUUM (ANALYZE) of the
+ * loaded `table` and a CHECKPOINT (so the vacuum, statistics, WAL and dirty pages the load left behind
+ * are counted against it, for every loader alike), then waits for the
  * loader's backends (by application name) to exit and be reaped before the second sample.
  */
 export async function withServerShare<T>(
   db: pg.Client,
   server: ServerCpu | undefined,
+  table: string,
   applicationNames: string[],
   log: (line: string) => void,
   load: () => Promise<T>,
@@ -135,6 +137,9 @@ export async function withServerShare<T>(
     clearInterval(timer);
   }
   tick();
+  // The vacuum and statistics the new rows need (autovacuum would do it a minute later, inside some
+  // other load's window), then the deferred writes.
+  await db.query(`VACUUM (ANALYZE) ${table}`);
   await db.query('CHECKPOINT');
   const otherBackends = server ? await server.waitForLoaderBackends(db, applicationNames, log) : 0;
   const after = server?.sample();

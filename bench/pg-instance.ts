@@ -141,6 +141,9 @@ export async function startPrivatePostgres(
       `port = ${port}`,
       `unix_socket_directories = '${data}'`,
       'max_connections = 60',
+      // The bench vacuums each loaded table inside that load's CPU window; autovacuum would do it at some
+      // later moment, inside another load's.
+      'autovacuum = off',
       "timezone = 'UTC'",
       ...settings.rows.map((s) => `${s.name} = '${s.setting}'`),
       '',
