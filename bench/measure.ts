@@ -27,6 +27,8 @@ export interface Measurement {
   /** The server's CPU over the load and a CHECKPOINT right after it (NaN with --no-server-cpu). */
   serverCpuSeconds: number;
   serverCpuUsPerRow: number;
+  /** Server CPU seconds of the load itself, of the VACUUM (ANALYZE) after it and of the CHECKPOINT after that. */
+  serverCpuSplit?: { load: number; vacuum: number; checkpoint: number };
   /** Loader + server: the CPU the load cost this machine. */
   machineCpuSeconds: number;
   /** Busy time of the whole machine over the same window (/proc/stat), other processes included. */
@@ -88,6 +90,8 @@ export async function timed(
 /** What one load cost the server: the CPU samples around it and who else was connected. */
 export interface ServerShare {
   serverCpuSeconds: number;
+  /** Where the server CPU went: the load, the VACUUM (ANALYZE) after it, the CHECKPOINT after that. */
+  serverCpuSplit?: { load: number; vacuum: number; checkpoint: number };
   hostBusySeconds: number;
   otherBackends: number;
   /** With `traceMs`: the server's cumulative CPU seconds sampled through the load, at wall-clock ms. */
@@ -137,16 +141,24 @@ export async function withServerShare<T>(
     clearInterval(timer);
   }
   tick();
-  // The vacuum and statistics the new rows need (autovacuum would do it a minute later, inside some
-  // other load's window), then the deferred writes.
-  await db.query(`VACUUM (ANALYZE) ${table}`);
-  await db.query('CHECKPOINT');
+  // The loader's backends gone, the split: the load itself, then the vacuum and statistics its rows
+  // need (autovacuum would do them a minute later, inside some other load's window), then the
+  // deferred writes (CHECKPOINT).
   const otherBackends = server ? await server.waitForLoaderBackends(db, applicationNames, log) : 0;
+  const loaded = server?.sample();
+  await db.query(`VACUUM (ANALYZE) ${table}`);
+  const vacuumed = server?.sample();
+  await db.query('CHECKPOINT');
   const after = server?.sample();
   const share: ServerShare =
-    before && after
+    before && loaded && vacuumed && after
       ? {
           serverCpuSeconds: after.server - before.server,
+          serverCpuSplit: {
+            load: loaded.server - before.server,
+            vacuum: vacuumed.server - loaded.server,
+            checkpoint: after.server - vacuumed.server,
+          },
           hostBusySeconds: after.machine - before.machine,
           otherBackends,
           trace,
@@ -177,6 +189,7 @@ export function measurement(
     machineCpuSeconds: run.cpuSeconds + share.serverCpuSeconds,
     hostBusySeconds: share.hostBusySeconds,
     otherBackends: share.otherBackends,
+    ...(share.serverCpuSplit ? { serverCpuSplit: share.serverCpuSplit } : {}),
   };
 }
 
@@ -205,6 +218,12 @@ export function medianOf(runs: Measurement[]): Measurement {
     hostBusySeconds: med('hostBusySeconds'),
     otherBackends: Math.max(...runs.map((r) => r.otherBackends)),
   };
+  if (first.serverCpuSplit)
+    m.serverCpuSplit = {
+      load: median(runs.map((r) => r.serverCpuSplit?.load ?? Number.NaN)),
+      vacuum: median(runs.map((r) => r.serverCpuSplit?.vacuum ?? Number.NaN)),
+      checkpoint: median(runs.map((r) => r.serverCpuSplit?.checkpoint ?? Number.NaN)),
+    };
   if (first.chunkPhaseServerCores !== undefined)
     m.chunkPhaseServerCores = median(runs.map((r) => r.chunkPhaseServerCores ?? Number.NaN));
   if (first.phases) {

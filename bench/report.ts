@@ -49,8 +49,11 @@ export function formatMeasurement(m: Measurement): string {
   const phases = m.phases
     ? `  (prepare ${m.phases.prepare.toFixed(1)} s, chunks ${m.phases.chunks.toFixed(1)} s, commit ${m.phases.commit.toFixed(1)} s)`
     : '';
+  const split = m.serverCpuSplit
+    ? ` (load ${m.serverCpuSplit.load.toFixed(2)} + vacuum ${m.serverCpuSplit.vacuum.toFixed(2)} + checkpoint ${m.serverCpuSplit.checkpoint.toFixed(2)})`
+    : '';
   const noise = m.otherBackends > 0 ? `  [${m.otherBackends} other clients on the server]` : '';
-  return `${m.tool.padEnd(22)} ${m.seconds.toFixed(2).padStart(7)} s ${int(m.rowsPerSecond).padStart(10)} rows/s ${m.mbPerSecond.toFixed(1).padStart(6)} MB/s  RSS ${fixed(m.peakRssMb, 0).padStart(4)} MB  CPU: machine ${fixed(m.machineCpuSeconds, 2)} s, server ${fixed(m.serverCpuSeconds, 2)} s = ${fixed(m.serverCpuUsPerRow, 2)} µs/row${phases}${noise}`;
+  return `${m.tool.padEnd(22)} ${m.seconds.toFixed(2).padStart(7)} s ${int(m.rowsPerSecond).padStart(10)} rows/s ${m.mbPerSecond.toFixed(1).padStart(6)} MB/s  RSS ${fixed(m.peakRssMb, 0).padStart(4)} MB  CPU: machine ${fixed(m.machineCpuSeconds, 2)} s, server ${fixed(m.serverCpuSeconds, 2)} s${split} = ${fixed(m.serverCpuUsPerRow, 2)} µs/row${phases}${noise}`;
 }
 
 export function bundleName(b: BundleResult): string {
@@ -65,8 +68,8 @@ export function markdownTable(result: BenchResult): string {
   if (result.comparisons.length > 0)
     lines.push(
       '',
-      '| Rows | Loader | Wall s | Rows/s | MB/s | Peak RSS (MB) | Machine CPU s | Server CPU s | Server CPU µs/row | Server CPU/row vs psql | vs psql | vs pgloader |',
-      '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      '| Rows | Loader | Wall s | Rows/s | MB/s | Peak RSS (MB) | Machine CPU s | Server CPU s | load + vacuum + checkpoint | Server CPU µs/row | Server CPU/row vs psql | vs psql | vs pgloader |',
+      '|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|',
     );
   for (const c of result.comparisons) {
     for (const m of Object.values(c.medians)) {
@@ -75,7 +78,7 @@ export function markdownTable(result: BenchResult): string {
         return r === undefined || !Number.isFinite(r) ? '' : `${r.toFixed(2)}×`;
       };
       lines.push(
-        `| ${c.rows.toLocaleString('en-US')} | ${m.tool} | ${m.seconds.toFixed(2)} | ${int(m.rowsPerSecond)} | ${m.mbPerSecond.toFixed(1)} | ${fixed(m.peakRssMb, 0)} | ${fixed(m.machineCpuSeconds, 2)} | ${fixed(m.serverCpuSeconds, 2)} | ${fixed(m.serverCpuUsPerRow, 2)} | ${ratio(`${m.tool}/psql server CPU per row`)} | ${ratio(`${m.tool}/psql`)} | ${ratio(`${m.tool}/pgloader`)} |`,
+        `| ${c.rows.toLocaleString('en-US')} | ${m.tool} | ${m.seconds.toFixed(2)} | ${int(m.rowsPerSecond)} | ${m.mbPerSecond.toFixed(1)} | ${fixed(m.peakRssMb, 0)} | ${fixed(m.machineCpuSeconds, 2)} | ${fixed(m.serverCpuSeconds, 2)} | ${m.serverCpuSplit ? `${m.serverCpuSplit.load.toFixed(2)} + ${m.serverCpuSplit.vacuum.toFixed(2)} + ${m.serverCpuSplit.checkpoint.toFixed(2)}` : 'n/a'} | ${fixed(m.serverCpuUsPerRow, 2)} | ${ratio(`${m.tool}/psql server CPU per row`)} | ${ratio(`${m.tool}/psql`)} | ${ratio(`${m.tool}/pgloader`)} |`,
       );
     }
   }

@@ -81,6 +81,9 @@ describe.runIf(available)('bench (10k rows, as bench:ci runs it)', () => {
       expect(m.loaderCpuSeconds, m.tool).toBeGreaterThan(0);
       expect(m.machineCpuSeconds, m.tool).toBeCloseTo(m.loaderCpuSeconds + m.serverCpuSeconds, 6);
       expect(Number.isFinite(m.hostBusySeconds), m.tool).toBe(true);
+      const split = m.serverCpuSplit!;
+      expect(split.load, m.tool).toBeGreaterThan(0);
+      expect(split.vacuum + split.checkpoint, m.tool).toBeGreaterThanOrEqual(0);
     }
     for (const tool of ['sluice-append', 'sluice-upsert', 'pgloader']) {
       const ratio = comparison?.ratios[`${tool}/psql server CPU per row`];
