@@ -27,8 +27,8 @@ export const PRICES = {
   s3PutPer1000: 0.005,
   s3GetPer1000: 0.0004,
 } as const;
-/** S3 requests per chunk in the AWS path: PUTs of the staged file, the rejects and their reasons; GETs of the source range and the header. */
-export const S3_PUTS_PER_CHUNK = 3;
+/** S3 requests per chunk in the AWS path: PUTs of the rejects and their reasons (no staged file since 7cd32c0); GETs of the source range and the header. */
+export const S3_PUTS_PER_CHUNK = 2;
 export const S3_GETS_PER_CHUNK = 2;
 /** Writer sizes the generated table shows. */
 export const MODEL_ACUS = [1, 4, 16, 64];
