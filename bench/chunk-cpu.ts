@@ -19,7 +19,8 @@ import type { ChunkDescriptor } from '../functions/engine/types.js';
 import { compileRowValidator, encodeCopyCsvFields } from '../functions/engine/validate/index.js';
 import type { CredentialResolver } from '../functions/sdk/source.js';
 import { generateBenchData } from './generate.js';
-import { parseBenchArgs, writeSpec } from './run.js';
+import { writeSpec } from './loaders.js';
+import { parseBenchArgs } from './options.js';
 
 const argv = process.argv.slice(2);
 const rowsArg = argv[argv.indexOf('--rows') + 1];

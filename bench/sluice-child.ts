@@ -40,6 +40,9 @@ process.stdout.write(
     summary: result.summary,
     chunks,
     seconds: (finished - started) / 1000,
+    // Wall-clock times (ms since the epoch) of the chunk phase's ends, so the bench can line them up
+    // with the server CPU it samples meanwhile.
+    chunkPhase: { from: performance.timeOrigin + plannedAt, to: performance.timeOrigin + lastChunkAt },
     phases: {
       prepare: (plannedAt - started) / 1000,
       chunks: (lastChunkAt - plannedAt) / 1000,
