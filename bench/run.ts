@@ -25,6 +25,7 @@ import {
   type GeneratedData,
   generateBenchData,
 } from './generate.js';
+import { type ParquetMeasurement, runParquetBench } from './parquet.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(BENCH_DIR, '..');
@@ -69,6 +70,7 @@ export interface BenchResult {
   comparisons: Comparison[];
   scaleOut: { rows: number; workers: number; median: Measurement }[];
   bundles: BundleResult[];
+  parquet?: ParquetMeasurement[];
 }
 
 export interface Comparison {
@@ -185,6 +187,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       for (const m of Object.values(medians)) log(`    ${formatMeasurement(m)}`);
       for (const [name, ratio] of Object.entries(ratios)) log(`    ${name.padEnd(26)} ${ratio.toFixed(2)}×`);
     }
+    // The orders as a Parquet file written by DuckDB, loaded by Sluice (issue 15): see bench/parquet.ts.
+    if (options.only.has('parquet'))
+      result.parquet = await runParquetBench({ ...options, quiet: options.quiet });
     if (options.only.has('scale')) {
       const rows = Math.max(...options.rows);
       const data = generateBenchData(join(options.dataDir, `rows-${rows}`), rows);
