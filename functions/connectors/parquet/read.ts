@@ -196,6 +196,9 @@ export function storageBuffer(storage: Storage, key: string, etag: string, size:
     byteLength: size,
     async slice(start: number, end?: number) {
       const bytes = await storage.readBytes(key, { start, end: end ?? size }, { ifMatch: etag });
+      // A buffer of its own (not a slice of Node's pool) is handed over as it is: no second copy.
+      if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength)
+        return bytes.buffer as ArrayBuffer;
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     },
   };
