@@ -80,6 +80,7 @@ export async function* readParquetChunk(
   storage: Storage,
   source: ParquetChunk,
   columns: string[] | undefined,
+  sliceBytes = SLICE_BYTES,
 ): AsyncGenerator<SourceRecord[]> {
   const file = storageBuffer(storage, source.key, source.etag, source.size);
   const original = await parquetMetadataAsync(file);
@@ -98,7 +99,7 @@ export async function* readParquetChunk(
   for (let g = source.rowGroupStart; g < source.rowGroupEnd; g++) {
     const group = original.row_groups[g]!;
     const groupRows = Number(group.num_rows);
-    const sliceRows = rowsPerSlice(group, columns);
+    const sliceRows = rowsPerSlice(group, columns, sliceBytes);
     for (let start = groupStart; start < groupStart + groupRows; start += sliceRows) {
       const end = Math.min(start + sliceRows, groupStart + groupRows);
       const values = await readColumns(file, exact.metadata, compressors, start, end, columns);
@@ -176,7 +177,11 @@ async function readColumns(
 }
 
 /** Rows decoded at once in a row group: all of them, or slices of about SLICE_BYTES (see above). */
-function rowsPerSlice(group: FileMetaData['row_groups'][number], columns: string[] | undefined): number {
+function rowsPerSlice(
+  group: FileMetaData['row_groups'][number],
+  columns: string[] | undefined,
+  sliceBytes: number,
+): number {
   const rows = Number(group.num_rows);
   let uncompressed = 0;
   let indexed = true;
@@ -186,8 +191,8 @@ function rowsPerSlice(group: FileMetaData['row_groups'][number], columns: string
     uncompressed += Number(meta.total_uncompressed_size);
     if (!chunk.offset_index_offset || !chunk.offset_index_length) indexed = false;
   }
-  if (!indexed || uncompressed <= SLICE_BYTES) return rows;
-  return Math.max(BATCH_ROWS, Math.floor((rows * SLICE_BYTES) / uncompressed));
+  if (!indexed || uncompressed <= sliceBytes) return rows;
+  return Math.max(BATCH_ROWS, Math.floor((rows * sliceBytes) / uncompressed));
 }
 
 /** hyparquet's AsyncBuffer over storage byte ranges, pinned to the planned version (ETag). */
