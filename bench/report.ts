@@ -1,7 +1,9 @@
 /** The bench's printed lines and the markdown tables bench/README.md is written from. */
+
 import type { BundleResult } from './bundles.js';
 import type { Measurement } from './measure.js';
 import { type ScaleModel, scaleModelMarkdown } from './model.js';
+import type { ParquetMeasurement } from './parquet.js';
 
 export interface Comparison {
   rows: number;
@@ -40,6 +42,8 @@ export interface BenchResult {
   saturation: SaturationRun[];
   scaleModel: ScaleModel[];
   bundles: BundleResult[];
+  /** `--only parquet`: the orders as a DuckDB-written Parquet file, loaded by Sluice (bench/parquet.ts). */
+  parquet?: ParquetMeasurement[];
 }
 
 const int = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a');

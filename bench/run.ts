@@ -23,6 +23,7 @@ import { ensurePgloader, type LoadTarget, runPgloader, runPsql, runSluice } from
 import { type Measurement, medianOf } from './measure.js';
 import { scaleModel } from './model.js';
 import { type BenchOptions, parseBenchArgs } from './options.js';
+import { runParquetBench } from './parquet.js';
 import { startPrivatePostgres } from './pg-instance.js';
 import { type BenchResult, bundleName, type Comparison, formatMeasurement, markdownTable } from './report.js';
 import { runSaturation, runScaleOut } from './scale.js';
@@ -85,6 +86,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       result.scaleOut = await runScaleOut(target, options, benchData(options, largest));
     if (options.only.has('saturation'))
       result.saturation = await runSaturation(db, options, benchData(options, largest), log);
+    // The orders as a Parquet file written by DuckDB, loaded by Sluice (issue 15, lever 5): bench/parquet.ts.
+    if (options.only.has('parquet'))
+      result.parquet = await runParquetBench({ ...options, databaseUrl: target.databaseUrl });
     result.scaleModel = modelFromComparisons(result.comparisons, options);
     if (options.only.has('bundles')) {
       log('\n== Lambda bundles (production esbuild settings; cold import in a fresh node)');

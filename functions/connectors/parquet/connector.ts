@@ -1,15 +1,7 @@
-import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import {
-  type AsyncBuffer,
-  type Compressors,
-  type FileMetaData,
-  parquetMetadataAsync,
-  parquetReadObjects,
-  parquetSchema,
-} from 'hyparquet';
+import { type FileMetaData, parquetMetadataAsync, parquetSchema } from 'hyparquet';
 import * as z from 'zod';
 import { globToRegExp, literalPrefix } from '../../sdk/glob.js';
-import type { Row, SourceRecord, Storage } from '../../sdk/index.js';
+import type { SourceRecord, Storage } from '../../sdk/index.js';
 import {
   type DiscoveredColumn,
   defineSource,
@@ -17,7 +9,7 @@ import {
   type PlannedChunk,
   type SourceUnit,
 } from '../../sdk/source.js';
-import { EXACT_PARSERS, exactReading } from './values.js';
+import { type ParquetChunk, planRowGroupChunks, readParquetChunk, storageBuffer } from './read.js';
 
 export const parquetSourceConfig = z.strictObject({
   /** A local folder (relative to the spec file) or s3://bucket/prefix. */
@@ -29,53 +21,15 @@ export const parquetSourceConfig = z.strictObject({
 });
 export type ParquetSourceConfig = z.infer<typeof parquetSourceConfig>;
 
-/** Rows per batch handed to the engine (a row group can hold a million). */
-const BATCH_ROWS = 1024;
-
-/** A chunk: one row group of one file version. */
-interface ParquetChunk {
-  key: string;
-  etag: string;
-  size: number;
-  rowGroup: number;
-  rowStart: number;
-  rowEnd: number;
-}
-
-/** SNAPPY and UNCOMPRESSED are built into hyparquet; GZIP and BROTLI come from node:zlib (native). */
-const BUILT_IN_COMPRESSORS: Compressors = {
-  GZIP: (input) => new Uint8Array(gunzipSync(input)),
-  BROTLI: (input) => new Uint8Array(brotliDecompressSync(input)),
-};
-let allCompressors: Promise<Compressors> | undefined;
-
 /**
- * The decompressors a file needs. ZSTD, LZ4 (Hadoop framing, with the raw-block fallback Arrow uses)
- * and LZ4_RAW come from hyparquet-compressors (hyparquet's own, MIT; ZSTD through fzstd), as Node 20's
- * zlib has no zstd; it is imported only for a file that uses them (its import costs ~250 ms).
- */
-function compressorsFor(metadata: FileMetaData): Promise<Compressors> | Compressors {
-  const needsPackage = metadata.row_groups.some((group) =>
-    group.columns.some((c) => ['ZSTD', 'LZ4', 'LZ4_RAW'].includes(c.meta_data?.codec ?? '')),
-  );
-  if (!needsPackage) return BUILT_IN_COMPRESSORS;
-  allCompressors ??= import('hyparquet-compressors').then((p) => ({
-    ...BUILT_IN_COMPRESSORS,
-    ZSTD: (input: Uint8Array) => p.decompressZstd(input),
-    LZ4: p.decompressLz4,
-    LZ4_RAW: p.decompressLz4Raw,
-  }));
-  return allCompressors;
-}
-
-/**
- * Parquet files in a folder or under an S3 prefix, read with hyparquet: each row group is a chunk,
- * read by byte ranges (only its column chunks are fetched). Incremental by file, like `files`: a file
+ * Parquet files in a folder or under an S3 prefix, read with hyparquet: a chunk is a run of whole row
+ * groups of one file (as many as fit chunking.targetBytes), read a row group at a time by byte ranges
+ * (only its column chunks are fetched). Incremental by file, like `files`: a file
  * (key + ETag) loaded by an earlier run is skipped, and the bookmark moves in the commit.
  */
 export default defineSource<ParquetSourceConfig>({
   name: 'parquet',
-  description: 'Parquet files in a folder or under an s3:// prefix; one chunk per row group',
+  description: 'Parquet files in a folder or under an s3:// prefix; chunks of whole row groups',
   configSchema: parquetSourceConfig,
   cannotBackfill: () =>
     'parquet files are loaded once each by bookmark (key + ETag), not by a cursor window; use --full-refresh to reload every file',
@@ -121,13 +75,7 @@ export default defineSource<ParquetSourceConfig>({
       const fileColumns = columnsOf(metadata, ctx.config.columns);
       if (!columns) columns = { key: file.key, list: fileColumns };
       else assertSameColumns(columns, file.key, fileColumns);
-      let row = 0;
-      metadata.row_groups.forEach((group, i) => {
-        const rows = Number(group.num_rows);
-        const chunk: ParquetChunk = { ...file, rowGroup: i, rowStart: row, rowEnd: row + rows };
-        chunks.push({ bytes: Number(group.total_byte_size), source: { ...chunk } });
-        row += rows;
-      });
+      chunks.push(...planRowGroupChunks(file, metadata, ctx.targetBytes));
     }
     return { chunks, units, skipped, ...(columns ? { columns: columns.list } : {}) };
   },
@@ -136,30 +84,10 @@ export default defineSource<ParquetSourceConfig>({
     return flattenBatches(this.readBatches!(chunk, ctx));
   },
 
-  /** The row group's rows, decoded at once by hyparquet, handed over in batches of BATCH_ROWS. */
-  async *readBatches(chunk, ctx): AsyncGenerator<SourceRecord[]> {
-    const source = chunk.source as unknown as ParquetChunk;
+  /** The chunk's row groups one at a time, in batches (see read.ts): never the whole chunk in memory. */
+  readBatches(chunk, ctx): AsyncGenerator<SourceRecord[]> {
     const storage = ctx.openStorage(ctx.config.location);
-    const file = storageBuffer(storage, source.key, source.etag, source.size);
-    const original = await parquetMetadataAsync(file);
-    const exact = exactReading(original);
-    const rows = await parquetReadObjects({
-      file,
-      metadata: exact.metadata,
-      rowStart: source.rowStart,
-      rowEnd: source.rowEnd,
-      compressors: await compressorsFor(original),
-      parsers: EXACT_PARSERS,
-      utf8: false,
-      ...(ctx.config.columns ? { columns: ctx.config.columns } : {}),
-    });
-    for (let start = 0; start < rows.length; start += BATCH_ROWS) {
-      yield rows.slice(start, start + BATCH_ROWS).map((row, i) => ({
-        kind: 'row' as const,
-        row: plainRow(exact.convertRow(row)),
-        location: `${source.key} row ${source.rowStart + start + i + 1}`,
-      }));
-    }
+    return readParquetChunk(storage, chunk.source as unknown as ParquetChunk, ctx.config.columns);
   },
 });
 
@@ -171,34 +99,6 @@ async function listMatching(storage: Storage, pattern: string) {
   }
   if (files.length === 0) throw new Error(`no file under ${storage.url} matches "${pattern}"`);
   return files;
-}
-
-/** hyparquet's AsyncBuffer over storage byte ranges, pinned to the planned version (ETag). */
-function storageBuffer(storage: Storage, key: string, etag: string, size: number): AsyncBuffer {
-  return {
-    byteLength: size,
-    async slice(start: number, end?: number) {
-      const bytes = await storage.readBytes(key, { start, end: end ?? size }, { ifMatch: etag });
-      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    },
-  };
-}
-
-/** JSON-friendly values the validators read: bigint as text, bytes as base64 (dates are text already). */
-function plainValue(value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (Array.isArray(value)) return value.map(plainValue);
-  // A struct's null field is null in the JSON (undefined would drop its key).
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainValue(v) ?? null]));
-  return value;
-}
-
-function plainRow(row: Record<string, unknown>): Row {
-  const out: Row = {};
-  for (const [k, v] of Object.entries(row)) out[k] = plainValue(v);
-  return out;
 }
 
 /** Files of one run must have the same columns (names, any order): else a named error, not NULLs. */

@@ -28,11 +28,12 @@ describe('parquet source over a folder of files', () => {
   });
   afterAll(() => wh?.close());
 
-  it('loads each row group as a chunk, every row once, with its types', async () => {
+  it('loads the row groups of a file as one chunk when they fit targetBytes, every row once, with its types', async () => {
     const result = await run();
 
     expect(result.error).toBeUndefined();
-    expect(result.summary?.chunks).toBe(3);
+    // Three row groups of 1000, 1000 and 500 rows, far under the default 32 MiB: one chunk reads them in turn.
+    expect(result.summary?.chunks).toBe(1);
     expect(result.summary?.loaded).toBe(2500);
     expect(await count('SELECT count(DISTINCT id) AS n FROM analytics.parquet_events')).toBe(2500);
     const row = await wh.query(
