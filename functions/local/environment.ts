@@ -14,9 +14,9 @@ import type { CopyFormat } from '../engine/ports/sql.js';
 import type { Warehouse } from '../engine/ports/warehouse.js';
 import type { EngineDeps, EngineLogger } from '../engine/run/deps.js';
 import type { RetryPolicy } from '../engine/run/retry.js';
-import { loadSpecFile } from '../engine/spec/load.js';
 import { describeDatabase, openSelectedDatabase, selectDatabase } from './database.js';
 import { isLocalHolderAlive, localHolder } from './holder.js';
+import { loadSpecFileCached } from './spec-cache.js';
 
 export interface LocalEnvironment {
   /** Folder for local state: staging/, pglite/, logs/, secrets. @default .sluice */
@@ -76,7 +76,7 @@ export async function createLocalDeps(
     // Cached briefly; every read is audited by name (never by value).
     secrets: auditedSecretStore(new CachedSecretStore(store), () => opened),
     connectors: connectorRegistry,
-    readSpecFile: loadSpecFile,
+    readSpecFile: loadSpecFileCached,
     openStorage: (location, baseDir) =>
       storageFromLocation(location, { baseDir, allowedRoots, openS3: openS3Lazily }),
     events: { emit: async (detailType, detail) => logger.info(`event ${detailType}`, detail) },
