@@ -1,5 +1,6 @@
 // The `sluice` CLI: its commands, exit codes (0 ok, 1 a run or data check failed, 2 usage or spec error) and last-resort error line.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { registerAuditCommand } from './cli/audit.js';
@@ -306,17 +307,28 @@ registerStateCommands(program);
 registerSecretsCommands(program);
 
 async function loadValidSpec(file: string) {
-  const [{ SpecError }, { validateSpecFile }, { connectorRegistry }, { allowedRootsFromEnv }] =
-    await Promise.all([
-      import('../functions/engine/spec/parse.js'),
-      import('../functions/engine/spec/validate.js'),
-      import('../functions/connectors/registry.js'),
-      import('../functions/engine/ports/local-location.js'),
-    ]);
-  const { loaded, problems } = await validateSpecFile(file, connectorRegistry, {
-    allowedRoots: allowedRootsFromEnv(),
-  });
+  const [
+    { SpecError },
+    { validateSpecFile, validateSpecText },
+    { connectorRegistry },
+    { allowedRootsFromEnv },
+    { rememberSpec },
+  ] = await Promise.all([
+    import('../functions/engine/spec/parse.js'),
+    import('../functions/engine/spec/validate.js'),
+    import('../functions/connectors/registry.js'),
+    import('../functions/engine/ports/local-location.js'),
+    import('../functions/local/spec-cache.js'),
+  ]);
+  const options = { allowedRoots: allowedRootsFromEnv() };
+  // Read once here and handed on: the run that follows reuses this parse while the text is the same.
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const { loaded, problems } =
+    text === undefined
+      ? await validateSpecFile(file, connectorRegistry, options)
+      : await validateSpecText(text, file, connectorRegistry, options);
   if (problems.length > 0 || !loaded) throw new SpecError(problems);
+  if (text !== undefined) rememberSpec(file, text, loaded);
   return loaded;
 }
 

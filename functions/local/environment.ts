@@ -10,12 +10,13 @@ import { openS3Lazily } from '../adapters/storage/lazy-s3.js';
 import { connectorRegistry } from '../connectors/registry.js';
 import { auditedSecretStore } from '../engine/audit/secrets.js';
 import type { SecretStore } from '../engine/ports/secrets.js';
+import type { CopyFormat } from '../engine/ports/sql.js';
 import type { Warehouse } from '../engine/ports/warehouse.js';
 import type { EngineDeps, EngineLogger } from '../engine/run/deps.js';
 import type { RetryPolicy } from '../engine/run/retry.js';
-import { loadSpecFile } from '../engine/spec/load.js';
 import { describeDatabase, openSelectedDatabase, selectDatabase } from './database.js';
 import { isLocalHolderAlive, localHolder } from './holder.js';
+import { loadSpecFileCached } from './spec-cache.js';
 
 export interface LocalEnvironment {
   /** Folder for local state: staging/, pglite/, logs/, secrets. @default .sluice */
@@ -54,6 +55,7 @@ export async function createLocalDeps(
   const allowedRoots = options.allowedRoots ?? allowedRootsFromEnv();
   // Read before anything is opened: a bad value fails here, with nothing to close.
   const retry = retryPolicyFromEnv();
+  const copyFormat = copyFormatFromEnv();
   const store = await localSecretStore(home);
   let warehouse = options.warehouse;
   if (!warehouse) {
@@ -68,12 +70,13 @@ export async function createLocalDeps(
   const opened = warehouse;
   const deps: EngineDeps = {
     ...(retry ? { retry } : {}),
+    ...(copyFormat ? { copyFormat } : {}),
     staging: new FolderStorage(stagingDir),
     warehouse,
     // Cached briefly; every read is audited by name (never by value).
     secrets: auditedSecretStore(new CachedSecretStore(store), () => opened),
     connectors: connectorRegistry,
-    readSpecFile: loadSpecFile,
+    readSpecFile: loadSpecFileCached,
     openStorage: (location, baseDir) =>
       storageFromLocation(location, { baseDir, allowedRoots, openS3: openS3Lazily }),
     events: { emit: async (detailType, detail) => logger.info(`event ${detailType}`, detail) },
@@ -132,4 +135,12 @@ export function fileLogger(file: string): EngineLogger {
   const write = (level: string) => (message: string, extra?: Record<string, unknown>) =>
     appendFileSync(file, `${JSON.stringify({ time: new Date().toISOString(), level, message, ...extra })}\n`);
   return { debug: () => {}, info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
+}
+
+/** SLUICE_COPY_FORMAT=csv|binary: how chunks COPY into staging (EngineDeps.copyFormat; the bench's A/B). */
+export function copyFormatFromEnv(env: NodeJS.ProcessEnv = process.env): CopyFormat | undefined {
+  const value = env.SLUICE_COPY_FORMAT;
+  if (value === undefined || value === '') return undefined;
+  if (value === 'csv' || value === 'binary') return value;
+  throw new Error(`SLUICE_COPY_FORMAT must be csv or binary, not ${JSON.stringify(value)}`);
 }

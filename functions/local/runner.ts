@@ -11,7 +11,6 @@ import { prepareRun } from '../engine/run/prepare.js';
 import type { PrepareOutput } from '../engine/run/prepare-output.js';
 import { processChunkBatch } from '../engine/run/process-chunks.js';
 import type { RetryPolicy } from '../engine/run/retry.js';
-import { loadSpecFile } from '../engine/spec/load.js';
 import type { PipelineSpec } from '../engine/spec/schema.js';
 import type { RunSummary } from '../engine/types.js';
 import {
@@ -32,6 +31,7 @@ import {
 } from './limits.js';
 import { finishMap, type MapResultsInput, type ReadItemsInput, readItems } from './map-io.js';
 import './polyfills.js';
+import { loadSpecFileCached } from './spec-cache.js';
 import { runWorkerProcess } from './worker-process.js';
 
 export interface LocalRunOptions extends LocalEnvironment {
@@ -120,7 +120,7 @@ export function localSubstitutions(spec: PipelineSpec, specFile: string): Substi
  * warehouse. One run at a time per pipeline (the run lock in the database).
  */
 export async function runPipelineLocally(options: LocalRunOptions): Promise<LocalRunResult> {
-  const { spec } = await loadSpecFile(options.specFile);
+  const { spec } = await loadSpecFileCached(options.specFile);
   const env = await createLocalDeps(options);
   try {
     return await executeLocally(spec, options, env.deps, env.stagingDir);

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyCsvStatement } from '../../engine/ports/sql.js';
+import { type CopyFormat, copyCsvStatement } from '../../engine/ports/sql.js';
 import {
   type QueryResult,
   type Warehouse,
@@ -184,9 +184,14 @@ class PgTx implements WarehouseTx {
     }
   }
 
-  async copyCsv(table: string, columns: string[], body: Readable | Buffer): Promise<number> {
+  async copyCsv(
+    table: string,
+    columns: string[],
+    body: Readable | Buffer,
+    format: CopyFormat = 'csv',
+  ): Promise<number> {
     this.assertUsable();
-    const copy = this.client.query(copyFrom(copyCsvStatement(table, columns, 'STDIN')));
+    const copy = this.client.query(copyFrom(copyCsvStatement(table, columns, 'STDIN', format)));
     // pipeline() destroys the COPY stream when the body fails, which sends CopyFail: the server aborts the
     // COPY (and the transaction) instead of committing a truncated load.
     try {

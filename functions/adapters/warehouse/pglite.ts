@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { PGlite, type Results, type Transaction } from '@electric-sql/pglite';
-import { copyCsvStatement } from '../../engine/ports/sql.js';
+import { type CopyFormat, copyCsvStatement } from '../../engine/ports/sql.js';
 import {
   type QueryResult,
   type Warehouse,
@@ -96,11 +96,16 @@ class PgliteTx implements WarehouseTx {
     return runQuery<T>(this.raw, sql, params);
   }
 
-  async copyCsv(table: string, columns: string[], body: Readable | Buffer): Promise<number> {
+  async copyCsv(
+    table: string,
+    columns: string[],
+    body: Readable | Buffer,
+    format: CopyFormat = 'csv',
+  ): Promise<number> {
     this.assertOpen();
-    // PGlite has no COPY FROM STDIN: it reads COPY input from a Blob mounted at /dev/blob.
+    // PGlite has no COPY FROM STDIN: it reads COPY input (CSV or binary) from a Blob mounted at /dev/blob.
     const blob = Buffer.isBuffer(body) ? new Blob([body]) : await collectToBlob(body);
-    const res = await this.raw.query(copyCsvStatement(table, columns, "'/dev/blob'"), [], { blob });
+    const res = await this.raw.query(copyCsvStatement(table, columns, "'/dev/blob'", format), [], { blob });
     return res.rowCount ?? res.affectedRows ?? 0;
   }
 

@@ -1,6 +1,6 @@
 // The chunk ledger and the staging table: the plan, loading each chunk exactly once, reconciling a redriven run.
 import type { Readable } from 'node:stream';
-import { quoteIdent, quoteQualified } from '../ports/sql.js';
+import { type CopyFormat, quoteIdent, quoteQualified } from '../ports/sql.js';
 import type { Warehouse } from '../ports/warehouse.js';
 import { getRun } from '../read-side/runs.js';
 import type { DestinationSpec } from '../spec/schema.js';
@@ -130,6 +130,8 @@ export interface LoadChunkInput {
    * rejects) is written. Either failing rolls the load back.
    */
   produce: () => { rows: Readable; done: Promise<ChunkCounts> };
+  /** The body `rows` holds: PostgreSQL CSV (the default) or binary COPY. */
+  format?: CopyFormat;
   /**
    * Delete propagation (deletes.ts): the chunk's source keys, CSV lines `key,seq`, copied into `table`
    * after the rows, in the same transaction, so a chunk's keys are staged exactly once with it.
@@ -189,7 +191,7 @@ export async function loadChunkExactlyOnce(wh: Warehouse, input: LoadChunkInput)
     );
     let copied: number;
     try {
-      copied = await tx.copyCsv(staging, input.columns, rows);
+      copied = await tx.copyCsv(staging, input.columns, rows, input.format);
     } catch (err) {
       rows.destroy();
       await made;

@@ -18,8 +18,16 @@ export function quoteQualified(name: string): string {
   return parts.map(quoteIdent).join('.');
 }
 
-/** `COPY "s"."t" ("a", "b") FROM <source> WITH (FORMAT csv)`: the one COPY both twins run. */
-export function copyCsvStatement(table: string, columns: string[], source: 'STDIN' | "'/dev/blob'"): string {
+/** The two bodies a COPY takes: PostgreSQL CSV, or binary COPY (`functions/engine/validate/copy-binary.ts`). */
+export type CopyFormat = 'csv' | 'binary';
+
+/** `COPY "s"."t" ("a", "b") FROM <source> WITH (FORMAT csv|binary)`: the one COPY both twins run. */
+export function copyCsvStatement(
+  table: string,
+  columns: string[],
+  source: 'STDIN' | "'/dev/blob'",
+  format: CopyFormat = 'csv',
+): string {
   if (columns.length === 0) throw new Error(`COPY into ${table} needs at least one column`);
-  return `COPY ${quoteQualified(table)} (${columns.map(quoteIdent).join(', ')}) FROM ${source} WITH (FORMAT csv)`;
+  return `COPY ${quoteQualified(table)} (${columns.map(quoteIdent).join(', ')}) FROM ${source} WITH (FORMAT ${format})`;
 }

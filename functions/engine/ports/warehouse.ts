@@ -1,5 +1,6 @@
 // The Warehouse port: the database as the engine needs it (PostgreSQL/Aurora and PGlite implement it).
 import type { Readable } from 'node:stream';
+import type { CopyFormat } from './sql.js';
 
 export interface QueryResult<T> {
   rows: T[];
@@ -18,10 +19,11 @@ export interface WarehouseTx {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
   /**
    * Runs `COPY <table> (<columns>) FROM STDIN WITH (FORMAT csv)` with the given CSV body and returns
-   * the number of rows copied. The body is PostgreSQL CSV (NULL is an unquoted empty field).
+   * the number of rows copied. The body is PostgreSQL CSV (NULL is an unquoted empty field), or with
+   * `format: 'binary'` PostgreSQL's binary COPY (header, tuples, trailer).
    * `table` (`name` or `schema.name`) and `columns` are plain identifiers: the adapter quotes them.
    */
-  copyCsv(table: string, columns: string[], body: Readable | Buffer): Promise<number>;
+  copyCsv(table: string, columns: string[], body: Readable | Buffer, format?: CopyFormat): Promise<number>;
 }
 
 /**

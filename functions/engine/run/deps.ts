@@ -8,6 +8,7 @@ import type {
   Storage,
   Warehouse,
 } from '../ports/index.js';
+import type { CopyFormat } from '../ports/sql.js';
 import type { LoadedSpec } from '../spec/parse.js';
 import type { ChunkCounts } from '../types.js';
 import type { RetryPolicy } from './retry.js';
@@ -61,4 +62,9 @@ export interface EngineDeps {
   auditAnchor?: AuditAnchor;
   /** How transient database errors are retried (retry.ts). @default DEFAULT_RETRY_POLICY */
   retry?: Partial<RetryPolicy>;
+  /**
+   * How chunks COPY their rows into staging: `csv` always, or `binary` where every destination column
+   * type has a binary form (validate/copy-binary.ts; less server CPU). @default 'binary'
+   */
+  copyFormat?: CopyFormat;
 }

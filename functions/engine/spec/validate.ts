@@ -49,6 +49,16 @@ export async function validateSpecFile(
       ],
     };
   }
+  return validateSpecText(text, file, connectors, options);
+}
+
+/** validateSpecFile on text already read from `file` (the CLI keeps the text to reuse the parse). */
+export async function validateSpecText(
+  text: string,
+  file: string,
+  connectors: ConnectorLookup,
+  options: ValidateOptions = {},
+): Promise<{ loaded?: LoadedSpec; problems: SpecProblem[] }> {
   let loaded: LoadedSpec;
   try {
     loaded = parseSpec(text, file);
