@@ -129,8 +129,9 @@ async function processChunkOnce(
   // Binary COPY when every column type has a binary form: the server then skips the types' input
   // functions (about half its CPU for the staging COPY, bench/copy-format.ts).
   const destination = Object.entries(spec.destination.columns).map(([name, c]) => ({ name, type: c.type }));
+  // A change run (CDC) stages its op, position, instant and unchanged columns after the row: CSV.
   const format =
-    deps.copyFormat !== 'csv' && canCopyBinary(destination.map((c) => c.type)) ? 'binary' : 'csv';
+    deps.copyFormat !== 'csv' && !changes && canCopyBinary(destination.map((c) => c.type)) ? 'binary' : 'csv';
   const binary = format === 'binary' ? new BinaryCopyBuffer(destination) : undefined;
   const out = new StagedBuffer();
   async function* stagedLines(): AsyncGenerator<Buffer> {
