@@ -15,8 +15,13 @@ const CR = 0x0d;
 export function parseCsvFast(text: string, delimiter: number, quote: number): string[][] | undefined {
   const records: string[][] = [];
   const quoteChar = String.fromCharCode(quote);
+  const delimiterChar = String.fromCharCode(delimiter);
   const n = text.length;
   let i = 0;
+  // Where the next delimiter, LF and quote are at or after i (n: none), found with indexOf as i passes them.
+  let nextDelimiter = -1;
+  let nextLf = -1;
+  let nextQuote = -1;
   while (i < n) {
     const first = text.charCodeAt(i);
     if (first === LF) {
@@ -58,19 +63,18 @@ export function parseCsvFast(text: string, delimiter: number, quote: number): st
         } else return undefined;
         continue;
       }
-      let j = i;
-      let c = 0;
-      for (; j < n; j++) {
-        c = text.charCodeAt(j);
-        if (c === delimiter || c === LF) break;
-        if (c === quote) return undefined;
-      }
+      // An unquoted field ends at the next delimiter or LF; a quote before that end is not this dialect.
+      if (nextDelimiter < i) nextDelimiter = indexOrEnd(text, delimiterChar, i);
+      if (nextLf < i) nextLf = indexOrEnd(text, '\n', i);
+      if (nextQuote < i) nextQuote = indexOrEnd(text, quoteChar, i);
+      const j = nextDelimiter < nextLf ? nextDelimiter : nextLf;
+      if (nextQuote < j) return undefined;
       if (j >= n) {
         fields.push(text.slice(i, n));
         i = n;
         break;
       }
-      if (c === delimiter) {
+      if (j === nextDelimiter) {
         fields.push(text.slice(i, j));
         i = j + 1;
         continue;
@@ -83,4 +87,10 @@ export function parseCsvFast(text: string, delimiter: number, quote: number): st
     records.push(fields);
   }
   return records;
+}
+
+/** text.indexOf(char, from), or text.length when char does not occur. */
+function indexOrEnd(text: string, char: string, from: number): number {
+  const at = text.indexOf(char, from);
+  return at === -1 ? text.length : at;
 }
