@@ -82,7 +82,8 @@ describe('parseCsvFast', () => {
         const what = random();
         const char = alphabet[Math.floor(random() * alphabet.length)]!;
         if (what < 0.003) text += '"';
-        else if (what < 0.1 && (text === '' || text.endsWith(',') || text.endsWith('\n'))) text += `"${char}a,"`;
+        else if (what < 0.1 && (text === '' || text.endsWith(',') || text.endsWith('\n')))
+          text += `"${char}a,"`;
         else text += char === '""' ? 'q' : char;
       }
       const fast = parseCsvFast(text, COMMA, QUOTE);
