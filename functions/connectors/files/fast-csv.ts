@@ -68,7 +68,7 @@ export function parseCsvFast(text: string, delimiter: number, quote: number): st
       if (nextDelimiter < i) nextDelimiter = indexOrEnd(text, delimiterChar, i);
       if (nextLf < i) nextLf = indexOrEnd(text, '\n', i);
       if (nextQuote < i) nextQuote = indexOrEnd(text, quoteChar, i);
-      const j = nextDelimiter < nextLf ? nextDelimiter : nextLf;
+      const j = Math.min(nextDelimiter, nextLf);
       if (nextQuote < j) return undefined;
       if (j >= n) {
         fields.push(text.slice(i, n));
