@@ -8,15 +8,21 @@ const CR = 0x0d;
  * text after a closing quote), so the caller falls back to csv-parse, which says what is wrong.
  *
  * csv-parse is general and the slowest step of a load; this covers well-formed files at several times
- * its speed (a loop over char codes, quoted fields jump with indexOf).
+ * its speed: every field ends at a delimiter, LF or quote found with indexOf (native, a fifth faster
+ * than a loop over char codes: 0.45 → 0.37 µs per row of the bench's orders).
  *
  * @example parseCsvFast('a,"b ""c"""\n', 0x2c, 0x22) // [['a', 'b "c"']]
  */
 export function parseCsvFast(text: string, delimiter: number, quote: number): string[][] | undefined {
   const records: string[][] = [];
   const quoteChar = String.fromCharCode(quote);
+  const delimiterChar = String.fromCharCode(delimiter);
   const n = text.length;
   let i = 0;
+  // Where the next delimiter, LF and quote are at or after i (n: none), found with indexOf as i passes them.
+  let nextDelimiter = -1;
+  let nextLf = -1;
+  let nextQuote = -1;
   while (i < n) {
     const first = text.charCodeAt(i);
     if (first === LF) {
@@ -58,19 +64,18 @@ export function parseCsvFast(text: string, delimiter: number, quote: number): st
         } else return undefined;
         continue;
       }
-      let j = i;
-      let c = 0;
-      for (; j < n; j++) {
-        c = text.charCodeAt(j);
-        if (c === delimiter || c === LF) break;
-        if (c === quote) return undefined;
-      }
+      // An unquoted field ends at the next delimiter or LF; a quote before that end is not this dialect.
+      if (nextDelimiter < i) nextDelimiter = indexOrEnd(text, delimiterChar, i);
+      if (nextLf < i) nextLf = indexOrEnd(text, '\n', i);
+      if (nextQuote < i) nextQuote = indexOrEnd(text, quoteChar, i);
+      const j = Math.min(nextDelimiter, nextLf);
+      if (nextQuote < j) return undefined;
       if (j >= n) {
         fields.push(text.slice(i, n));
         i = n;
         break;
       }
-      if (c === delimiter) {
+      if (j === nextDelimiter) {
         fields.push(text.slice(i, j));
         i = j + 1;
         continue;
@@ -83,4 +88,10 @@ export function parseCsvFast(text: string, delimiter: number, quote: number): st
     records.push(fields);
   }
   return records;
+}
+
+/** text.indexOf(char, from), or text.length when char does not occur. */
+function indexOrEnd(text: string, char: string, from: number): number {
+  const at = text.indexOf(char, from);
+  return at === -1 ? text.length : at;
 }

@@ -17,6 +17,7 @@ import { parseCsvFast } from './fast-csv.js';
 import { readJsonArrayBatches } from './json-array.js';
 import { describeObject } from './plan.js';
 import { RecordScanner } from './record-scanner.js';
+import { rowMaker } from './row-maker.js';
 import type { FileChunkSource } from './types.js';
 
 /**
@@ -228,6 +229,7 @@ class CsvBatchReader {
   private readonly crlfOnly: CsvParseOptions;
   /** Delimiter and quote char codes when parseCsvFast reads this dialect exactly as csv-parse does. */
   private readonly fast: { delimiter: number; quote: number } | undefined;
+  private readonly makeRow: (fields: readonly string[]) => Row;
 
   constructor(
     private readonly key: string,
@@ -245,6 +247,7 @@ class CsvBatchReader {
       quote === escapeChar
         ? { delimiter: delimiter.charCodeAt(0), quote: quote.charCodeAt(0) }
         : undefined;
+    this.makeRow = rowMaker(header);
   }
 
   records(batch: RecordBatch): SourceRecord[] {
@@ -323,9 +326,7 @@ class CsvBatchReader {
         reason: `has ${fields.length} field${fields.length === 1 ? '' : 's'}, the header has ${header.length}`,
       };
     }
-    const row: Row = {};
-    for (let j = 0; j < header.length; j++) row[header[j]!] = fields[j];
-    return { kind: 'row', row, location };
+    return { kind: 'row', row: this.makeRow(fields), location };
   }
 }
 
