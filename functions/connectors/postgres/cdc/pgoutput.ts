@@ -1,4 +1,8 @@
 // A decoder for PostgreSQL's pgoutput logical replication messages (protocol version 1), as pg_logical_slot_peek_binary_changes returns them.
+// Hand-written on purpose: Sluice reads changes through the SQL functions (a peek bounded by an LSN, an advance only
+// after the load's commit) from stateless workers, and the npm pgoutput decoders come inside streaming replication
+// clients built around a live replication connection; protocol version 1 is small and documented, and
+// test/integration/cdc/slot.test.ts plus the CDC e2e tests check this decoder against a real server.
 
 /** A column of a relation as the stream describes it; `key`: part of the replica identity. */
 export interface PgoutputColumn {
