@@ -7,8 +7,11 @@ import { connectorBundleDefines, findConnectorModules } from '../functions/tooli
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HANDLERS = ['prepare', 'process-chunks', 'commit', 'fail', 'start-run', 'migrate'];
-/** The handlers that run a source connector: a pipeline's bundle of them holds only its own. */
-const CONNECTOR_HANDLERS = new Set(['prepare', 'process-chunks']);
+/**
+ * Every step of a pipeline's state machine is built with its own source connector only
+ * (lib/constructs/pipeline-step-functions.ts passes sourceConnector to each), and so are these.
+ */
+const CONNECTOR_HANDLERS = new Set(['prepare', 'process-chunks', 'commit', 'fail']);
 
 export interface BundleResult {
   handler: string;
