@@ -10,14 +10,14 @@
  * deletes the folder; it also runs on exit and on SIGINT/SIGTERM, so a failed or interrupted bench does
  * not leave a server behind.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
+import { handToServerUser, initCluster, PG_BIN, pgCommand } from '../test/support/pg-cluster.js';
 
-const PG_BIN = process.env.SLUICE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const CGROUP_CPU = '/sys/fs/cgroup/cpu';
 /** Settings copied from the main server: what decides how much work a load makes the server do. */
 const COPIED_SETTINGS = [
@@ -36,8 +36,6 @@ const COPIED_SETTINGS = [
   'max_parallel_workers_per_gather',
 ];
 
-const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-
 export interface PrivatePostgres {
   url: string;
   port: number;
@@ -47,18 +45,6 @@ export interface PrivatePostgres {
   /** The CPU quota in cores, when one was set. */
   quotaCores: number | undefined;
   stop(): void;
-}
-
-function pgCommand(program: string, args: string[], pinTo?: string): string {
-  const file = join(PG_BIN, program);
-  const argv = asRoot ? ['runuser', '-u', 'postgres', '--', file, ...args] : [file, ...args];
-  const [cmd, ...rest] = pinTo ? ['taskset', '-c', pinTo, ...argv] : argv;
-  const out = spawnSync(cmd!, rest, { encoding: 'utf8', timeout: 120_000 });
-  if (out.status !== 0)
-    throw new Error(
-      `${program} ${args.join(' ')} failed (exit ${out.status ?? out.signal}): ${(out.stderr || out.stdout || String(out.error ?? '')).trim()}`,
-    );
-  return out.stdout;
 }
 
 async function freePort(): Promise<number> {
@@ -122,35 +108,17 @@ export async function startPrivatePostgres(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    if (asRoot) {
-      execFileSync('chown', ['postgres:postgres', dir]);
-      chmodSync(dir, 0o755);
-    }
-    pgCommand('initdb', [
-      '-D',
-      data,
-      '-U',
-      'postgres',
-      '--auth=trust',
-      '--encoding=UTF8',
-      '--locale=C.UTF-8',
-      '-N',
-    ]);
-    const conf = [
-      "listen_addresses = '127.0.0.1'",
-      `port = ${port}`,
-      `unix_socket_directories = '${data}'`,
-      'max_connections = 60',
+    handToServerUser(dir);
+    initCluster(data, port, [
       // The bench vacuums each loaded table inside that load's CPU window; autovacuum would do it at some
       // later moment, inside another load's.
       'autovacuum = off',
-      "timezone = 'UTC'",
       ...settings.rows.map((s) => `${s.name} = '${s.setting}'`),
-      '',
-    ].join('\n');
-    const confFile = join(data, 'postgresql.auto.conf');
-    writeFileSync(confFile, `${readFileSync(confFile, 'utf8')}\n${conf}`);
-    pgCommand('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start'], options.cpus);
+    ]);
+    pgCommand('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start'], {
+      pinTo: options.cpus,
+      timeoutMs: 120_000,
+    });
     started = true;
     const postmasterPid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
     const cpusAllowed =

@@ -1,10 +1,10 @@
 // A second PostgreSQL of the tests' own, with wal_level=logical, for the CDC and delete tests (the machine's stays at replica).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { handToServerUser, initCluster, PG_BIN, pgCommand } from './pg-cluster.js';
 
 /**
  * The instance lives in `$SLUICE_LOGICAL_PG_DIR` (default `<tmp>/sluice-logical-pg-<port>`) on
@@ -17,7 +17,6 @@ import pg from 'pg';
  * marker says the given owner started it, so a developer's running instance is left alone.
  */
 export const LOGICAL_PG_PORT = Number(process.env.SLUICE_LOGICAL_PG_PORT ?? 5433);
-const PG_BIN = process.env.SLUICE_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const DIR = process.env.SLUICE_LOGICAL_PG_DIR ?? join(tmpdir(), `sluice-logical-pg-${LOGICAL_PG_PORT}`);
 const DATA = join(DIR, 'data');
 const LOCK = join(DIR, '.starting');
@@ -31,20 +30,6 @@ export function logicalPgUrl(database = 'postgres'): string {
 /** Who may stop what this process starts: set by the vitest global setup, else "manual" (never stopped). */
 function owner(): string {
   return process.env.SLUICE_LOGICAL_PG_OWNER ?? 'manual';
-}
-
-const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-
-/** Runs one of the server's programs, as `postgres` when we are root; throws with its output on failure. */
-function pgCommand(program: string, args: string[]): string {
-  const file = join(PG_BIN, program);
-  const [cmd, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, args];
-  const out = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000 });
-  if (out.status !== 0)
-    throw new Error(
-      `${program} ${args.join(' ')} failed (exit ${out.status ?? out.signal}): ${(out.stderr || out.stdout || String(out.error ?? '')).trim()}`,
-    );
-  return out.stdout;
 }
 
 async function walLevel(): Promise<string | undefined> {
@@ -100,26 +85,10 @@ export async function startLogicalPostgres(): Promise<string> {
       throw new Error(
         `a PostgreSQL on port ${LOGICAL_PG_PORT} runs with wal_level=${level}; the CDC tests need logical: set SLUICE_LOGICAL_PG_PORT to a free port`,
       );
-    if (asRoot) {
-      execFileSync('chown', ['postgres:postgres', DIR]);
-      chmodSync(DIR, 0o755);
-    }
+    handToServerUser(DIR);
     if (!existsSync(join(DATA, 'PG_VERSION'))) {
       rmSync(DATA, { force: true, recursive: true });
-      pgCommand('initdb', [
-        '-D',
-        DATA,
-        '-U',
-        'postgres',
-        '--auth=trust',
-        '--encoding=UTF8',
-        '--locale=C.UTF-8',
-        '-N',
-      ]);
-      const conf = [
-        "listen_addresses = '127.0.0.1'",
-        `port = ${LOGICAL_PG_PORT}`,
-        `unix_socket_directories = '${DATA}'`,
+      initCluster(DATA, LOGICAL_PG_PORT, [
         'wal_level = logical',
         'max_replication_slots = 16',
         'max_wal_senders = 16',
@@ -128,12 +97,7 @@ export async function startLogicalPostgres(): Promise<string> {
         'fsync = off',
         'full_page_writes = off',
         'shared_buffers = 32MB',
-        'max_connections = 60',
-        "timezone = 'UTC'",
-        '',
-      ].join('\n');
-      const confFile = join(DATA, 'postgresql.auto.conf');
-      writeFileSync(confFile, `${readFileSync(confFile, 'utf8')}\n${conf}`);
+      ]);
     }
     pgCommand('pg_ctl', ['-D', DATA, '-l', join(DATA, 'server.log'), '-w', '-t', '60', 'start']);
     writeFileSync(MARKER, owner());
